@@ -1,0 +1,273 @@
+"""Every failure a run can meet, translated once into a message a person can act on.
+
+The hierarchy::
+
+    PlaygroundError            (kind, title, message, fix, status, retry_after)
+     ├── InputError            bad input: empty text, not an image/audio, parameters that do not parse
+     ├── AuthError             401: missing or invalid token
+     ├── AccessError           403: gated or private model, or a token without the permission
+     ├── NotFoundError         404: model/revision not found, or not served by that provider
+     ├── ValidationError       422 (and 400): what the server said about the request
+     ├── RateLimitError        429: rate limited, with Retry-After when given
+     ├── ServerError           5xx: the provider failed
+     ├── TimeoutError          the call or the stream took too long
+     ├── NetworkError          no connection at all (offline, DNS, refused)
+     └── ProviderError         the provider cannot serve this task/model (raised before any call)
+
+``translate(exc, ...)`` is the only place that turns an exception into one of these; the service calls it
+and the UI only displays ``PlaygroundError.display()``. Messages never contain the token.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from dataclasses import dataclass
+from typing import ClassVar
+
+import httpx2
+from huggingface_hub.errors import HfHubHTTPError, InferenceTimeoutError, OfflineModeIsEnabled
+
+from .capture import redact_text
+
+__all__ = [
+    "PlaygroundError",
+    "InputError",
+    "AuthError",
+    "AccessError",
+    "NotFoundError",
+    "ValidationError",
+    "RateLimitError",
+    "ServerError",
+    "TimeoutError",
+    "NetworkError",
+    "ProviderError",
+    "translate",
+    "RETRYABLE_STATUS",
+]
+
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+TOKEN_PAGE = "https://huggingface.co/settings/tokens"
+
+
+@dataclass
+class PlaygroundError(Exception):
+    title: str
+    message: str = ""
+    fix: str = ""
+    status: int | None = None
+    retry_after: float | None = None
+    kind: str = "error"
+    retryable: ClassVar[bool] = False
+
+    def __post_init__(self) -> None:
+        super().__init__(self.display())
+
+    def display(self) -> str:
+        parts = [f"**{self.title}**"]
+        if self.message:
+            parts.append(self.message)
+        if self.fix:
+            parts.append(f"Fix: {self.fix}")
+        return "\n\n".join(parts)
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "status": self.status,
+            "title": self.title,
+            "message": self.message,
+            "fix": self.fix,
+            "retry_after": self.retry_after,
+        }
+
+
+@dataclass
+class InputError(PlaygroundError):
+    kind: str = "input"
+
+
+@dataclass
+class AuthError(PlaygroundError):
+    kind: str = "auth"
+
+
+@dataclass
+class AccessError(PlaygroundError):
+    kind: str = "access"
+
+
+@dataclass
+class NotFoundError(PlaygroundError):
+    kind: str = "not_found"
+
+
+@dataclass
+class ValidationError(PlaygroundError):
+    kind: str = "validation"
+
+
+@dataclass
+class RateLimitError(PlaygroundError):
+    kind: str = "rate_limit"
+    retryable: ClassVar[bool] = True
+
+
+@dataclass
+class ServerError(PlaygroundError):
+    kind: str = "server"
+    retryable: ClassVar[bool] = True
+
+
+@dataclass
+class TimeoutError(PlaygroundError):  # noqa: A001 - shadows the builtin only inside this module
+    kind: str = "timeout"
+    retryable: ClassVar[bool] = True
+
+
+@dataclass
+class NetworkError(PlaygroundError):
+    kind: str = "network"
+    retryable: ClassVar[bool] = True
+
+
+@dataclass
+class ProviderError(PlaygroundError):
+    kind: str = "provider"
+
+
+def parse_retry_after(headers) -> float | None:
+    """Seconds to wait from ``Retry-After`` (seconds or HTTP date) or the IETF ``RateLimit`` header."""
+    value = headers.get("retry-after")
+    if value:
+        value = value.strip()
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+                return max(0.0, when.timestamp() - time.time())
+            except (TypeError, ValueError):
+                pass
+    ratelimit = headers.get("ratelimit")
+    if ratelimit and "t=" in ratelimit:
+        try:
+            return float(ratelimit.split("t=", 1)[1].split(";")[0].split(",")[0])
+        except ValueError:
+            return None
+    return None
+
+
+def _server_message(err: HfHubHTTPError) -> str:
+    msg = err.server_message or ""
+    if not msg and err.response is not None:
+        try:
+            data = err.response.json()
+            if isinstance(data, dict):
+                e = data.get("error")
+                msg = e.get("message", str(e)) if isinstance(e, dict) else str(e or data.get("message") or data)
+            else:
+                msg = str(data)
+        except Exception:
+            try:
+                msg = err.response.text[:500]
+            except Exception:
+                msg = ""
+    return msg.strip()
+
+
+def translate(
+    exc: BaseException,
+    *,
+    model: str = "",
+    provider: str = "",
+    secrets: tuple[str, ...] = (),
+    local_available: bool = True,
+) -> PlaygroundError:
+    """Turn any exception of a run into a PlaygroundError. The only such translation in the project."""
+    err = _translate(exc, model=model, provider=provider, local_available=local_available)
+    err.message = redact_text(err.message, secrets)
+    err.fix = redact_text(err.fix, secrets)
+    err.title = redact_text(err.title, secrets)
+    err.args = (err.display(),)
+    return err
+
+
+def _translate(exc: BaseException, *, model: str, provider: str, local_available: bool) -> PlaygroundError:
+    if isinstance(exc, PlaygroundError):
+        return exc
+    where = f" by {provider}" if provider else ""
+    model_page = f"https://huggingface.co/{model}" if model and not model.startswith("http") else ""
+    other = "Try another provider" + (" or the local backend (provider: Local)." if local_available else ".")
+
+    if isinstance(exc, HfHubHTTPError) and exc.response is not None:
+        status = exc.response.status_code
+        said = _server_message(exc)
+        if status == 401:
+            return AuthError(
+                "Invalid or missing token (401)",
+                said,
+                f"Paste a valid token in the Token box (create one with the 'Make calls to Inference Providers' "
+                f"permission at {TOKEN_PAGE}), or set HF_TOKEN.",
+                status=401,
+            )
+        if status == 403:
+            return AccessError(
+                "Access denied (403): the model is gated or private, or the token lacks a permission",
+                said,
+                (f"Open {model_page} and accept its terms or request access, then retry with the same token. " if model_page else "")
+                + f"If the token is fine-grained, give it the 'Make calls to Inference Providers' permission at {TOKEN_PAGE}.",
+                status=403,
+            )
+        if status == 404:
+            return NotFoundError(
+                f"Not found (404): '{model}' is not served{where}",
+                said,
+                "Check the model id (owner/name) and revision, or pick a provider that serves this model for this task.",
+                status=404,
+            )
+        if status in (400, 422):
+            return ValidationError(
+                f"The server rejected the request ({status})",
+                said,
+                "Change the parameters it names (open the Parameters accordion) and run again.",
+                status=status,
+            )
+        if status == 429:
+            retry = parse_retry_after(exc.response.headers)
+            wait = f"Retry after {retry:.0f} s." if retry is not None else "Wait a little before retrying."
+            return RateLimitError(
+                "Rate limited (429)", said, f"{wait} {other} A PRO or Enterprise account has higher limits.",
+                status=429, retry_after=retry,
+            )
+        if status == 408 or status == 504:
+            return TimeoutError(f"The provider timed out ({status})", said, other, status=status)
+        if status >= 500:
+            retry = parse_retry_after(exc.response.headers)
+            return ServerError(
+                f"The provider failed ({status})", said,
+                f"It is usually temporary: run again in a moment. {other}", status=status, retry_after=retry,
+            )
+        return PlaygroundError(f"HTTP {status}", said, "", status=status)
+
+    if isinstance(exc, (InferenceTimeoutError, httpx2.TimeoutException)):
+        return TimeoutError("The call timed out", str(exc), f"Raise the timeout in Advanced, or: {other}")
+    if isinstance(exc, OfflineModeIsEnabled):
+        return NetworkError("Offline mode is on (HF_HUB_OFFLINE)", str(exc), other)
+    if isinstance(exc, (httpx2.ConnectError, httpx2.NetworkError, httpx2.RemoteProtocolError, ConnectionError)):
+        return NetworkError(
+            "Could not reach the server", f"{type(exc).__name__}: {exc}",
+            f"Check your network or the endpoint URL. {other}",
+        )
+    if isinstance(exc, ValueError):
+        text = str(exc)
+        if "not supported" in text or "provider" in text.lower() or "mapping" in text.lower():
+            return ProviderError("This provider cannot run this model for this task", text, other)
+        if "api_key" in text or "log in" in text:
+            return AuthError(
+                "A token is needed for this provider",
+                text,
+                f"Paste a token in the Token box (create one at {TOKEN_PAGE}), or pick provider 'Local'.",
+            )
+        return InputError("Invalid input", text, "Correct the input and run again.")
+    return PlaygroundError(f"Unexpected error: {type(exc).__name__}", str(exc), "Please report this with the raw exchange.")

@@ -1,0 +1,421 @@
+"""The one service path every run takes, whatever the task, provider or endpoint.
+
+    resolve the target  ->  prepare the inputs  ->  build the InferenceClient  ->  call
+        ->  capture the exchange  ->  shape one RunResult
+
+``run(request)`` returns a RunResult; ``run_stream(request)`` yields ``StreamDelta`` text as it arrives
+and ends with the RunResult. Nothing here keeps per-user state: the token travels inside the request,
+the exchange is recorded through a context variable (``capture.recording``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from huggingface_hub import InferenceClient, get_token
+from PIL import Image, UnidentifiedImageError
+
+from . import capture
+from .errors import InputError, PlaygroundError, translate
+from .tasks import Task, get_task
+
+__all__ = [
+    "Target",
+    "RunRequest",
+    "RunResult",
+    "StreamDelta",
+    "run",
+    "run_stream",
+    "POLICIES",
+    "LOCAL",
+    "CUSTOM",
+]
+
+LOCAL = "local"
+CUSTOM = "custom"
+POLICIES = ("auto", ":fastest", ":cheapest")
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+MAX_AUDIO_BYTES = 50 * 1024 * 1024
+_MODEL_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?(:[\w.\-]+)?$")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a run goes. ``token`` never appears in repr, logs or results."""
+
+    provider: str = "auto"  # "auto", ":fastest", ":cheapest", a provider name, "custom", "local"
+    token: str | None = field(default=None, repr=False)
+    endpoint_url: str | None = None
+    bill_to: str | None = None
+    timeout: float | None = 120.0
+
+
+@dataclass
+class RunRequest:
+    task: str
+    model: str
+    inputs: dict[str, Any]
+    params: dict[str, Any] = field(default_factory=dict)
+    revision: str = "main"
+    target: Target = field(default_factory=Target)
+
+
+@dataclass
+class StreamDelta:
+    text: str  # the new piece
+    so_far: str  # everything received so far
+
+
+@dataclass
+class RunResult:
+    task: str
+    model: str
+    revision: str
+    provider_requested: str
+    provider_served: str | None = None
+    output: Any = None
+    exchanges: list[capture.Exchange] = field(default_factory=list)
+    latency_s: float = 0.0
+    usage: dict[str, int] | None = None
+    error: PlaygroundError | None = None
+    retries: int = 0
+    waited_s: float = 0.0
+    truncated: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def model_ref(self) -> str:
+        rev = self.revision or "main"
+        short = rev[:7] if re.fullmatch(r"[0-9a-f]{40}", rev) else rev
+        return self.model if short == "main" else f"{self.model}@{short}"
+
+    def status_line(self) -> str:
+        state = "✅" if self.ok else "❌"
+        parts = [f"{state} {self.latency_s * 1000:.0f} ms", self.model_ref]
+        served = self.provider_served or self.provider_requested
+        parts.append(f"served by {served}" if self.ok else f"provider {served}")
+        if self.retries:
+            parts.append(f"after {self.retries} retr{'y' if self.retries == 1 else 'ies'} (waited {self.waited_s:.1f} s)")
+        if self.usage:
+            parts.append(
+                f"{self.usage.get('prompt_tokens', 0)} in / {self.usage.get('completion_tokens', 0)} out tokens"
+            )
+        if self.truncated:
+            parts.append("stream cut short: reply truncated")
+        parts.extend(self.notes)
+        return " · ".join(parts)
+
+    def raw(self) -> dict[str, Any]:
+        """The exchange as shown in the 'Raw exchange' accordion (secrets already redacted)."""
+        return {
+            "exchanges": [e.to_dict() for e in self.exchanges],
+            **({"error": self.error.to_dict()} if self.error else {}),
+        }
+
+
+# ------------------------------------------------------------------------------------------ inputs
+
+
+def _read_bytes(value: Any) -> bytes:
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    if isinstance(value, dict) and value.get("path"):  # gradio FileData
+        value = value["path"]
+    if isinstance(value, (str, Path)):
+        path = Path(value)
+        if not path.is_file():
+            raise InputError("File not found", f"{path.name} does not exist.", "Upload the file again.")
+        return path.read_bytes()
+    raise InputError("No file given", "", "Upload a file first.")
+
+
+def _prepare_image(value: Any) -> bytes:
+    if value is None or value == "":
+        raise InputError("No image given", "", "Upload an image, take one with the webcam, or click an example.")
+    if isinstance(value, Image.Image):
+        buf = io.BytesIO()
+        value.save(buf, format="PNG")
+        return buf.getvalue()
+    data = _read_bytes(value)
+    if len(data) > MAX_IMAGE_BYTES:
+        raise InputError("Image too large", f"{len(data) / 1e6:.1f} MB; the limit is {MAX_IMAGE_BYTES / 1e6:.0f} MB.", "Resize it.")
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+        raise InputError("This file is not an image", str(err), "Upload a PNG, JPEG, WebP or GIF image.") from None
+    return data
+
+
+_AUDIO_MAGIC = (b"RIFF", b"ID3", b"fLaC", b"OggS", b"\x1aE\xdf\xa3", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2")
+
+
+def _prepare_audio(value: Any) -> bytes:
+    if value is None or value == "":
+        raise InputError("No audio given", "", "Upload an audio file, record one, or click an example.")
+    data = _read_bytes(value)
+    if len(data) > MAX_AUDIO_BYTES:
+        raise InputError("Audio too large", f"{len(data) / 1e6:.1f} MB; the limit is {MAX_AUDIO_BYTES / 1e6:.0f} MB.", "Trim it.")
+    if not (data.startswith(_AUDIO_MAGIC) or data[4:8] == b"ftyp"):
+        raise InputError("This file is not audio", "Its first bytes match no audio format.", "Upload WAV, MP3, FLAC, OGG or M4A.")
+    return data
+
+
+def _prepare_inputs(task: Task, inputs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """Validate and convert inputs; returns (positional input, keyword inputs)."""
+    prepared: dict[str, Any] = {}
+    system = None
+    for spec in task.inputs:
+        value = inputs.get(spec.name)
+        if spec.kind == "text":
+            text = (value or "").strip() if isinstance(value, str) or value is None else str(value)
+            if spec.name == "system":
+                system = text or None
+                continue
+            if not text:
+                raise InputError(f"{spec.label} is empty", "", f"Type some text in '{spec.label}' or click an example.")
+            prepared[spec.name] = text
+        elif spec.kind == "lines":
+            items = value if isinstance(value, list) else re.split(r"[\n,]" if "," in (value or "") and "\n" not in value else r"\n", value or "")
+            items = [str(v).strip() for v in items if str(v).strip()]
+            if not items:
+                raise InputError(f"{spec.label} is empty", "", f"Give at least one entry in '{spec.label}'.")
+            prepared[spec.name] = items
+        elif spec.kind == "image":
+            prepared[spec.name] = _prepare_image(value)
+        elif spec.kind == "audio":
+            prepared[spec.name] = _prepare_audio(value)
+        elif spec.kind == "chat":
+            messages = list(value or [])
+            if not messages or not any(m.get("role") == "user" and m.get("content") for m in messages):
+                raise InputError("The message is empty", "", "Type a message first.")
+            prepared[spec.name] = messages
+    if system is not None and task.id == "chat-completion":
+        prepared["messages"] = [{"role": "system", "content": system}, *prepared["messages"]]
+    first = task.inputs[0].name
+    return prepared.pop(first), prepared
+
+
+def _check_model(model: str) -> str:
+    model = (model or "").strip()
+    if not model:
+        raise InputError("No model given", "", "Pick a model or type its id (owner/name).")
+    if model.startswith(("http://", "https://")):
+        return model
+    if not _MODEL_ID.match(model):
+        raise InputError(
+            f"'{model}' is not a valid model id",
+            "A model id looks like owner/name, without spaces.",
+            "Copy the id from the model page, e.g. distilbert/distilbert-base-uncased-finetuned-sst-2-english.",
+        )
+    return model
+
+
+# ------------------------------------------------------------------------------------------ client
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What to build and what to call: the resolved target of one run."""
+
+    client_kwargs: dict[str, Any]
+    model_arg: str
+    provider_label: str
+
+
+def _plan(task: Task, model: str, target: Target) -> _Plan:
+    token = (target.token or "").strip() or None
+    common = dict(token=token, timeout=target.timeout)
+    provider = (target.provider or "auto").strip()
+    if provider == LOCAL:
+        from . import local_backend  # imported lazily: the engines are heavy
+
+        base = local_backend.ensure_running()
+        return _endpoint_plan(task, model, base, common, LOCAL, local=True)
+    if provider == CUSTOM:
+        url = (target.endpoint_url or "").strip().rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise InputError("No endpoint URL", "Provider 'custom endpoint' needs the server's URL.", "Type a URL such as https://xyz.endpoints.huggingface.cloud")
+        return _endpoint_plan(task, model, url, common, f"custom endpoint {url}", local=False)
+    if model.startswith(("http://", "https://")):
+        return _endpoint_plan(task, "", model, common, f"endpoint {model}", local=False)
+    if target.bill_to:
+        common["bill_to"] = target.bill_to.strip()
+    if provider in (":fastest", ":cheapest"):
+        if task.id == "chat-completion":
+            return _Plan(dict(provider="auto", **common), f"{model}{provider}", f"auto{provider}")
+        # Routing policies are a chat feature of the router; other tasks take the model's first provider.
+        return _Plan(dict(provider="auto", **common), model, "auto")
+    return _Plan(dict(provider=provider or "auto", **common), model, provider)
+
+
+def _endpoint_plan(task: Task, model: str, base: str, common: dict, label: str, local: bool) -> _Plan:
+    if task.id == "chat-completion":
+        base_url = base if base.endswith("/v1") or not local else f"{base}/v1"
+        return _Plan(dict(base_url=base_url, **common), model or "tgi", label)
+    if local:
+        url = f"{base}/models/{model}"
+        if task.id in ("feature-extraction", "sentence-similarity"):
+            url += f"/pipeline/{task.id}"
+        return _Plan(common, url, label)
+    return _Plan(common, base, label)
+
+
+_SIG_CACHE: dict[str, frozenset[str]] = {}
+
+
+def _accepted_kwargs(method: str) -> frozenset[str]:
+    if method not in _SIG_CACHE:
+        _SIG_CACHE[method] = frozenset(inspect.signature(getattr(InferenceClient, method)).parameters) - {"self"}
+    return _SIG_CACHE[method]
+
+
+def _call_kwargs(task: Task, params: dict[str, Any], extra_inputs: dict[str, Any]) -> dict[str, Any]:
+    accepted = _accepted_kwargs(task.method)
+    kwargs = dict(extra_inputs)
+    unknown = {}
+    for key, value in params.items():
+        (kwargs if key in accepted else unknown)[key] = value
+    if unknown:
+        if "extra_body" in accepted:
+            kwargs["extra_body"] = {**kwargs.get("extra_body", {}), **unknown}
+        else:
+            raise InputError(
+                f"Unknown parameter{'s' if len(unknown) > 1 else ''} for {task.label}: {', '.join(unknown)}",
+                f"This task accepts: {', '.join(sorted(accepted - {'model', 'stream', task.inputs[0].name}))}.",
+                "Remove it from the extra parameters.",
+            )
+    return kwargs
+
+
+# ------------------------------------------------------------------------------------------ run
+
+
+def _served_by(exchanges: list[capture.Exchange], fallback: str) -> str:
+    for ex in reversed(exchanges):
+        if ex.status is None:
+            continue
+        header = ex.response_headers.get("x-inference-provider")
+        if header:
+            return header
+        host = ex.host
+        if host.startswith("router."):
+            parts = ex.url.split("/", 4)
+            if len(parts) > 3 and parts[3] and parts[3] not in ("v1", "models"):
+                return parts[3]
+            return "hf router (auto)"
+        if host in ("huggingface.co", "hub-ci.huggingface.co"):
+            continue
+        break
+    return fallback
+
+
+def _usage_of(output: Any) -> dict[str, int] | None:
+    usage = getattr(output, "usage", None)
+    if usage is None and isinstance(output, dict):
+        usage = output.get("usage")
+    if not usage:
+        return None
+    return {k: int(usage[k]) for k in ("prompt_tokens", "completion_tokens", "total_tokens") if usage.get(k) is not None}
+
+
+def _new_result(request: RunRequest) -> RunResult:
+    return RunResult(
+        task=request.task,
+        model=(request.model or "").strip(),
+        revision=(request.revision or "main").strip() or "main",
+        provider_requested=request.target.provider,
+    )
+
+
+def _secrets(target: Target) -> tuple[str, ...]:
+    """Every token this run may send: the one typed and the one from the environment."""
+    return tuple(s for s in {(target.token or "").strip(), get_token() or ""} if s)
+
+
+@dataclass
+class _Prepared:
+    task: Task
+    first: Any
+    kwargs: dict[str, Any]
+    plan: _Plan
+    client: InferenceClient
+
+
+def _prepare(request: RunRequest) -> _Prepared:
+    """Every step before the call: validate, resolve the target, build the client. Raises PlaygroundError."""
+    task = get_task(request.task)
+    model = _check_model(request.model)
+    first, extra = _prepare_inputs(task, request.inputs)
+    kwargs = _call_kwargs(task, request.params, extra)
+    plan = _plan(task, model, request.target)
+    return _Prepared(task, first, kwargs, plan, InferenceClient(**plan.client_kwargs))
+
+
+def _finish(result: RunResult, rec: capture.Recorder, started: float, fallback: str) -> RunResult:
+    rec.finish()
+    result.latency_s = time.perf_counter() - started
+    result.exchanges = list(rec.exchanges)
+    result.provider_served = _served_by(result.exchanges, fallback)
+    return result
+
+
+def run(request: RunRequest) -> RunResult:
+    """Run one request through the service path. Never raises: failures are in ``result.error``."""
+    capture.install_default()
+    secrets = _secrets(request.target)
+    result = _new_result(request)
+    label = request.target.provider
+    started = time.perf_counter()
+    with capture.recording(secrets) as rec:
+        try:
+            p = _prepare(request)
+            label = p.plan.provider_label
+            result.output = getattr(p.client, p.task.method)(p.first, model=p.plan.model_arg, **p.kwargs)
+            result.usage = _usage_of(result.output)
+        except Exception as exc:  # translated once, here
+            capture.note_transport_error(exc)
+            result.error = translate(exc, model=result.model, provider=label, secrets=secrets)
+        return _finish(result, rec, started, label)
+
+
+def run_stream(request: RunRequest) -> Iterator[StreamDelta | RunResult]:
+    """Stream a chat reply: yields StreamDelta pieces, then the final RunResult (always)."""
+    capture.install_default()
+    secrets = _secrets(request.target)
+    result = _new_result(request)
+    label = request.target.provider
+    started = time.perf_counter()
+    text = ""
+    with capture.recording(secrets) as rec:
+        try:
+            p = _prepare(request)
+            label = p.plan.provider_label
+            stream = p.client.chat_completion(
+                p.first, model=p.plan.model_arg, stream=True, stream_options={"include_usage": True}, **p.kwargs
+            )
+            for chunk in stream:
+                if chunk.usage:
+                    result.usage = _usage_of(chunk)
+                for choice in chunk.choices or []:
+                    piece = (choice.delta.content if choice.delta else None) or ""
+                    if piece:
+                        text += piece
+                        yield StreamDelta(piece, text)
+            result.output = text
+        except Exception as exc:  # translated once, here; what arrived is kept
+            capture.note_transport_error(exc)
+            result.output = text or None
+            result.truncated = bool(text)
+            result.error = translate(exc, model=result.model, provider=label, secrets=secrets)
+        yield _finish(result, rec, started, label)

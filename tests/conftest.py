@@ -1,0 +1,35 @@
+"""Shared fixtures: a fake Hub + router on loopback, with huggingface_hub's real client routed to it."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Tests never read the developer's own token or Hub cache settings.
+os.environ.pop("HF_TOKEN", None)
+os.environ.pop("HUGGING_FACE_HUB_TOKEN", None)
+os.environ.pop("HF_HUB_OFFLINE", None)
+os.environ["HF_TOKEN_PATH"] = os.path.join(os.path.dirname(__file__), ".no-token")
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from playground import capture  # noqa: E402
+from tests.fakes.server import FakeHF  # noqa: E402
+
+TOKEN = "hf_TestTokenAbcdefghijklmnopqrstuvwxyz0123"
+
+
+@pytest.fixture(scope="session")
+def fake_hf():
+    server = FakeHF()
+    capture.install(server.transport())
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def fake(fake_hf):
+    fake_hf.reset()
+    yield fake_hf
+    fake_hf.reset()

@@ -1,0 +1,346 @@
+"""A local fake of the Hugging Face Hub and inference router, for offline tests and benchmarks.
+
+It answers real HTTP, in the shapes the real services use (see the recorded traffic the project was
+written against): model info with ``inferenceProviderMapping``, the hf-inference task routes, and
+OpenAI-compatible chat completions (JSON and SSE). ``RoutingTransport`` sends huggingface_hub's requests for
+``huggingface.co`` and ``router.huggingface.co`` here, so the real ``InferenceClient`` is in the loop.
+
+Faults on demand:
+- model ``errors/status-<code>`` answers that status with the router's error body (429 sets Retry-After);
+- a token starting ``hf_invalid`` gets 401 like the router;
+- ``script(path_substring, [(status, headers, body), ...])`` queues answers for matching requests.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import httpx2
+from PIL import Image
+
+HUB_HOSTS = ("huggingface.co",)
+ROUTER_HOSTS = ("router.huggingface.co",)
+
+# model id -> (pipeline_tag, {provider: provider_model_id}, extra info)
+MODELS: dict[str, dict[str, Any]] = {
+    "distilbert/distilbert-base-uncased-finetuned-sst-2-english": {"pipeline_tag": "text-classification"},
+    "facebook/bart-large-mnli": {"pipeline_tag": "zero-shot-classification"},
+    "dslim/bert-base-NER": {"pipeline_tag": "token-classification"},
+    "facebook/bart-large-cnn": {"pipeline_tag": "summarization"},
+    "google-t5/t5-base": {"pipeline_tag": "translation"},
+    "sentence-transformers/all-MiniLM-L6-v2": {"pipeline_tag": "sentence-similarity", "tags": ["feature-extraction", "sentence-similarity"]},
+    "google/vit-base-patch16-224": {"pipeline_tag": "image-classification"},
+    "facebook/detr-resnet-50": {"pipeline_tag": "object-detection"},
+    "black-forest-labs/FLUX.1-schnell": {"pipeline_tag": "text-to-image"},
+    "openai/whisper-large-v3": {"pipeline_tag": "automatic-speech-recognition"},
+    "HuggingFaceTB/SmolLM2-135M-Instruct": {"pipeline_tag": "text-generation", "providers": {"together": "conversational"}},
+    "meta-llama/Llama-3.1-8B-Instruct": {
+        "pipeline_tag": "text-generation",
+        "gated": "manual",
+        "providers": {"together": "conversational", "hf-inference": "conversational"},
+    },
+}
+
+
+def model_info(model_id: str) -> dict[str, Any] | None:
+    meta = MODELS.get(model_id)
+    if meta is None:
+        return None
+    tag = meta["pipeline_tag"]
+    providers = meta.get("providers") or {"hf-inference": tag}
+    return {
+        "_id": f"id-{abs(hash(model_id)) % 10**8}",
+        "id": model_id,
+        "modelId": model_id,
+        "private": False,
+        "gated": meta.get("gated", False),
+        "pipeline_tag": tag,
+        "tags": meta.get("tags", [tag]),
+        "sha": "714eb0fa89d2f80546fda750413ed43d93601a13",
+        "inferenceProviderMapping": {
+            p: {"status": "live", "providerId": model_id + ("-Turbo" if p == "together" else ""), "task": t}
+            for p, t in providers.items()
+        },
+    }
+
+
+def _png(width: int = 64, height: int = 48, color=(200, 30, 30)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def task_answer(task: str, body: Any) -> tuple[int, dict[str, str], bytes]:
+    """The router's hf-inference answer for ``task``, in its true shape."""
+    inputs = body.get("inputs") if isinstance(body, dict) else None
+    params = (body.get("parameters") if isinstance(body, dict) else None) or {}
+    j = lambda obj: (200, {"content-type": "application/json"}, json.dumps(obj).encode())  # noqa: E731
+    if task == "text-classification":
+        return j([[{"label": "POSITIVE", "score": 0.9998695850372314}, {"label": "NEGATIVE", "score": 0.00013043530634604394}]])
+    if task == "zero-shot-classification":
+        labels = params.get("candidate_labels") or ["a", "b"]
+        scores = [round(1 / (i + 1.5), 4) for i in range(len(labels))]
+        return j([{"label": label, "score": s} for label, s in zip(labels, scores)])
+    if task == "token-classification":
+        text = inputs or ""
+        out = []
+        for word, group in (("Sarah Jessica Parker", "PER"), ("Jessica", "PER"), ("New York", "LOC"), ("Hugging Face", "ORG")):
+            start = text.find(word)
+            if start >= 0:
+                out.append({"entity_group": group, "score": 0.99, "word": word, "start": start, "end": start + len(word)})
+        return j(out)
+    if task == "summarization":
+        return j([{"summary_text": "The tower is 324 metres tall, the tallest structure in Paris."}])
+    if task == "translation":
+        return j([{"translation_text": "Mein Name ist Wolfgang und ich lebe in Berlin"}])
+    if task == "feature-extraction":
+        return j([[round(0.01 * i, 4) for i in range(384)]])
+    if task == "sentence-similarity":
+        others = (inputs or {}).get("sentences", [])
+        return j([round(0.9 - 0.3 * i, 4) for i in range(len(others))])
+    if task == "image-classification":
+        return j([{"label": "tabby cat", "score": 0.87}, {"label": "tiger cat", "score": 0.1}])
+    if task == "object-detection":
+        return j([
+            {"label": "cat", "score": 0.98, "box": {"xmin": 10, "ymin": 5, "xmax": 40, "ymax": 30}},
+            {"label": "remote", "score": 0.91, "box": {"xmin": 2, "ymin": 2, "xmax": 20, "ymax": 12}},
+        ])
+    if task == "text-to-image":
+        return 200, {"content-type": "image/png"}, _png()
+    if task == "automatic-speech-recognition":
+        return j({"text": "hello world"})
+    if task == "text-generation":
+        return j([{"generated_text": " there lived a fox."}])
+    return 400, {"content-type": "application/json"}, json.dumps({"error": f"unknown task {task}"}).encode()
+
+
+CHAT_REPLY = ["Paris", " is", " the", " capital", " of", " France", "."]
+
+
+def chat_answer(body: dict, provider_model: str) -> tuple[int, dict[str, str], Any]:
+    usage = {"prompt_tokens": 12, "completion_tokens": len(CHAT_REPLY), "total_tokens": 12 + len(CHAT_REPLY)}
+    if not body.get("stream"):
+        return 200, {"content-type": "application/json"}, json.dumps({
+            "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": provider_model,
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "".join(CHAT_REPLY)}}],
+            "usage": usage,
+        }).encode()
+
+    def events():
+        for piece in CHAT_REPLY:
+            chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1, "model": provider_model,
+                     "choices": [{"index": 0, "delta": {"role": "assistant", "content": piece}, "finish_reason": None}], "usage": None}
+            yield f"data: {json.dumps(chunk)}\n\n".encode()
+        if (body.get("stream_options") or {}).get("include_usage"):
+            final = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1, "model": provider_model,
+                     "choices": [], "usage": usage}
+            yield f"data: {json.dumps(final)}\n\n".encode()
+        yield b"data: [DONE]\n\n"
+
+    return 200, {"content-type": "text/event-stream"}, events()
+
+
+@dataclass
+class Received:
+    method: str
+    host: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class FakeState:
+    received: list[Received] = field(default_factory=list)
+    scripts: list[tuple[str, deque]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    state: FakeState
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    def _send(self, status: int, headers: dict[str, str], body: Any) -> None:
+        self.send_response(status)
+        base = {"x-request-id": "fake-req-1", **headers}
+        if isinstance(body, (bytes, bytearray)):
+            base["content-length"] = str(len(body))
+            for k, v in base.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        base["transfer-encoding"] = "chunked"
+        for k, v in base.items():
+            self.send_header(k, v)
+        self.end_headers()
+        for piece in body:
+            self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+
+    def _error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        self._send(status, {"content-type": "application/json", **(headers or {})}, json.dumps({"error": message}).encode())
+
+    def do_GET(self):
+        self._dispatch(b"")
+
+    def do_POST(self):
+        length = int(self.headers.get("content-length") or 0)
+        self._dispatch(self.rfile.read(length) if length else b"")
+
+    def _dispatch(self, raw: bytes) -> None:
+        host = self.headers.get("x-fake-host", "")
+        url = urlparse(self.path)
+        with self.state.lock:
+            self.state.received.append(Received(self.command, host, self.path, dict(self.headers.items()), raw))
+            for needle, queue in self.state.scripts:
+                if needle in self.path and queue:
+                    status, headers, body = queue.popleft()
+                    break
+            else:
+                status = None
+        if status is not None:
+            if status == "close":  # drop the connection without an answer
+                self.close_connection = True
+                self.wfile.flush()
+                self.connection.shutdown(2)
+                return
+            if status == "sleep":
+                time.sleep(float(headers.get("seconds", 1)))
+                return self._send(200, {"content-type": "application/json"}, body if isinstance(body, bytes) else json.dumps(body).encode())
+            return self._send(status, headers, body if isinstance(body, (bytes, list)) or hasattr(body, "__next__") else json.dumps(body).encode())
+
+        auth = self.headers.get("authorization", "")
+        if auth.startswith("Bearer hf_invalid"):
+            return self._error(401, "Invalid username or password.", {"www-authenticate": 'Bearer realm="Authentication required"'})
+
+        if host in HUB_HOSTS or url.path.startswith("/api/"):
+            return self._hub(url)
+        return self._router(url, raw)
+
+    def _hub(self, url) -> None:
+        if url.path.startswith("/api/models/"):
+            model_id = url.path[len("/api/models/"):]
+            info = model_info(model_id)
+            if info is None:
+                return self._send(404, {"content-type": "application/json", "x-error-code": "RepoNotFound",
+                                        "x-error-message": "Repository not found"},
+                                  json.dumps({"error": "Repository not found"}).encode())
+            expand = parse_qs(url.query).get("expand[]") or parse_qs(url.query).get("expand")
+            if expand:
+                info = {"_id": info["_id"], "id": info["id"], **{k: info[k] for k in expand if k in info}}
+            return self._send(200, {"content-type": "application/json"}, json.dumps(info).encode())
+        return self._error(404, "Not found")
+
+    def _router(self, url, raw: bytes) -> None:
+        path = url.path
+        try:
+            body = json.loads(raw) if raw and self.headers.get("content-type", "").startswith("application/json") else raw
+        except ValueError:
+            return self._error(400, "Malformed JSON body")
+        parts = path.strip("/").split("/")
+        provider = parts[0] if parts and parts[0] not in ("v1", "models") else "auto"
+        if path.endswith("/chat/completions"):
+            model = body.get("model", "") if isinstance(body, dict) else ""
+            if model.startswith("errors/status-"):
+                return self._status_error(int(model.rsplit("-", 1)[1]))
+            if model.startswith("errors/"):
+                return self._error(404, f"Model {model} does not exist")
+            return self._send(*self._with_provider(chat_answer(body, model), provider))
+        if "/models/" in path:
+            rest = path.split("/models/", 1)[1]
+            task = None
+            if "/pipeline/" in rest:
+                rest, task = rest.split("/pipeline/", 1)
+            model = rest
+            if model.startswith("errors/status-"):
+                return self._status_error(int(model.rsplit("-", 1)[1]))
+            meta = MODELS.get(model)
+            if meta is None:
+                return self._error(404, f"Model {model} does not exist")
+            task = task or meta["pipeline_tag"]
+            if isinstance(body, bytes) and body:
+                body = {"inputs": "<binary>"}
+            return self._send(*self._with_provider(task_answer(task, body), provider))
+        return self._error(404, "Not found")
+
+    @staticmethod
+    def _with_provider(answer, provider):
+        status, headers, body = answer
+        return status, {**headers, "x-inference-provider": provider}, body
+
+    def _status_error(self, status: int) -> None:
+        messages = {
+            401: "Invalid username or password.",
+            403: "Access to model errors/status-403 is restricted. You must have access to it and be authenticated to access it.",
+            404: "Model errors/status-404 does not exist",
+            422: "Input validation error: `temperature` must be strictly positive",
+            429: "You have exceeded your monthly included credits for Inference Providers.",
+            500: "Internal Server Error",
+            503: "Service Unavailable",
+        }
+        headers = {"retry-after": "7"} if status == 429 else {}
+        self._error(status, messages.get(status, f"error {status}"), headers)
+
+
+class FakeHF:
+    """The running fake server; ``transport()`` routes huggingface_hub's hosts to it."""
+
+    def __init__(self) -> None:
+        self.state = FakeState()
+        handler = type("Handler", (_Handler,), {"state": self.state})
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def transport(self) -> "RoutingTransport":
+        return RoutingTransport(self.url)
+
+    def script(self, path_substring: str, answers: list[tuple[Any, dict[str, str], Any]]) -> None:
+        with self.state.lock:
+            self.state.scripts.append((path_substring, deque(answers)))
+
+    def reset(self) -> None:
+        with self.state.lock:
+            self.state.received.clear()
+            self.state.scripts.clear()
+
+    @property
+    def received(self) -> list[Received]:
+        return list(self.state.received)
+
+
+class RoutingTransport(httpx2.BaseTransport):
+    """Send requests for the Hub's and the router's hosts to the fake server; others go out unchanged."""
+
+    def __init__(self, fake_url: str) -> None:
+        self._inner = httpx2.HTTPTransport()
+        self._fake = httpx2.URL(fake_url)
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        if request.url.host in HUB_HOSTS + ROUTER_HOSTS:
+            request.headers["x-fake-host"] = request.url.host
+            request.url = request.url.copy_with(scheme=self._fake.scheme, host=self._fake.host, port=self._fake.port)
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        self._inner.close()
