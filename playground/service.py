@@ -88,6 +88,7 @@ class RunResult:
     waited_s: float = 0.0
     truncated: bool = False
     notes: list[str] = field(default_factory=list)
+    inputs: dict[str, Any] = field(default_factory=dict, repr=False)  # as prepared (for renderers)
 
     @property
     def ok(self) -> bool:
@@ -171,8 +172,8 @@ def _prepare_audio(value: Any) -> bytes:
     return data
 
 
-def _prepare_inputs(task: Task, inputs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    """Validate and convert inputs; returns (positional input, keyword inputs)."""
+def _prepare_inputs(task: Task, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Validate and convert inputs, by name; the task's first input is the call's positional argument."""
     prepared: dict[str, Any] = {}
     system = None
     for spec in task.inputs:
@@ -202,8 +203,7 @@ def _prepare_inputs(task: Task, inputs: dict[str, Any]) -> tuple[Any, dict[str, 
             prepared[spec.name] = messages
     if system is not None and task.id == "chat-completion":
         prepared["messages"] = [{"role": "system", "content": system}, *prepared["messages"]]
-    first = task.inputs[0].name
-    return prepared.pop(first), prepared
+    return prepared
 
 
 def _check_model(model: str) -> str:
@@ -346,6 +346,7 @@ def _secrets(target: Target) -> tuple[str, ...]:
 @dataclass
 class _Prepared:
     task: Task
+    inputs: dict[str, Any]
     first: Any
     kwargs: dict[str, Any]
     plan: _Plan
@@ -356,10 +357,12 @@ def _prepare(request: RunRequest) -> _Prepared:
     """Every step before the call: validate, resolve the target, build the client. Raises PlaygroundError."""
     task = get_task(request.task)
     model = _check_model(request.model)
-    first, extra = _prepare_inputs(task, request.inputs)
+    inputs = _prepare_inputs(task, request.inputs)
+    first_name = task.inputs[0].name
+    extra = {k: v for k, v in inputs.items() if k != first_name}
     kwargs = _call_kwargs(task, request.params, extra)
     plan = _plan(task, model, request.target)
-    return _Prepared(task, first, kwargs, plan, InferenceClient(**plan.client_kwargs))
+    return _Prepared(task, inputs, inputs[first_name], kwargs, plan, InferenceClient(**plan.client_kwargs))
 
 
 def _finish(result: RunResult, rec: capture.Recorder, started: float, fallback: str) -> RunResult:
@@ -380,7 +383,7 @@ def run(request: RunRequest) -> RunResult:
     with capture.recording(secrets) as rec:
         try:
             p = _prepare(request)
-            label = p.plan.provider_label
+            label, result.inputs = p.plan.provider_label, p.inputs
             result.output = getattr(p.client, p.task.method)(p.first, model=p.plan.model_arg, **p.kwargs)
             result.usage = _usage_of(result.output)
         except Exception as exc:  # translated once, here
@@ -400,7 +403,7 @@ def run_stream(request: RunRequest) -> Iterator[StreamDelta | RunResult]:
     with capture.recording(secrets) as rec:
         try:
             p = _prepare(request)
-            label = p.plan.provider_label
+            label, result.inputs = p.plan.provider_label, p.inputs
             stream = p.client.chat_completion(
                 p.first, model=p.plan.model_arg, stream=True, stream_options={"include_usage": True}, **p.kwargs
             )

@@ -284,7 +284,7 @@ TASKS: dict[str, Task] = {
             "openai/whisper-large-v3",
             ("openai/whisper-large-v3-turbo",),
             (),
-            ((_asset("tone.wav"),), (_asset("chirp.wav"),)),
+            ((_asset("hello.wav"),), (_asset("weather.wav"),)),
             "Transcribe speech to text.",
         ),
     ]

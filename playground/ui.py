@@ -1,0 +1,131 @@
+"""The Gradio page: a header shared by all tabs, then one tab per registry task. Builders only build;
+the work happens in ``handlers`` and ``service``.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+from huggingface_hub import get_token
+from huggingface_hub.inference._providers import PROVIDERS
+
+from . import handlers
+from .params import ParamSpec
+from .renderers import RENDERERS
+from .service import CUSTOM, LOCAL
+from .tasks import TASKS, Input, Task
+
+__all__ = ["build_app", "provider_choices", "default_provider"]
+
+CSS = """
+.status-line {font-size: 0.9em}
+footer {display: none !important}
+"""
+
+
+def provider_choices() -> list[tuple[str, str]]:
+    return [
+        ("Auto (your order at hf.co/settings/inference-providers)", "auto"),
+        ("Fastest (router picks the highest throughput)", ":fastest"),
+        ("Cheapest (router picks the lowest price)", ":cheapest"),
+        *[(name, name) for name in sorted(PROVIDERS)],
+        ("Custom endpoint URL (Inference Endpoint, TGI, vLLM, OpenAI-compatible)", CUSTOM),
+        ("Local (this machine, no token needed)", LOCAL),
+    ]
+
+
+def default_provider() -> str:
+    """With no token anywhere the first run must still succeed: start on the local backend."""
+    return "auto" if get_token() else LOCAL
+
+
+def _token_note() -> str:
+    if get_token():
+        return "🔑 Using the token from the environment (HF_TOKEN or `hf auth login`). Paste another to override it."
+    return "No token found: runs go to the **local backend** on this machine. Paste a token to use Inference Providers."
+
+
+def _param_component(spec: ParamSpec) -> gr.components.Component:
+    common = dict(label=spec.label, info=spec.help[:200] or None)
+    if spec.type == "bool":
+        return gr.Checkbox(value=bool(spec.default), **common)
+    if spec.type == "choice":
+        return gr.Dropdown(choices=[("(server default)", "")] + [(c, c) for c in spec.choices], value=spec.default or "", **common)
+    if spec.type in ("int", "float") and spec.minimum is not None and spec.maximum is not None and spec.maximum - spec.minimum <= 10_000:
+        step = spec.step or (1 if spec.type == "int" else 0.01)
+        return gr.Slider(spec.minimum, spec.maximum, value=spec.default, step=step, **common)
+    if spec.type in ("int", "float"):
+        return gr.Number(value=spec.default, precision=0 if spec.type == "int" else None, **common)
+    placeholder = "comma-separated" if spec.type == "list" else "(server default)"
+    return gr.Textbox(value=spec.default or "", placeholder=placeholder, **common)
+
+
+def _input_component(spec: Input) -> gr.components.Component:
+    if spec.kind == "image":
+        return gr.Image(label=spec.label, type="filepath", sources=["upload", "webcam", "clipboard"], height=320)
+    if spec.kind == "audio":
+        return gr.Audio(label=spec.label, type="filepath", sources=["upload", "microphone"])
+    return gr.Textbox(label=spec.label, placeholder=spec.placeholder, lines=spec.lines, info=spec.info or None)
+
+
+def _build_tab(task: Task, header: list[gr.components.Component]) -> None:
+    gr.Markdown(task.description)
+    with gr.Row():
+        model = gr.Dropdown(task.model_choices, value=task.default_model, label="Model", allow_custom_value=True,
+                            info="Pick one or type any Hub model id (owner/name).", scale=3)
+        revision = gr.Textbox("main", label="Revision", info="Branch, tag or commit; recorded with the run.", scale=1)
+    chat = task.renderer == "chat"
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1):
+            if chat:
+                output = RENDERERS["chat"].component()
+                message = gr.Textbox(label="Message", placeholder="Ask anything… (Enter to send)", lines=1)
+                system = gr.Textbox(label="System prompt", placeholder="You are a helpful assistant.", lines=2)
+                inputs = [message, system]
+            else:
+                inputs = [_input_component(spec) for spec in task.inputs]
+            with gr.Accordion("Parameters", open=False):
+                params = [_param_component(spec) for spec in task.params]
+                extra = gr.Code("", language="json", label="Extra parameters (JSON object, sent as-is)", lines=2)
+            with gr.Row():
+                run = gr.Button("Send" if chat else "Run", variant="primary")
+                if chat:
+                    clear = gr.Button("Clear conversation")
+            if task.examples:
+                gr.Examples([list(e) for e in task.examples], inputs=inputs, label="Examples (one click)")
+        with gr.Column(scale=1):
+            if not chat:
+                output = RENDERERS[task.renderer].component()
+            status = gr.Markdown(elem_classes=["status-line"])
+            with gr.Accordion("Raw exchange (HTTP request and response, token redacted)", open=not chat):
+                raw = gr.Code(language="json", label="Raw exchange", max_lines=40)
+    fn = handlers.handler_for(task)
+    if chat:
+        event_inputs = [*header, model, revision, output, message, system, *params, extra]
+        event_outputs = [output, message, status, raw]
+        triggers = [run.click, message.submit]
+        clear.click(lambda: ([], "", ""), outputs=[output, status, raw], api_visibility="private")
+    else:
+        event_inputs = [*header, model, revision, *inputs, *params, extra]
+        event_outputs = [output, status, raw]
+        triggers = [run.click] + [c.submit for c in inputs if isinstance(c, gr.Textbox) and c.lines == 1]
+    gr.on(triggers, fn, event_inputs, event_outputs, api_name=task.api_name, show_progress="minimal")
+
+
+def build_app() -> gr.Blocks:
+    with gr.Blocks(title="Hugging Face Inference Playground") as demo:
+        gr.Markdown("## 🤗 Inference Playground\nPick a task, a model and a provider, run it, and see the result beside the exact HTTP exchange.")
+        with gr.Row(equal_height=True):
+            token = gr.Textbox(label="Hugging Face token", type="password", placeholder="hf_…", scale=2,
+                               info="Never logged, never shown back.")
+            provider = gr.Dropdown(provider_choices(), value=default_provider(), label="Provider", scale=2)
+            endpoint_url = gr.Textbox(label="Endpoint URL", placeholder="https://…/v1 or http://localhost:8080",
+                                      visible=False, scale=2)
+            bill_to = gr.Textbox(label="Bill to organisation (optional)", placeholder="my-org", scale=1)
+        gr.Markdown(_token_note())
+        provider.change(lambda p: gr.update(visible=p == CUSTOM), provider, endpoint_url, api_visibility="private")
+        header = [token, provider, endpoint_url, bill_to]
+        with gr.Tabs():
+            for task in TASKS.values():
+                with gr.Tab(task.label, id=task.id):
+                    _build_tab(task, header)
+    return demo
