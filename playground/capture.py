@@ -124,12 +124,20 @@ _current: contextvars.ContextVar[Recorder | None] = contextvars.ContextVar("play
 def recording(secrets: tuple[str, ...] = ()) -> Iterator[Recorder]:
     """Record every exchange made in this context (thread / task) into a new Recorder."""
     rec = Recorder(secrets)
-    token = _current.set(rec)
+    previous = _current.get()
+    _current.set(rec)
     try:
         yield rec
     finally:
-        _current.reset(token)
+        # A generator may resume in another context (Gradio steps streams in worker threads), so the
+        # previous value is restored by ``set``; ``reset`` would refuse a token from another context.
+        _current.set(previous)
         rec.finish()
+
+
+def activate(rec: Recorder) -> None:
+    """Make ``rec`` current again in this context (a generator resumed in a fresh context)."""
+    _current.set(rec)
 
 
 def current() -> Recorder | None:
@@ -158,9 +166,24 @@ def redact_headers(headers: httpx2.Headers, rec: Recorder) -> dict[str, str]:
     return out
 
 
+_MAGIC = (
+    (b"\x89PNG", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF8", "image/gif"), (b"RIFF", "audio/wav or image/webp"),
+    (b"ID3", "audio/mpeg"), (b"fLaC", "audio/flac"), (b"OggS", "audio/ogg"), (b"\x1aE\xdf\xa3", "video/webm"),
+)
+
+
 def describe_bytes(data: bytes | int, content_type: str) -> str:
-    size = data if isinstance(data, int) else len(data)
-    return f"<{size} bytes {content_type or 'application/octet-stream'}>"
+    """``<N bytes type>``: binary bodies are described, never dumped into the page."""
+    if isinstance(data, int):
+        return f"<{data} bytes {content_type or 'application/octet-stream'}>"
+    ctype = content_type.split(";")[0].strip()
+    if not ctype or ctype == "application/octet-stream":
+        sniffed = next((t for magic, t in _MAGIC if data.startswith(magic)), None)
+        if sniffed == "audio/wav or image/webp":
+            sniffed = "image/webp" if data[8:12] == b"WEBP" else "audio/wav"
+        if sniffed:
+            return f"<{len(data)} bytes {sniffed} (by its content; {'no content-type header' if not ctype else ctype})>"
+    return f"<{len(data)} bytes {ctype or 'application/octet-stream'}>"
 
 
 def _shorten(value: Any, rec: Recorder) -> Any:

@@ -147,7 +147,9 @@ def handler_for(task: Task):
             return body(task, *args)
 
     handler.__name__ = task.api_name
+    # Every argument defaults to None, so API callers give only what they need (the component's own
+    # initial value is the default the client sends).
     handler.__signature__ = inspect.Signature(
-        [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names]
+        [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None) for n in names]
     )
     return handler

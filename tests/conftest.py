@@ -33,3 +33,30 @@ def fake(fake_hf):
     fake_hf.reset()
     yield fake_hf
     fake_hf.reset()
+
+
+@pytest.fixture(scope="session")
+def app(fake_hf):
+    """The playground launched in this process (so its Hub and router calls reach the fake server)."""
+    from playground.ui import CSS, build_app
+
+    demo = build_app()
+    demo.queue(default_concurrency_limit=8)
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(), css=CSS, quiet=True)
+    yield demo
+    demo.close()
+
+
+@pytest.fixture(scope="session")
+def client(app):
+    from gradio_client import Client
+
+    return Client(app.local_url, verbose=False)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

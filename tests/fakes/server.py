@@ -41,7 +41,7 @@ MODELS: dict[str, dict[str, Any]] = {
     "facebook/detr-resnet-50": {"pipeline_tag": "object-detection"},
     "black-forest-labs/FLUX.1-schnell": {"pipeline_tag": "text-to-image"},
     "openai/whisper-large-v3": {"pipeline_tag": "automatic-speech-recognition"},
-    "HuggingFaceTB/SmolLM2-135M-Instruct": {"pipeline_tag": "text-generation", "providers": {"together": "conversational"}},
+    "HuggingFaceTB/SmolLM2-135M-Instruct": {"pipeline_tag": "text-generation", "providers": {"together": "conversational", "hf-inference": "text-generation"}},
     "meta-llama/Llama-3.1-8B-Instruct": {
         "pipeline_tag": "text-generation",
         "gated": "manual",
@@ -276,10 +276,12 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(*self._with_provider(task_answer(task, body), provider))
         return self._error(404, "Not found")
 
-    @staticmethod
-    def _with_provider(answer, provider):
+    def _with_provider(self, answer, provider):
+        """The router names the provider that served; a server called directly (custom endpoint) does not."""
         status, headers, body = answer
-        return status, {**headers, "x-inference-provider": provider}, body
+        if self.headers.get("x-fake-host") in ROUTER_HOSTS:
+            headers = {**headers, "x-inference-provider": provider}
+        return status, headers, body
 
     def _status_error(self, status: int) -> None:
         messages = {

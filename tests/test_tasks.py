@@ -1,0 +1,35 @@
+"""The registry is the only place a task is declared: check every entry is complete and consistent."""
+
+from pathlib import Path
+
+import pytest
+from huggingface_hub import InferenceClient
+
+from playground.errors import InputError
+from playground.renderers import RENDERERS
+from playground.tasks import TASKS, get_task
+
+
+@pytest.mark.parametrize("task", TASKS.values(), ids=list(TASKS))
+def test_entry_is_complete(task):
+    assert callable(getattr(InferenceClient, task.method))
+    assert task.renderer in RENDERERS
+    assert len(task.examples) >= 2
+    for example in task.examples:
+        assert len(example) == len(task.inputs)
+        for spec, value in zip(task.inputs, example):
+            if spec.kind in ("image", "audio"):
+                assert Path(value).is_file(), value
+    assert task.default_model in task.model_choices
+
+
+def test_api_names_are_unique_and_derived():
+    names = [t.api_name for t in TASKS.values()]
+    assert len(names) == len(set(names))
+    assert get_task("text-classification").api_name == "text_classification"
+
+
+def test_unknown_task_names_the_valid_ones():
+    with pytest.raises(InputError) as info:
+        get_task("text-clasification")
+    assert "text-classification" in info.value.message
