@@ -25,12 +25,13 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import httpx2
-from huggingface_hub import set_client_factory
+from huggingface_hub import constants, set_client_factory
 from huggingface_hub.utils._http import hf_request_event_hook
 
 __all__ = ["Exchange", "Recorder", "recording", "install", "client_factory", "redact_text", "describe_bytes"]
 
 REDACTED = "[redacted]"
+HUB_HOSTS = ("huggingface.co", "hub-ci.huggingface.co", httpx2.URL(constants.ENDPOINT).host)
 _SECRET_HEADERS = {"authorization", "x-api-key", "api-key", "cookie", "set-cookie", "proxy-authorization"}
 _MAX_TEXT_BODY = 256 * 1024  # bytes of a text body kept for display
 _MAX_STRING = 512  # longer JSON strings (base64 images...) are summarised
@@ -61,6 +62,11 @@ class Exchange:
     @property
     def host(self) -> str:
         return httpx2.URL(self.url).host
+
+    @property
+    def is_hub_lookup(self) -> bool:
+        """A Hub API call huggingface_hub made to resolve the model (provider mapping, model info)."""
+        return self.host in HUB_HOSTS and "/api/" in self.url
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

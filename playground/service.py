@@ -118,9 +118,12 @@ class RunResult:
 
     def raw(self) -> dict[str, Any]:
         """The exchange as shown in the 'Raw exchange' accordion (secrets already redacted)."""
+        calls = [e for e in self.exchanges if not e.is_hub_lookup]
+        lookups = [e for e in self.exchanges if e.is_hub_lookup]
         return {
-            "exchanges": [e.to_dict() for e in self.exchanges],
+            "exchanges": [e.to_dict() for e in calls],
             **({"error": self.error.to_dict()} if self.error else {}),
+            **({"hub_lookups": [e.to_dict() for e in lookups]} if lookups else {}),
         }
 
 

@@ -1,0 +1,34 @@
+"""Playwright in Debian's Chromium (never a downloaded browser), shared by the browser tests."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+
+
+@contextlib.contextmanager
+def browser_page(width: int = 1400, height: int = 1000):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not shutil.which("chromium") and not __import__("os").path.exists(CHROMIUM):
+        pytest.fail("Debian's chromium is not installed (apt-get install -y chromium)")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            yield page
+        finally:
+            browser.close()
+
+
+def pick_dropdown(page, label: str, option_text: str) -> None:
+    """Choose an option of a Gradio dropdown by its label (type to filter, then click the option)."""
+    box = page.get_by_label(label, exact=True).first
+    box.click()
+    box.fill(option_text)
+    page.get_by_role("option", name=option_text, exact=True).first.click()
