@@ -16,6 +16,7 @@ from . import service
 from .errors import InputError, PlaygroundError
 from .params import parse_values
 from .renderers import RENDERERS
+from .snippets import python_snippet
 from .service import RunRequest, RunResult, StreamDelta, Target
 from .tasks import Task
 
@@ -126,6 +127,22 @@ def run_chat(task: Task, token, provider, endpoint_url, bill_to, model, revision
             yield shown, "", status_markdown(result), raw_json(result)
         else:  # nothing arrived: give the message back so nothing is lost
             yield history, message, status_markdown(result), raw_json(result)
+
+
+def snippet_for(task: Task, token, provider, endpoint_url, bill_to, model, revision, *values) -> str:
+    """Python code reproducing the run (the token is read from HF_TOKEN, never copied)."""
+    if task.renderer == "chat":
+        history, message, system, *rest = values
+        values = (None, None, *rest)
+    try:
+        inputs, params = _split(task, values)
+    except InputError as err:
+        return f"# Fix the parameters first: {err.title}\n"
+    if task.renderer == "chat":
+        inputs = {"messages": chat_messages(history) + ([{"role": "user", "content": message}] if message else []),
+                  "system": system}
+    return python_snippet(task, (model or "").strip(), provider or "auto", inputs, params,
+                          endpoint_url=endpoint_url, bill_to=bill_to)
 
 
 def handler_for(task: Task):

@@ -4,6 +4,8 @@ the work happens in ``handlers`` and ``service``.
 
 from __future__ import annotations
 
+from functools import partial
+
 import gradio as gr
 from huggingface_hub import get_token
 from huggingface_hub.inference._providers import PROVIDERS
@@ -98,6 +100,8 @@ def _build_tab(task: Task, header: list[gr.components.Component]) -> None:
             status = gr.Markdown(elem_classes=["status-line"])
             with gr.Accordion("Raw exchange (HTTP request and response, token redacted)", open=not chat):
                 raw = gr.Code(language="json", label="Raw exchange", max_lines=40)
+            with gr.Accordion("Code (Python, reproduces the last run)", open=False):
+                snippet = gr.Code(language="python", label="Python", max_lines=40)
     fn = handlers.handler_for(task)
     if chat:
         event_inputs = [*header, model, revision, output, message, system, *params, extra]
@@ -109,6 +113,8 @@ def _build_tab(task: Task, header: list[gr.components.Component]) -> None:
         event_outputs = [output, status, raw]
         triggers = [run.click] + [c.submit for c in inputs if isinstance(c, gr.Textbox) and c.lines == 1]
     gr.on(triggers, fn, event_inputs, event_outputs, api_name=task.api_name, show_progress="minimal")
+    gr.on(triggers, partial(handlers.snippet_for, task), event_inputs, snippet, api_visibility="private",
+          show_progress="hidden")
 
 
 def build_app() -> gr.Blocks:
