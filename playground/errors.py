@@ -6,7 +6,7 @@ The hierarchy::
      ├── InputError            bad input: empty text, not an image/audio, parameters that do not parse
      ├── AuthError             401: missing or invalid token
      ├── AccessError           403: gated or private model, or a token without the permission
-     ├── NotFoundError         404: model/revision not found, or not served by that provider
+     ├── NotFoundError         404: model or revision not on the Hub, or not served by that provider
      ├── ValidationError       422 (and 400): what the server said about the request
      ├── RateLimitError        429: rate limited, with Retry-After when given
      ├── ServerError           5xx: the provider failed
@@ -26,7 +26,13 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import httpx2
-from huggingface_hub.errors import HfHubHTTPError, InferenceTimeoutError, OfflineModeIsEnabled
+from huggingface_hub.errors import (
+    HfHubHTTPError,
+    InferenceTimeoutError,
+    OfflineModeIsEnabled,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
 
 from .capture import redact_text
 
@@ -183,9 +189,10 @@ def translate(
     provider: str = "",
     secrets: tuple[str, ...] = (),
     local_available: bool = True,
+    revision: str = "",
 ) -> PlaygroundError:
     """Turn any exception of a run into a PlaygroundError. The only such translation in the project."""
-    err = _translate(exc, model=model, provider=provider, local_available=local_available)
+    err = _translate(exc, model=model, provider=provider, local_available=local_available, revision=revision)
     err.message = redact_text(err.message, secrets)
     err.fix = redact_text(err.fix, secrets)
     err.title = redact_text(err.title, secrets)
@@ -193,13 +200,27 @@ def translate(
     return err
 
 
-def _translate(exc: BaseException, *, model: str, provider: str, local_available: bool) -> PlaygroundError:
+def _translate(exc: BaseException, *, model: str, provider: str, local_available: bool, revision: str = "") -> PlaygroundError:
     if isinstance(exc, PlaygroundError):
         return exc
     where = f" by {provider}" if provider else ""
     model_page = f"https://huggingface.co/{model}" if model and not model.startswith("http") else ""
     other = "Try another provider" + (" or the local backend (provider: Local)." if local_available else ".")
 
+    if isinstance(exc, RevisionNotFoundError):  # a Hub lookup at a revision (before any inference call)
+        return NotFoundError(
+            f"Revision '{revision}' does not exist for {model or 'this model'}",
+            _server_message(exc),
+            "Pick a branch, tag or commit from the Revision list, or type main.",
+            status=404,
+        )
+    if isinstance(exc, RepositoryNotFoundError):  # the Hub answers 404 (or 401) for missing and private repos
+        return NotFoundError(
+            f"Model '{model}' not found on the Hub",
+            _server_message(exc),
+            "Check the model id (owner/name). If the model is private, paste a token that can read it.",
+            status=exc.response.status_code if exc.response is not None else 404,
+        )
     if isinstance(exc, HfHubHTTPError) and exc.response is not None:
         status = exc.response.status_code
         said = _server_message(exc)

@@ -21,7 +21,7 @@ from typing import Any, Iterator
 from huggingface_hub import InferenceClient, get_token
 from PIL import Image, UnidentifiedImageError
 
-from . import capture
+from . import capture, hub
 from .errors import InputError, PlaygroundError, translate
 from .tasks import Task, get_task
 
@@ -346,6 +346,29 @@ def _secrets(target: Target) -> tuple[str, ...]:
     return tuple(s for s in {(target.token or "").strip(), get_token() or ""} if s)
 
 
+def _pin_revision(model: str, revision: str, target: Target) -> tuple[str, list[str]]:
+    """Resolve the revision to its full commit SHA before any inference call; returns (SHA, notes for the run).
+
+    A pinned revision the Hub does not know (or will not show) stops the run here. With the default ``main``,
+    a model unknown to the Hub is left for the provider to answer. An unreachable Hub never stops a run: the
+    revision is then kept as typed, and the run says so."""
+    revision = (revision or "main").strip() or "main"
+    if target.provider == CUSTOM or model.startswith(("http://", "https://")):
+        return revision, []  # a custom server runs whatever it was deployed with
+    try:
+        pinned = hub.resolve_revision(model.split(":")[0], revision, token=target.token)
+    except PlaygroundError as err:
+        if err.retryable:
+            return revision, [f"revision {revision} not checked: {err.title[:1].lower()}{err.title[1:]}"]
+        if revision == "main":
+            return revision, []
+        raise
+    notes = [pinned.drift()] if pinned.moved else []
+    if revision != "main" and target.provider != LOCAL:
+        notes.append("revision recorded, not pinned: serverless providers run their own deployment")
+    return pinned.sha, notes
+
+
 @dataclass
 class _Prepared:
     task: Task
@@ -354,18 +377,23 @@ class _Prepared:
     kwargs: dict[str, Any]
     plan: _Plan
     client: InferenceClient
+    revision: str = "main"  # the full commit SHA when the Hub could resolve it
+    notes: list[str] = field(default_factory=list)
 
 
 def _prepare(request: RunRequest) -> _Prepared:
-    """Every step before the call: validate, resolve the target, build the client. Raises PlaygroundError."""
+    """Every step before the call: validate, pin the revision, resolve the target, build the client.
+    Raises PlaygroundError."""
     task = get_task(request.task)
     model = _check_model(request.model)
     inputs = _prepare_inputs(task, request.inputs)
     first_name = task.inputs[0].name
     extra = {k: v for k, v in inputs.items() if k != first_name}
     kwargs = _call_kwargs(task, request.params, extra)
+    revision, notes = _pin_revision(model, request.revision, request.target)
     plan = _plan(task, model, request.target)
-    return _Prepared(task, inputs, inputs[first_name], kwargs, plan, InferenceClient(**plan.client_kwargs))
+    return _Prepared(task, inputs, inputs[first_name], kwargs, plan, InferenceClient(**plan.client_kwargs),
+                     revision, notes)
 
 
 def _finish(result: RunResult, rec: capture.Recorder, started: float, fallback: str) -> RunResult:
@@ -387,6 +415,7 @@ def run(request: RunRequest) -> RunResult:
         try:
             p = _prepare(request)
             label, result.inputs = p.plan.provider_label, p.inputs
+            result.revision, result.notes = p.revision, result.notes + p.notes
             result.output = getattr(p.client, p.task.method)(p.first, model=p.plan.model_arg, **p.kwargs)
             result.usage = _usage_of(result.output)
         except Exception as exc:  # translated once, here
@@ -407,6 +436,7 @@ def run_stream(request: RunRequest) -> Iterator[StreamDelta | RunResult]:
         try:
             p = _prepare(request)
             label, result.inputs = p.plan.provider_label, p.inputs
+            result.revision, result.notes = p.revision, result.notes + p.notes
             stream = p.client.chat_completion(
                 p.first, model=p.plan.model_arg, stream=True, stream_options={"include_usage": True}, **p.kwargs
             )

@@ -8,9 +8,8 @@ from functools import partial
 
 import gradio as gr
 from huggingface_hub import get_token
-from huggingface_hub.inference._providers import PROVIDERS
 
-from . import handlers
+from . import handlers, pickers
 from .params import ParamSpec
 from .renderers import RENDERERS
 from .service import CUSTOM, LOCAL
@@ -20,19 +19,14 @@ __all__ = ["build_app", "provider_choices", "default_provider"]
 
 CSS = """
 .status-line {font-size: 0.9em}
+.providers-table th {white-space: nowrap}
 footer {display: none !important}
 """
 
 
 def provider_choices() -> list[tuple[str, str]]:
-    return [
-        ("Auto (your order at hf.co/settings/inference-providers)", "auto"),
-        ("Fastest (router picks the highest throughput)", ":fastest"),
-        ("Cheapest (router picks the lowest price)", ":cheapest"),
-        *[(name, name) for name in sorted(PROVIDERS)],
-        ("Custom endpoint URL (Inference Endpoint, TGI, vLLM, OpenAI-compatible)", CUSTOM),
-        ("Local (this machine, no token needed)", LOCAL),
-    ]
+    """Every provider; once a model is picked, ``pickers`` narrows this to those serving it."""
+    return pickers.provider_options()
 
 
 def default_provider() -> str:
@@ -69,12 +63,38 @@ def _input_component(spec: Input) -> gr.components.Component:
     return gr.Textbox(label=spec.label, placeholder=spec.placeholder, lines=spec.lines, info=spec.info or None)
 
 
-def _build_tab(task: Task, header: list[gr.components.Component]) -> None:
+def _build_pickers(task: Task, header: list[gr.components.Component], tab: gr.Tab) -> tuple[gr.Dropdown, gr.Dropdown]:
+    """Model (searchable), its summary and providers, and the revision; wired to ``pickers``. A model the user
+    picks narrows the header's provider dropdown to the providers serving it; opening a tab (Gradio selects
+    the first one on load) summarises its model and gives the dropdown every provider back."""
+    token, provider = header[0], header[1]
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            model = gr.Dropdown(task.model_choices, value=task.default_model, label="Model", allow_custom_value=True,
+                                info="Type to search the Hub (models a provider serves for this task); any id works.")
+            summary = gr.Markdown(elem_classes=["model-summary"])
+        with gr.Column(scale=2):
+            revision = gr.Dropdown([("main", "main")], value="main", label="Revision", allow_custom_value=True,
+                                   info="Branch, tag or commit: resolved to a commit SHA, recorded with the run.")
+            revision_note = gr.Markdown(pickers.PIN_NOTE, elem_classes=["revision-note"])
+    with gr.Accordion("Providers serving this model", open=True):
+        providers = gr.Markdown("Pick a model to see the providers serving it, their status and prices.",
+                                elem_classes=["providers-table"])
+    model.key_up(pickers.search_handler(task.id), [token, provider, model], model, trigger_mode="always_last",
+                 show_progress="hidden", api_visibility="private")
+    picked_outputs = [summary, providers, revision, revision_note, provider]
+    model.input(pickers.picked_handler(task.id), [token, provider, model], picked_outputs, show_progress="hidden",
+                api_visibility="private")
+    tab.select(pickers.picked_handler(task.id, narrow=False), [token, provider, model], picked_outputs,
+               show_progress="hidden", api_visibility="private")
+    revision.change(pickers.revision_note, [token, model, revision], revision_note, show_progress="hidden",
+                    api_visibility="private")
+    return model, revision
+
+
+def _build_tab(task: Task, header: list[gr.components.Component], tab: gr.Tab) -> None:
     gr.Markdown(task.description)
-    with gr.Row():
-        model = gr.Dropdown(task.model_choices, value=task.default_model, label="Model", allow_custom_value=True,
-                            info="Pick one or type any Hub model id (owner/name).", scale=3)
-        revision = gr.Textbox("main", label="Revision", info="Branch, tag or commit; recorded with the run.", scale=1)
+    model, revision = _build_pickers(task, header, tab)
     chat = task.renderer == "chat"
     with gr.Row(equal_height=False):
         with gr.Column(scale=1):
@@ -126,12 +146,16 @@ def build_app() -> gr.Blocks:
             provider = gr.Dropdown(provider_choices(), value=default_provider(), label="Provider", scale=2)
             endpoint_url = gr.Textbox(label="Endpoint URL", placeholder="https://…/v1 or http://localhost:8080",
                                       visible=False, scale=2)
-            bill_to = gr.Textbox(label="Bill to organisation (optional)", placeholder="my-org", scale=1)
-        gr.Markdown(_token_note())
+            bill_to = gr.Dropdown([pickers.OWN_ACCOUNT], value="", label="Bill to organisation (optional)",
+                                  allow_custom_value=True, scale=1, info="Your organisations, once the token is checked.")
+        token_line = gr.Markdown(_token_note(), elem_classes=["token-status"])
+        token.change(pickers.token_typed, token, [token_line, bill_to], show_progress="hidden", api_visibility="private")
+        gr.on([token.blur, token.submit, demo.load], pickers.token_status, token, [token_line, bill_to],
+              show_progress="hidden", api_visibility="private")
         provider.change(lambda p: gr.update(visible=p == CUSTOM), provider, endpoint_url, api_visibility="private")
         header = [token, provider, endpoint_url, bill_to]
         with gr.Tabs():
             for task in TASKS.values():
-                with gr.Tab(task.label, id=task.id):
-                    _build_tab(task, header)
+                with gr.Tab(task.label, id=task.id) as tab:
+                    _build_tab(task, header, tab)
     return demo

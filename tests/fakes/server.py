@@ -13,6 +13,7 @@ Faults on demand:
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import socket
@@ -22,7 +23,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 import httpx2
 from PIL import Image
@@ -51,26 +52,201 @@ MODELS: dict[str, dict[str, Any]] = {
 }
 
 
-def model_info(model_id: str) -> dict[str, Any] | None:
+def model_info(model_id: str, authorized: bool = True) -> dict[str, Any] | None:
+    """The Hub's model info for ``model_id`` (private models only for a valid token), all fields."""
     meta = MODELS.get(model_id)
-    if meta is None:
+    if meta is None or (meta.get("private") and not authorized):
         return None
     tag = meta["pipeline_tag"]
     providers = meta.get("providers") or {"hf-inference": tag}
+    hub = HUB.get(model_id, {})
+    license_ = hub.get("license", "apache-2.0")
+    tags = list(meta.get("tags", [tag]))
+    if "conversational" in providers.values() and "conversational" not in tags:
+        tags.append("conversational")  # chat models carry it (the chat tab searches by it)
     return {
         "_id": f"id-{abs(hash(model_id)) % 10**8}",
         "id": model_id,
         "modelId": model_id,
-        "private": False,
+        "author": model_id.split("/")[0],
+        "private": bool(meta.get("private", False)),
         "gated": meta.get("gated", False),
         "pipeline_tag": tag,
-        "tags": meta.get("tags", [tag]),
-        "sha": "714eb0fa89d2f80546fda750413ed43d93601a13",
+        "library_name": hub.get("library", "transformers"),
+        "tags": [*tags, hub.get("library", "transformers"), f"license:{license_}"],
+        "downloads": hub.get("downloads", 1000),
+        "likes": hub.get("likes", 10),
+        "trendingScore": hub.get("trending", 1),
+        "lastModified": "2025-03-14T09:26:53.000Z",
+        "createdAt": "2023-01-02T10:00:00.000Z",
+        "sha": history(model_id)[0]["id"],
         "inferenceProviderMapping": {
-            p: {"status": "live", "providerId": model_id + ("-Turbo" if p == "together" else ""), "task": t}
+            p: {"status": "staging" if p in hub.get("staging", ()) else "live",
+                "providerId": (meta.get("provider_ids") or {}).get(p) or model_id + ("-Turbo" if p == "together" else ""),
+                "task": t, "isModelAuthor": False}
             for p, t in providers.items()
         },
     }
+
+
+# ------------------------------------------------------------------------------------------ Hub data
+# What the Hub knows besides the provider mapping: numbers for the model card summary, refs and commits,
+# and the router's per-provider figures (``GET /v1/models``) for chat models.
+
+HEAD_SHA = "714eb0fa89d2f80546fda750413ed43d93601a13"  # main of every fake repo
+FAKE_USER = "tester"
+FAKE_ORGS = (("acme-corp", True), ("reading-club", False))  # (name, enterprise)
+
+HUB: dict[str, dict[str, Any]] = {
+    "distilbert/distilbert-base-uncased-finetuned-sst-2-english": {"downloads": 3_412_000, "likes": 812, "trending": 40},
+    "cardiffnlp/twitter-roberta-base-sentiment-latest": {"downloads": 2_100_000, "likes": 650, "trending": 55, "license": "cc-by-4.0"},
+    "acme-corp/private-sentiment": {"downloads": 12, "likes": 0, "trending": 0, "license": "other"},
+    "HuggingFaceTB/SmolLM2-135M-Instruct": {
+        "downloads": 510_000, "likes": 190, "trending": 30,
+        "router": {"together": dict(input=0.06, output=0.06, context=8192, throughput=310.2, ttft=180.0, tools=False, structured=True)},
+    },
+    "meta-llama/Llama-3.1-8B-Instruct": {
+        "downloads": 5_700_000, "likes": 4_300, "trending": 90, "license": "llama3.1",
+        "git_tags": {"v1.0": 1, "v0.9": 2}, "branches": {"dev": 1},
+        "router": {
+            "together": dict(input=0.18, output=0.18, context=131072, throughput=142.5, ttft=350.0, tools=True, structured=True),
+            "hf-inference": dict(input=0.05, output=0.10, context=32768, throughput=61.3, ttft=820.0, tools=False, structured=True),
+        },
+    },
+    "mistralai/Mistral-7B-Instruct-v0.3": {
+        "downloads": 800_000, "likes": 2_000, "trending": 20, "staging": ("fireworks-ai",),
+        "router": {"together": dict(input=0.20, output=0.20, context=32768, throughput=120.0, ttft=400.0, tools=True, structured=True)},
+    },
+    "Qwen/Qwen2.5-7B-Instruct": {
+        "downloads": 2_900_000, "likes": 1_200, "trending": 70,
+        "router": {
+            "together": dict(input=0.30, output=0.30, context=32768, throughput=95.0, ttft=420.0, tools=True, structured=True),
+            "fireworks-ai": dict(input=0.20, output=0.20, context=32768, throughput=180.0, ttft=300.0, tools=True, structured=False),
+            "hf-inference": dict(input=0.10, output=0.15, context=32768, throughput=40.0, ttft=900.0, tools=False, structured=False),
+        },
+    },
+}
+
+MODELS.update({
+    "cardiffnlp/twitter-roberta-base-sentiment-latest": {"pipeline_tag": "text-classification"},
+    "acme-corp/private-sentiment": {"pipeline_tag": "text-classification", "private": True},
+    "mistralai/Mistral-7B-Instruct-v0.3": {"pipeline_tag": "text-generation",
+                                           "providers": {"together": "conversational", "fireworks-ai": "conversational"}},
+})
+
+_TITLES = ("Update README.md", "Upload model.safetensors", "Add tokenizer files", "initial commit")
+
+
+def history(model_id: str) -> list[dict[str, Any]]:
+    """The commits of main, newest first, in the shape of ``GET /api/models/{id}/commits/{rev}``."""
+    shas = [HEAD_SHA] + [hashlib.sha1(f"{model_id}@{i}".encode()).hexdigest() for i in range(1, len(_TITLES))]
+    return [
+        {"id": sha, "title": title, "message": "", "authors": [{"user": FAKE_USER, "avatar": ""}],
+         "date": f"2025-0{3 - min(i, 2)}-1{4 - i}T09:26:53.000Z"}
+        for i, (sha, title) in enumerate(zip(shas, _TITLES))
+    ]
+
+
+def refs(model_id: str) -> dict[str, Any]:
+    """``GET /api/models/{id}/refs``: branches and tags, each with its target commit."""
+    commits, hub = history(model_id), HUB.get(model_id, {})
+    ref = lambda kind, name, i: {"name": name, "ref": f"refs/{kind}/{name}", "targetCommit": commits[i]["id"]}  # noqa: E731
+    return {
+        "branches": [ref("heads", "main", 0)] + [ref("heads", n, i) for n, i in hub.get("branches", {}).items()],
+        "converts": [],
+        "tags": [ref("tags", n, i) for n, i in hub.get("git_tags", {}).items()],
+        "pullRequests": [],
+    }
+
+
+def resolve(model_id: str, revision: str) -> str | None:
+    """A branch, tag or full commit SHA -> the commit SHA, or None when the revision does not exist."""
+    known = refs(model_id)
+    for ref in known["branches"] + known["tags"]:
+        if revision in (ref["name"], ref["ref"]):
+            return ref["targetCommit"]
+    return revision if revision in {c["id"] for c in history(model_id)} else None
+
+
+def search(query: dict[str, list[str]], authorized: bool) -> list[dict[str, Any]]:
+    """``GET /api/models?search=&pipeline_tag=&filter=&inference_provider=&sort=&limit=&expand=``."""
+    first = lambda key: (query.get(key) or [""])[0]  # noqa: E731
+    text, served = first("search").lower(), first("inference_provider")
+    hits = []
+    for model_id in MODELS:
+        info = model_info(model_id, authorized)
+        if info is None or text not in model_id.lower():
+            continue
+        if first("pipeline_tag") and info["pipeline_tag"] != first("pipeline_tag"):
+            continue
+        if any(f not in info["tags"] for f in query.get("filter", [])):
+            continue
+        live = {p for p, m in info["inferenceProviderMapping"].items() if m["status"] == "live"}
+        wanted = set(served.split(",")) if served else set()
+        if served and not (live if "all" in wanted else live & wanted):
+            continue
+        hits.append(info)
+    if first("sort"):
+        hits.sort(key=lambda i: i.get(first("sort")) or 0, reverse=True)
+    if first("limit"):
+        hits = hits[: int(first("limit"))]
+    return [_expanded(i, query.get("expand") or query.get("expand[]")) for i in hits]
+
+
+def _expanded(info: dict[str, Any], expand: list[str] | None) -> dict[str, Any]:
+    """With ``expand``, the Hub answers only those properties (plus ``_id`` and ``id``)."""
+    if not expand:
+        return info
+    return {"_id": info["_id"], "id": info["id"], **{k: info[k] for k in expand if k in info}}
+
+
+def whoami(auth: str) -> dict[str, Any] | None:
+    """``GET /api/whoami-v2``. Tokens ``hf_read…`` are classic read tokens, ``hf_noinfer…`` fine-grained ones
+    without the inference permission; any other token is fine-grained with it."""
+    token = auth.removeprefix("Bearer ").strip()
+    if not auth.startswith("Bearer ") or not token:
+        return None
+    if token.startswith("hf_read"):
+        access = {"displayName": "read-only", "role": "read", "createdAt": "2024-06-01T10:00:00.000Z"}
+    else:
+        perms = ["repo.content.read"] + ([] if token.startswith("hf_noinfer") else ["inference.serverless.write"])
+        access = {
+            "displayName": "playground", "role": "fineGrained", "createdAt": "2025-01-10T10:00:00.000Z",
+            "fineGrained": {
+                "canReadGatedRepos": True,
+                "global": ["discussion.write"],
+                "scoped": [{"entity": {"_id": "u1", "type": "user", "name": FAKE_USER}, "permissions": perms}],
+            },
+        }
+    return {
+        "type": "user", "id": "u1", "name": FAKE_USER, "fullname": "Test User", "email": "tester@example.com",
+        "emailVerified": True, "canPay": True, "isPro": False, "periodEnd": None, "avatarUrl": "",
+        "orgs": [{"type": "org", "id": f"o{i}", "name": name, "fullname": name.title(), "isEnterprise": enterprise,
+                  "canPay": enterprise, "roleInOrg": "write", "avatarUrl": ""}
+                 for i, (name, enterprise) in enumerate(FAKE_ORGS)],
+        "auth": {"type": "access_token", "accessToken": access},
+    }
+
+
+def router_models() -> dict[str, Any]:
+    """``GET https://router.huggingface.co/v1/models``: chat models with each live provider's figures."""
+    data = []
+    for model_id, meta in MODELS.items():
+        figures = HUB.get(model_id, {}).get("router")
+        if not figures:
+            continue
+        providers = []
+        for provider, f in figures.items():
+            providers.append({
+                "provider": provider, "status": "live", "context_length": f["context"],
+                "pricing": {"input": f["input"], "output": f["output"]},
+                "supports_tools": f["tools"], "supports_structured_output": f["structured"],
+                "first_token_latency_ms": f["ttft"], "throughput": f["throughput"], "is_model_author": False,
+            })
+        data.append({"id": model_id, "object": "model", "created": 1730000000, "owned_by": model_id.split("/")[0],
+                     "architecture": {"input_modalities": ["text"], "output_modalities": ["text"]},
+                     "providers": providers})
+    return {"object": "list", "data": data}
 
 
 def _png(width: int = 64, height: int = 48, color=(200, 30, 30)) -> bytes:
@@ -237,21 +413,48 @@ class _Handler(BaseHTTPRequestHandler):
         return self._router(url, raw)
 
     def _hub(self, url) -> None:
-        if url.path.startswith("/api/models/"):
-            model_id = url.path[len("/api/models/"):]
-            info = model_info(model_id)
-            if info is None:
-                return self._send(404, {"content-type": "application/json", "x-error-code": "RepoNotFound",
-                                        "x-error-message": "Repository not found"},
-                                  json.dumps({"error": "Repository not found"}).encode())
-            expand = parse_qs(url.query).get("expand[]") or parse_qs(url.query).get("expand")
-            if expand:
-                info = {"_id": info["_id"], "id": info["id"], **{k: info[k] for k in expand if k in info}}
-            return self._send(200, {"content-type": "application/json"}, json.dumps(info).encode())
-        return self._error(404, "Not found")
+        """The Hub API: search, model info (at a revision), refs, commits, whoami."""
+        query = parse_qs(url.query)
+        auth = self.headers.get("authorization", "")
+        authorized = whoami(auth) is not None
+        ok = lambda obj: self._send(200, {"content-type": "application/json"}, json.dumps(obj).encode())  # noqa: E731
+        if url.path == "/api/whoami-v2":
+            me = whoami(auth)
+            return ok(me) if me else self._error(401, "Invalid credentials in Authorization header")
+        if url.path in ("/api/models", "/api/models/"):
+            return ok(search(query, authorized))
+        if not url.path.startswith("/api/models/"):
+            return self._error(404, "Not found")
+        rest = unquote(url.path[len("/api/models/"):])
+        model_id, what, revision = rest, None, None
+        for marker in ("/refs", "/commits/", "/revision/"):
+            head, sep, tail = rest.partition(marker)
+            if sep and head in MODELS:
+                model_id, what, revision = head, marker.strip("/"), tail or None
+                break
+        info = model_info(model_id, authorized)
+        if info is None:
+            return self._send(404, {"content-type": "application/json", "x-error-code": "RepoNotFound",
+                                    "x-error-message": "Repository not found"},
+                              json.dumps({"error": "Repository not found"}).encode())
+        if what == "refs":
+            return ok(refs(model_id))
+        if what in ("commits", "revision"):
+            sha = resolve(model_id, revision or "main")
+            if sha is None:
+                return self._send(404, {"content-type": "application/json", "x-error-code": "RevisionNotFound",
+                                        "x-error-message": f"Invalid rev id: {revision}"},
+                                  json.dumps({"error": f"Invalid rev id: {revision}"}).encode())
+            if what == "commits":
+                commits = history(model_id)
+                return ok(commits[[c["id"] for c in commits].index(sha):])
+            info = {**info, "sha": sha}
+        return ok(_expanded(info, query.get("expand[]") or query.get("expand")))
 
     def _router(self, url, raw: bytes) -> None:
         path = url.path
+        if path.rstrip("/") == "/v1/models" and self.command == "GET":
+            return self._send(200, {"content-type": "application/json"}, json.dumps(router_models()).encode())
         try:
             body = json.loads(raw) if raw and self.headers.get("content-type", "").startswith("application/json") else raw
         except ValueError:

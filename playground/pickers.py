@@ -1,0 +1,256 @@
+"""Handlers of the pickers (model, providers, revision, token): module-level functions of plain values.
+
+The Hub is asked through ``hub`` (cached); what comes back is shown as Markdown and dropdown choices. When
+the Hub cannot be reached every picker still takes typed values, and says the Hub could not be reached.
+``ui.py`` wires these to the components; ``*_handler(task)`` bind a tab's task.
+"""
+
+from __future__ import annotations
+
+import re
+
+import gradio as gr
+from huggingface_hub.inference._providers import PROVIDERS
+
+from . import hub
+from .errors import PlaygroundError
+from .service import CUSTOM, LOCAL
+from .tasks import get_task
+
+__all__ = [
+    "PIN_NOTE",
+    "provider_options",
+    "model_choices",
+    "model_picked",
+    "revision_note",
+    "token_status",
+    "token_typed",
+    "providers_markdown",
+    "revision_options",
+    "search_handler",
+    "picked_handler",
+]
+
+PIN_NOTE = (
+    "ℹ️ Serverless providers run their own deployment and **cannot be pinned to a commit**: the revision is "
+    "resolved and recorded with the run, not enforced. The local backend, and a dedicated Inference Endpoint "
+    "created at this revision, do run it."
+)
+NO_TOKEN = ("No token: runs go to the **local backend** on this machine. Paste a token to use Inference "
+            "Providers.")
+OWN_ACCOUNT = ("(my own account)", "")
+_FULL_TOKEN = re.compile(r"^hf_[A-Za-z0-9]{34}$")
+
+
+def _hub_problem(err: PlaygroundError, what: str) -> str:
+    """A picker's one line about a failed Hub question."""
+    if err.retryable:
+        why = "" if err.kind == "network" else f" ({err.title})"
+        return f"⚠️ The Hub could not be reached{why}: {what}. Type any value: it is used as typed."
+    return f"❌ {err.title}." + (f" {err.fix}" if err.fix else "")
+
+
+# ------------------------------------------------------------------------------------------ model
+
+
+def model_choices(task_id: str, text: str, token: str | None, provider: str | None, current: str | None):
+    """The model dropdown's choices for what is typed: Hub search by task (and provider), any id still allowed."""
+    task = get_task(task_id)
+    text = (text or "").strip()
+    try:
+        hits = hub.search_models(task_id, text, token=token, provider=provider)
+    except PlaygroundError as err:
+        return gr.update(choices=_with(task.model_choices, current), info=_hub_problem(err, "no search"))
+    served = hub.served_filter(provider)
+    by = {None: " (all of them: the local backend or a custom endpoint can run any)",
+          "all": " served by an inference provider"}.get(served, f" served by {served}")
+    info = (f"{len(hits)} {task.label.lower()} model{'' if len(hits) == 1 else 's'}{by}"
+            + (f" matching '{text}'" if text else "") + ", most trending first. Any Hub id can be typed.")
+    return gr.update(choices=[(h.label, h.id) for h in hits] or _with(task.model_choices, current), info=info)
+
+
+def _with(ids: list[str], current: str | None) -> list[tuple[str, str]]:
+    return [(i, i) for i in dict.fromkeys([*ids, *([current] if current else [])])]
+
+
+def provider_options(table: hub.ProviderTable | None = None, current: str | None = None) -> list[tuple[str, str]]:
+    """The provider dropdown: routing policies, then the providers serving the model (with status and price),
+    then custom and local. Without a table (no model, Hub unreachable), every provider."""
+    fastest = table.fastest if table else None
+    cheapest = table.cheapest if table else None
+    chat = table is not None and table.task == "conversational"
+    if fastest:
+        fast = (f"Fastest → {fastest.provider} now ({fastest.throughput:.0f} tok/s"
+                + (f", first token {fastest.first_token_ms / 1000:.2f} s)" if fastest.first_token_ms else ")"))
+    elif table is not None and not chat:
+        fast = "Fastest (chat only; this task takes the first provider)"
+    else:
+        fast = "Fastest (router picks the highest throughput)"
+    if cheapest:
+        cheap = f"Cheapest → {cheapest.provider} now (${cheapest.output_price:g} per 1M output tokens)"
+    elif table is not None and not chat:
+        cheap = "Cheapest (chat only; this task takes the first provider)"
+    else:
+        cheap = "Cheapest (router picks the lowest price per output token)"
+    served = [(o.label, o.provider) for o in table.offers] if table else [(p, p) for p in sorted(PROVIDERS)]
+    options = [
+        ("Auto (your order at hf.co/settings/inference-providers)", "auto"),
+        (fast, ":fastest"),
+        (cheap, ":cheapest"),
+        *served,
+        ("Custom endpoint URL (Inference Endpoint, TGI, vLLM, OpenAI-compatible)", CUSTOM),
+        ("Local (this machine, no token needed)", LOCAL),
+    ]
+    if current and current not in {value for _, value in options}:
+        options.insert(3, (f"{current} (does not serve this model)", current))
+    return options
+
+
+def _money(value: float | None) -> str:
+    return "–" if value is None else f"${value:g}"
+
+
+def _yes(value: bool | None) -> str:
+    return "–" if value is None else ("yes" if value else "no")
+
+
+def providers_markdown(table: hub.ProviderTable) -> str:
+    """The providers table of the chosen model, and what :fastest and :cheapest pick, with the figures."""
+    if not table.offers:
+        also = f" It is served for {', '.join(table.other_tasks)}: open that tab." if table.other_tasks else ""
+        return (f"No inference provider serves **{table.model}** for this task.{also} "
+                "The local backend or a custom endpoint can still run it.")
+    chat = table.task == "conversational"
+    head = ["Provider", "Status", "Provider's model id"]
+    if chat:
+        head += ["$ / 1M in", "$ / 1M out", "Context", "Throughput", "First token", "Tools", "Structured output"]
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for o in table.offers:
+        cells = [o.provider, o.status if o.status == "live" else f"{o.status} (not public yet)", f"`{o.provider_id}`"]
+        if chat:
+            cells += [_money(o.input_price), _money(o.output_price),
+                      f"{o.context_length:,}" if o.context_length else "–",
+                      f"{o.throughput:.0f} tok/s" if o.throughput else "–",
+                      f"{o.first_token_ms / 1000:.2f} s" if o.first_token_ms else "–",
+                      _yes(o.tools), _yes(o.structured)]
+        rows.append("| " + " | ".join(cells) + " |")
+    lines = ["\n".join(rows)]
+    if chat:
+        fastest, cheapest = table.fastest, table.cheapest
+        if fastest:
+            lines.append(f"**:fastest** picks **{fastest.provider}** now: the highest throughput, "
+                         f"{fastest.throughput:.0f} tok/s.")
+        if cheapest:
+            lines.append(f"**:cheapest** picks **{cheapest.provider}** now: the lowest output price, "
+                         f"{_money(cheapest.output_price)} per 1M output tokens ({_money(cheapest.input_price)} per 1M input).")
+        if table.figures_missing:
+            lines.append(table.figures_missing)
+    else:
+        lines.append(":fastest and :cheapest are chat routing policies; this task goes to the first live provider.")
+    if table.other_tasks:
+        lines.append(f"Also served for: {', '.join(table.other_tasks)}.")
+    return "\n\n".join(lines)
+
+
+def revision_options(revisions: hub.Revisions) -> list[tuple[str, str]]:
+    """Branches, tags, then main's recent commits; the value is the name (or the full SHA)."""
+    options = [(f"{name} · branch · {sha[:7]}", name) for name, sha in revisions.branches]
+    options += [(f"{name} · tag · {sha[:7]}", name) for name, sha in revisions.tags]
+    options += [(f"{c.short} · {c.title[:60]}" + (f" · {c.date:%Y-%m-%d}" if c.date else ""), c.sha)
+                for c in revisions.commits]
+    return options or [("main", "main")]
+
+
+def model_picked(task_id: str, token: str | None, provider: str | None, model: str | None):
+    """A model was picked: (summary, providers table, revision dropdown, revision note, provider dropdown)."""
+    model = (model or "").strip()
+    revision = gr.update(choices=[("main", "main")], value="main")
+    if not model or model.startswith(("http://", "https://")):
+        return "", "", revision, PIN_NOTE, gr.update(choices=provider_options(None, provider))
+    try:
+        summary = hub.model_summary(model, token=token).markdown()
+        table = hub.model_providers(model, task_id, token=token)
+    except PlaygroundError as err:
+        problem = _hub_problem(err, "no summary or providers")
+        return problem, "", revision, PIN_NOTE, gr.update(choices=provider_options(None, provider))
+    try:
+        revision = gr.update(choices=revision_options(hub.list_revisions(model, token=token)), value="main")
+    except PlaygroundError:
+        pass  # the note below says what happened
+    return (summary, providers_markdown(table), revision, revision_note(token, model, "main"),
+            gr.update(choices=provider_options(table, provider)))
+
+
+def revision_note(token: str | None, model: str | None, revision: str | None) -> str:
+    """What the revision resolves to, whether main has moved past it, and what pins it."""
+    model, revision = (model or "").strip(), (revision or "main").strip() or "main"
+    if not model or model.startswith(("http://", "https://")):
+        return PIN_NOTE
+    try:
+        resolved = hub.resolve_revision(model, revision, token=token)
+    except PlaygroundError as err:
+        return _hub_problem(err, "the revision is not checked") + "\n\n" + PIN_NOTE
+    name = f"commit `{resolved.short}`" if hub.is_commit(revision) else f"`{revision}` → commit `{resolved.short}`"
+    try:
+        history = hub.list_revisions(model, token=token).commits
+    except PlaygroundError:
+        history = ()
+    return "\n\n".join(filter(None, [name, resolved.drift(history), PIN_NOTE]))
+
+
+# ------------------------------------------------------------------------------------------ token
+
+
+def token_status(token: str | None):
+    """The header's token line and the bill-to choices (the user's organisations). Never shows the token."""
+    try:
+        status = hub.check_token(token)
+    except PlaygroundError as err:
+        if err.kind == "auth":
+            return (f"❌ **The Hub refused this token**: it is invalid, expired or revoked. {err.fix}",
+                    gr.update(choices=[OWN_ACCOUNT]))
+        return _hub_problem(err, "the token is not checked, runs will still send it"), gr.update()
+    if status is None:
+        return NO_TOKEN, gr.update(choices=[OWN_ACCOUNT])
+    source = " (from the environment)" if status.from_environment else ""
+    role = {"fineGrained": "fine-grained"}.get(status.role, status.role)
+    scopes = f", scopes: {', '.join(status.permissions)}" if status.permissions else ""
+    line = f"✅ Token of **{status.user}**{source} · role {role}{scopes}"
+    if status.can_read_gated is False:
+        line += " · cannot read gated repos"
+    if status.problem:
+        line = f"⚠️ Token of **{status.user}**{source}, role {role}{scopes}.\n\n{status.problem}"
+    orgs = [(f"{o} (Enterprise)" if o in status.enterprise_orgs else o, o) for o in status.orgs]
+    if orgs:
+        line += "\n\nBill to: " + ", ".join(label for label, _ in orgs)
+    return line, gr.update(choices=[OWN_ACCOUNT, *orgs])
+
+
+def token_typed(token: str | None):
+    """While typing: check the token as soon as it has a whole token's shape (pasting), else wait for blur."""
+    token = (token or "").strip()
+    if not token:
+        return token_status(None)
+    if _FULL_TOKEN.match(token):
+        return token_status(token)
+    return gr.skip(), gr.skip()
+
+
+# ------------------------------------------------------------------------------------------ per tab
+
+
+def search_handler(task_id: str):
+    def search(token, provider, model, key: gr.KeyUpData):
+        return model_choices(task_id, key.input_value, token, provider, model)
+
+    return search
+
+
+def picked_handler(task_id: str, narrow: bool = True):
+    """``narrow=False``: leave the provider dropdown alone (the page loading, before anyone picked)."""
+
+    def picked(token, provider, model):
+        *shown, providers = model_picked(task_id, token, provider, model)
+        return (*shown, providers if narrow else gr.skip())
+
+    return picked

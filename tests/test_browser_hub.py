@@ -1,0 +1,71 @@
+"""The pickers in a real browser: search a model by part of its name, see its providers and prices, pin a tag,
+run, and see ``model@sha`` in the status line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from playground import hub
+from tests.browser import browser_page
+from tests.conftest import TOKEN
+from tests.fakes.server import history
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
+
+
+@pytest.fixture
+def fresh_cache():
+    hub.clear_cache()
+    yield
+    hub.clear_cache()
+
+
+def test_pick_model_provider_and_tag_then_run(app, fake, fresh_cache):
+    v1 = history(LLAMA)[1]["id"]
+    with browser_page(height=1300) as page:
+        page.goto(app.local_url)
+        page.get_by_label("Hugging Face token").fill(TOKEN)
+        page.get_by_text("Inference Playground").first.click()  # leave the box: the token is checked
+        page.get_by_text("Token of tester").first.wait_for(timeout=20_000)
+        assert TOKEN not in page.content()
+
+        # type part of a name: the Hub is searched; pick the model it found
+        chat = page.get_by_role("tabpanel").filter(has=page.get_by_label("Model", exact=True)).first
+        box = chat.get_by_label("Model", exact=True)
+        box.click()
+        box.fill("")
+        box.press_sequentially("Llama-3.1", delay=40)
+        page.get_by_role("option", name=f"{LLAMA} · 🔑 gated").first.click()
+
+        # its summary, providers and prices; the provider dropdown offers those serving it, with prices
+        page.get_by_text("llama3.1").first.wait_for(timeout=20_000)
+        page.get_by_text(":fastest picks together now").first.wait_for(timeout=20_000)
+        assert page.get_by_text("$0.05").first.is_visible() and page.get_by_text("142 tok/s").first.is_visible()
+        provider = page.get_by_label("Provider", exact=True).first
+        provider.click()
+        provider.fill("together")
+        page.get_by_role("option", name="together · live · $0.18 in / $0.18 out per 1M").click()
+
+        # pin a tag: resolved to its commit, and main has moved past it
+        revision = chat.get_by_label("Revision", exact=True)
+        revision.click()
+        page.get_by_role("option", name=f"v1.0 · tag · {v1[:7]}").click()
+        page.get_by_text(f"→ commit {v1[:7]}").first.wait_for(timeout=20_000)
+        assert page.get_by_text("main has moved 1 commit past v1.0").first.is_visible()
+        assert page.get_by_text("cannot be pinned to a commit").first.is_visible()
+
+        chat.get_by_placeholder("Ask anything").first.fill("What is the capital of France?")
+        chat.get_by_role("button", name="Send", exact=True).click()
+        status = page.get_by_text(f"{LLAMA}@{v1[:7]}")
+        status.first.wait_for(timeout=20_000)
+        assert "served by together" in status.first.inner_text()
+        DOCS.mkdir(exist_ok=True)
+        page.screenshot(path=str(DOCS / "pickers.png"), full_page=True)
+        assert TOKEN not in page.content()
+    # the revision was resolved before the inference call, which went to together
+    paths = [r.path for r in fake.received]
+    assert any(p.startswith(f"/api/models/{LLAMA}/revision/v1.0") for p in paths)
+    assert "/together/v1/chat/completions" in paths or any("chat/completions" in p for p in paths)
