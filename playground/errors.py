@@ -21,6 +21,8 @@ and the UI only displays ``PlaygroundError.display()``. Messages never contain t
 from __future__ import annotations
 
 import email.utils
+import json
+import re
 import time
 from dataclasses import dataclass
 from typing import ClassVar
@@ -156,12 +158,12 @@ def parse_retry_after(headers) -> float | None:
             except (TypeError, ValueError):
                 pass
     ratelimit = headers.get("ratelimit")
-    if ratelimit and "t=" in ratelimit:
-        try:
-            return float(ratelimit.split("t=", 1)[1].split(";")[0].split(",")[0])
-        except ValueError:
-            return None
-    return None
+    # ``"default";r=0;t=5`` (draft 8+) or ``limit=100, remaining=0, reset=5`` (earlier drafts)
+    found = _RATELIMIT_RESET.search(ratelimit or "")
+    return float(found.group(1)) if found else None
+
+
+_RATELIMIT_RESET = re.compile(r"(?:^|[;,\s])(?:t|reset)=(\d+(?:\.\d+)?)")
 
 
 def _server_message(err: HfHubHTTPError) -> str:
@@ -275,10 +277,20 @@ def _translate(exc: BaseException, *, model: str, provider: str, local_available
         return TimeoutError("The call timed out", str(exc), f"Raise the timeout in Advanced, or: {other}")
     if isinstance(exc, OfflineModeIsEnabled):
         return NetworkError("Offline mode is on (HF_HUB_OFFLINE)", str(exc), other)
+    if isinstance(exc, httpx2.RemoteProtocolError) and "complete message body" in str(exc):
+        return NetworkError(
+            "The connection broke before the answer was complete", f"{type(exc).__name__}: {exc}",
+            f"What arrived is kept. Run again, or: {other}",
+        )
     if isinstance(exc, (httpx2.ConnectError, httpx2.NetworkError, httpx2.RemoteProtocolError, ConnectionError)):
         return NetworkError(
             "Could not reach the server", f"{type(exc).__name__}: {exc}",
             f"Check your network or the endpoint URL. {other}",
+        )
+    if isinstance(exc, json.JSONDecodeError):  # a 200 whose body does not parse: the provider's fault
+        return ServerError(
+            "The provider's answer is not valid JSON", f"{exc}",
+            f"It is usually temporary (a cut or garbled answer): run again. {other}",
         )
     if isinstance(exc, ValueError):
         text = str(exc)

@@ -3,6 +3,9 @@
     resolve the target  ->  prepare the inputs  ->  build the InferenceClient  ->  call
         ->  capture the exchange  ->  shape one RunResult
 
+The call step goes through ``reliability.Failover``: retries with backoff, cooldowns and failover to the
+model's next provider, each attempt recorded (status, wait before it, provider) in the raw exchange.
+
 ``run(request)`` returns a RunResult; ``run_stream(request)`` yields ``StreamDelta`` text as it arrives
 and ends with the RunResult. Nothing here keeps per-user state: the token travels inside the request,
 the exchange is recorded through a context variable (``capture.recording``).
@@ -12,17 +15,20 @@ from __future__ import annotations
 
 import inspect
 import io
+import itertools
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
+import httpx2
 from huggingface_hub import InferenceClient, get_token
 from PIL import Image, UnidentifiedImageError
 
-from . import capture, hub
+from . import capture, hub, reliability
 from .errors import InputError, PlaygroundError, translate
+from .reliability import RetryPolicy
 from .tasks import Task, get_task
 
 __all__ = [
@@ -32,6 +38,7 @@ __all__ = [
     "StreamDelta",
     "run",
     "run_stream",
+    "rerun",
     "POLICIES",
     "LOCAL",
     "CUSTOM",
@@ -47,13 +54,17 @@ _MODEL_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?(:[\w.\-]+)?$")
 
 @dataclass(frozen=True)
 class Target:
-    """Where a run goes. ``token`` never appears in repr, logs or results."""
+    """Where a run goes and how hard it tries. ``token`` never appears in repr, logs or results."""
 
-    provider: str = "auto"  # "auto", ":fastest", ":cheapest", a provider name, "custom", "local"
+    provider: str = "auto"  # "auto", ":fastest", ":cheapest", "balance", a provider name, "custom", "local"
     token: str | None = field(default=None, repr=False)
     endpoint_url: str | None = None
     bill_to: str | None = None
-    timeout: float | None = 120.0
+    timeout: float | None = 120.0  # read timeout of one attempt (longest wait for a byte)
+    connect_timeout: float = 10.0
+    idle_timeout: float | None = 60.0  # streams: the longest silence between two chunks
+    fallbacks: tuple[str, ...] = ()  # providers to fail over to, in order (else the model's live providers)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
 @dataclass
@@ -89,6 +100,8 @@ class RunResult:
     truncated: bool = False
     notes: list[str] = field(default_factory=list)
     inputs: dict[str, Any] = field(default_factory=dict, repr=False)  # as prepared (for renderers)
+    attempts: list[reliability.Attempt] = field(default_factory=list)
+    request: RunRequest | None = field(default=None, repr=False)  # as asked, for ``rerun``: nothing is lost
 
     @property
     def ok(self) -> bool:
@@ -104,9 +117,10 @@ class RunResult:
         state = "✅" if self.ok else "❌"
         parts = [f"{state} {self.latency_s * 1000:.0f} ms", self.model_ref]
         served = self.provider_served or self.provider_requested
-        parts.append(f"served by {served}" if self.ok else f"provider {served}")
-        if self.retries:
-            parts.append(f"after {self.retries} retr{'y' if self.retries == 1 else 'ies'} (waited {self.waited_s:.1f} s)")
+        where = f"served by {served}" if self.ok else f"provider {served}"
+        if self.retries:  # "served by together after 2 retries (waited 3.2 s)"
+            where += f" after {self.retries} retr{'y' if self.retries == 1 else 'ies'} (waited {self.waited_s:.1f} s)"
+        parts.append(where)
         if self.usage:
             parts.append(
                 f"{self.usage.get('prompt_tokens', 0)} in / {self.usage.get('completion_tokens', 0)} out tokens"
@@ -122,6 +136,7 @@ class RunResult:
         lookups = [e for e in self.exchanges if e.is_hub_lookup]
         return {
             "exchanges": [e.to_dict() for e in calls],
+            **({"attempts": [a.to_dict() for a in self.attempts]} if self.attempts else {}),
             **({"error": self.error.to_dict()} if self.error else {}),
             **({"hub_lookups": [e.to_dict() for e in lookups]} if lookups else {}),
         }
@@ -338,6 +353,7 @@ def _new_result(request: RunRequest) -> RunResult:
         model=(request.model or "").strip(),
         revision=(request.revision or "main").strip() or "main",
         provider_requested=request.target.provider,
+        request=request,
     )
 
 
@@ -375,8 +391,9 @@ class _Prepared:
     inputs: dict[str, Any]
     first: Any
     kwargs: dict[str, Any]
-    plan: _Plan
-    client: InferenceClient
+    plan: _Plan  # for the provider asked for; ``_plan_for`` gives the others of the route
+    model: str
+    target: Target
     revision: str = "main"  # the full commit SHA when the Hub could resolve it
     notes: list[str] = field(default_factory=list)
 
@@ -392,16 +409,74 @@ def _prepare(request: RunRequest) -> _Prepared:
     kwargs = _call_kwargs(task, request.params, extra)
     revision, notes = _pin_revision(model, request.revision, request.target)
     plan = _plan(task, model, request.target)
-    return _Prepared(task, inputs, inputs[first_name], kwargs, plan, InferenceClient(**plan.client_kwargs),
-                     revision, notes)
+    return _Prepared(task, inputs, inputs[first_name], kwargs, plan, model, request.target, revision, notes)
 
 
-def _finish(result: RunResult, rec: capture.Recorder, started: float, fallback: str) -> RunResult:
+def _plan_for(p: _Prepared, provider: str) -> _Plan:
+    """The resolved target for one provider of the run's route."""
+    if provider == (p.target.provider or "auto").strip():
+        return p.plan
+    return _plan(p.task, p.model, replace(p.target, provider=provider))
+
+
+def _client(p: _Prepared, provider: str, seconds_left: float, stream: bool = False) -> tuple[_Plan, InferenceClient]:
+    """One attempt's client: connect and read timeouts, never past the run's deadline. A stream's read
+    timeout is its idle timeout, the longest silence allowed between two chunks."""
+    plan = _plan_for(p, provider)
+    read = p.target.idle_timeout if stream else p.target.timeout
+    read = seconds_left if read is None else min(read, seconds_left)
+    timeout = httpx2.Timeout(read, connect=min(p.target.connect_timeout, read))
+    return plan, InferenceClient(**{**plan.client_kwargs, "timeout": timeout})
+
+
+def _failover(p: _Prepared, rec: capture.Recorder, secrets: tuple[str, ...]) -> reliability.Failover:
+    """The call step's retries, cooldowns and failover (reliability.py), for this run's route."""
+    target = p.target
+    route = reliability.route_for(p.task.id, p.model, target.provider, target.fallbacks, target.retry)
+
+    def fail(exc: BaseException, provider: str) -> PlaygroundError:
+        label = p.plan.provider_label if provider == (target.provider or "auto").strip() else provider
+        return translate(exc, model=p.model, provider=label, secrets=secrets)
+
+    def served_by(exchanges: list[capture.Exchange]) -> str | None:
+        served = _served_by(exchanges, "")
+        return None if not served or served.startswith("hf router") else served
+
+    token = (target.token or "").strip() or get_token()
+    return reliability.Failover(route, target.retry, token=token, fail=fail, served_by=served_by, recorder=rec)
+
+
+def rerun(result: RunResult, **target_changes: Any) -> RunResult:
+    """Run a finished run again with the same inputs and parameters, e.g. ``rerun(failed, provider="groq")``
+    or ``token=...``: a failed run keeps everything needed to try again."""
+    request = result.request
+    return run(replace(request, target=replace(request.target, **target_changes)))
+
+
+
+
+def _finish(result: RunResult, rec: capture.Recorder, started: float, fallback: str,
+            failover: reliability.Failover | None = None) -> RunResult:
     rec.finish()
     result.latency_s = time.perf_counter() - started
     result.exchanges = list(rec.exchanges)
+    if failover is not None and failover.attempts:
+        result.attempts, result.retries, result.waited_s = failover.attempts, failover.retries, failover.waited_s
+        result.notes = [*failover.notes(), *result.notes]
+        fallback = failover.attempts[-1].served_by or fallback
     result.provider_served = _served_by(result.exchanges, fallback)
     return result
+
+
+def _label(p: _Prepared | None, failover: reliability.Failover | None, asked: str) -> str:
+    """The provider a run went to last, as the status line names it."""
+    if p is None:
+        return asked
+    if failover is None or not failover.attempts:
+        return p.plan.provider_label
+    return _plan_for(p, failover.attempts[-1].provider).provider_label
+
+
 
 
 def run(request: RunRequest) -> RunResult:
@@ -409,19 +484,26 @@ def run(request: RunRequest) -> RunResult:
     capture.install_default()
     secrets = _secrets(request.target)
     result = _new_result(request)
-    label = request.target.provider
     started = time.perf_counter()
+    p = failover = None
     with capture.recording(secrets) as rec:
         try:
             p = _prepare(request)
-            label, result.inputs = p.plan.provider_label, p.inputs
+            result.inputs = p.inputs
             result.revision, result.notes = p.revision, result.notes + p.notes
-            result.output = getattr(p.client, p.task.method)(p.first, model=p.plan.model_arg, **p.kwargs)
+            failover = _failover(p, rec, secrets)
+
+            def call(provider: str, seconds_left: float) -> Any:
+                plan, client = _client(p, provider, seconds_left)
+                return getattr(client, p.task.method)(p.first, model=plan.model_arg, **p.kwargs)
+
+            result.output = failover.call(call)
             result.usage = _usage_of(result.output)
         except Exception as exc:  # translated once, here
             capture.note_transport_error(exc)
+            label = _label(p, failover, request.target.provider)
             result.error = translate(exc, model=result.model, provider=label, secrets=secrets)
-        return _finish(result, rec, started, label)
+        return _finish(result, rec, started, _label(p, failover, request.target.provider), failover)
 
 
 def run_stream(request: RunRequest) -> Iterator[StreamDelta | RunResult]:
@@ -429,18 +511,29 @@ def run_stream(request: RunRequest) -> Iterator[StreamDelta | RunResult]:
     capture.install_default()
     secrets = _secrets(request.target)
     result = _new_result(request)
-    label = request.target.provider
     started = time.perf_counter()
     text = ""
+    p = failover = None
+    streaming = False
+    clients: list[InferenceClient] = []
     with capture.recording(secrets) as rec:
         try:
             p = _prepare(request)
-            label, result.inputs = p.plan.provider_label, p.inputs
+            result.inputs = p.inputs
             result.revision, result.notes = p.revision, result.notes + p.notes
-            stream = p.client.chat_completion(
-                p.first, model=p.plan.model_arg, stream=True, stream_options={"include_usage": True}, **p.kwargs
-            )
-            for chunk in stream:
+            failover = _failover(p, rec, secrets)
+
+            def open_stream(provider: str, seconds_left: float):
+                plan, client = _client(p, provider, seconds_left, stream=True)
+                clients.append(client)
+                stream = client.chat_completion(
+                    p.first, model=plan.model_arg, stream=True, stream_options={"include_usage": True}, **p.kwargs
+                )
+                return stream, next(stream, None)  # a stream that breaks before its first chunk is retried
+
+            stream, first = failover.call(open_stream)
+            streaming = True
+            for chunk in itertools.chain([first] if first is not None else [], stream):
                 if chunk.usage:
                     result.usage = _usage_of(chunk)
                 for choice in chunk.choices or []:
@@ -448,10 +541,19 @@ def run_stream(request: RunRequest) -> Iterator[StreamDelta | RunResult]:
                     if piece:
                         text += piece
                         yield StreamDelta(piece, text)
+                        capture.activate(rec)  # the consumer may resume us in another context
             result.output = text
         except Exception as exc:  # translated once, here; what arrived is kept
+            capture.activate(rec)
             capture.note_transport_error(exc)
             result.output = text or None
             result.truncated = bool(text)
-            result.error = translate(exc, model=result.model, provider=label, secrets=secrets)
-        yield _finish(result, rec, started, label)
+            if streaming:  # broke midway: not retried (its text was shown), counted against the provider
+                result.error = failover.broke(exc)
+            else:
+                label = _label(p, failover, request.target.provider)
+                result.error = translate(exc, model=result.model, provider=label, secrets=secrets)
+        finally:
+            for client in clients:
+                client.close()
+        yield _finish(result, rec, started, _label(p, failover, request.target.provider), failover)

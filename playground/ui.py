@@ -12,7 +12,8 @@ from huggingface_hub import get_token
 from . import handlers, pickers
 from .params import ParamSpec
 from .renderers import RENDERERS
-from .service import CUSTOM, LOCAL
+from .reliability import RetryPolicy
+from .service import CUSTOM, LOCAL, Target
 from .tasks import TASKS, Input, Task
 
 __all__ = ["build_app", "provider_choices", "default_provider"]
@@ -92,7 +93,37 @@ def _build_pickers(task: Task, header: list[gr.components.Component], tab: gr.Ta
     return model, revision
 
 
-def _build_tab(task: Task, header: list[gr.components.Component], tab: gr.Tab) -> None:
+def _build_advanced() -> tuple[list[gr.components.Component], gr.Markdown, gr.Button]:
+    """Retries, timeouts and failover, shared by every tab; passed last to every Run (``handlers.ADVANCED_ARGS``)."""
+    policy, target = RetryPolicy(), Target()
+    with gr.Accordion("Advanced: retries, timeouts, failover", open=False):
+        with gr.Row():
+            attempts = gr.Slider(1, 10, value=policy.attempts, step=1, label="Attempts per provider",
+                                 info="1 = no retry. 408, 429, 5xx, timeouts and broken connections are retried; "
+                                      "400, 401, 403, 404 and 422 never.")
+            base = gr.Number(policy.base_s, label="Backoff base (s)",
+                             info=f"Wait before retry n: base × 2^(n-1) plus jitter, unless the server sends "
+                                  f"Retry-After (honoured up to {policy.retry_after_cap_s:.0f} s).")
+            cap = gr.Number(policy.cap_s, label="Backoff cap (s)", info="The longest backoff wait.")
+            deadline = gr.Number(policy.deadline_s, label="Deadline (s)", info="For the whole run, waits included.")
+        with gr.Row():
+            connect = gr.Number(target.connect_timeout, label="Connect timeout (s)")
+            read = gr.Number(target.timeout, label="Read timeout (s)", info="Longest wait for the answer.")
+            idle = gr.Number(target.idle_timeout, label="Stream idle timeout (s)",
+                             info="Longest silence between two chunks of a streamed reply.")
+        with gr.Row():
+            failover = gr.Checkbox(policy.failover, label="Fail over to the model's next live provider",
+                                   info="For Auto, Fastest, Cheapest and Balance, or to the fallbacks listed.")
+            fallbacks = gr.Textbox("", label="Fallback providers, in order", placeholder="together, fireworks-ai",
+                                   info="Tried in this order when the chosen provider keeps failing.")
+        with gr.Row():
+            cooldowns = gr.Markdown(handlers.cooldowns_markdown(None))
+            refresh = gr.Button("Refresh cooldowns", size="sm", scale=0)
+    return [attempts, base, cap, deadline, connect, read, idle, failover, fallbacks], cooldowns, refresh
+
+
+def _build_tab(task: Task, header: list[gr.components.Component], tab: gr.Tab,
+               advanced: list[gr.components.Component] = (), cooldowns: gr.Markdown | None = None) -> None:
     gr.Markdown(task.description)
     model, revision = _build_pickers(task, header, tab)
     chat = task.renderer == "chat"
@@ -112,6 +143,8 @@ def _build_tab(task: Task, header: list[gr.components.Component], tab: gr.Tab) -
                 run = gr.Button("Send" if chat else "Run", variant="primary")
                 if chat:
                     clear = gr.Button("Clear conversation")
+                    retry = gr.Button("↻ Retry last", size="sm")
+                    go_on = gr.Button("Continue", size="sm")
             if task.examples:
                 gr.Examples([list(e) for e in task.examples], inputs=inputs, label="Examples (one click)")
         with gr.Column(scale=1):
@@ -124,15 +157,22 @@ def _build_tab(task: Task, header: list[gr.components.Component], tab: gr.Tab) -
                 snippet = gr.Code(language="python", label="Python", max_lines=40)
     fn = handlers.handler_for(task)
     if chat:
-        event_inputs = [*header, model, revision, output, message, system, *params, extra]
+        event_inputs = [*header, model, revision, output, message, system, *params, extra, *advanced]
         event_outputs = [output, message, status, raw]
         triggers = [run.click, message.submit]
         clear.click(lambda: ([], "", ""), outputs=[output, status, raw], api_visibility="private")
     else:
-        event_inputs = [*header, model, revision, *inputs, *params, extra]
+        event_inputs = [*header, model, revision, *inputs, *params, extra, *advanced]
         event_outputs = [output, status, raw]
         triggers = [run.click] + [c.submit for c in inputs if isinstance(c, gr.Textbox) and c.lines == 1]
-    gr.on(triggers, fn, event_inputs, event_outputs, api_name=task.api_name, show_progress="minimal")
+    runs = [gr.on(triggers, fn, event_inputs, event_outputs, api_name=task.api_name, show_progress="minimal")]
+    if chat:  # a reply that failed or broke midway: ask again, or let the model go on from where it stopped
+        for button, step in ((retry, handlers.take_back_last_turn), (go_on, handlers.prepare_continue)):
+            runs.append(button.click(step, output, [output, message], api_visibility="private").then(
+                fn, event_inputs, event_outputs, api_visibility="private", show_progress="minimal"))
+    if cooldowns is not None:
+        for event in runs:
+            event.then(handlers.cooldowns_markdown, header[0], cooldowns, api_visibility="private", show_progress="hidden")
     gr.on(triggers, partial(handlers.snippet_for, task), event_inputs, snippet, api_visibility="private",
           show_progress="hidden")
 
@@ -154,8 +194,10 @@ def build_app() -> gr.Blocks:
               show_progress="hidden", api_visibility="private")
         provider.change(lambda p: gr.update(visible=p == CUSTOM), provider, endpoint_url, api_visibility="private")
         header = [token, provider, endpoint_url, bill_to]
+        advanced, cooldowns, refresh = _build_advanced()
+        refresh.click(handlers.cooldowns_markdown, token, cooldowns, api_visibility="private", show_progress="hidden")
         with gr.Tabs():
             for task in TASKS.values():
                 with gr.Tab(task.label, id=task.id) as tab:
-                    _build_tab(task, header, tab)
+                    _build_tab(task, header, tab, advanced=advanced, cooldowns=cooldowns)
     return demo

@@ -30,9 +30,13 @@ def fake_hf():
 
 @pytest.fixture
 def fake(fake_hf):
+    from playground.reliability import HEALTH
+
     fake_hf.reset()
+    HEALTH.clear()  # cooldowns are process-wide: no test inherits another's
     yield fake_hf
     fake_hf.reset()
+    HEALTH.clear()
 
 
 @pytest.fixture(scope="session")

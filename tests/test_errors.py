@@ -7,14 +7,17 @@ import socket
 import pytest
 
 from playground import errors, service
+from playground.reliability import NO_RETRY
 from playground.service import RunRequest, Target
 from tests.conftest import TOKEN
+
+# Translation is tested on single attempts; retries and failover are tested in test_reliability.py.
 
 
 def _run_against(fake, status: int) -> service.RunResult:
     url = f"{fake.url}/models/errors/status-{status}"
     return service.run(RunRequest("text-classification", "owner/model", {"text": "hi"},
-                                  target=Target("custom", token=TOKEN, endpoint_url=url)))
+                                  target=Target("custom", token=TOKEN, endpoint_url=url, retry=NO_RETRY)))
 
 
 @pytest.mark.parametrize(
@@ -76,7 +79,7 @@ def test_no_network_suggests_another_provider(fake):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     result = service.run(RunRequest("text-classification", "x/y", {"text": "hi"},
-                                    target=Target("custom", endpoint_url=f"http://127.0.0.1:{port}/models/x")))
+                                    target=Target("custom", endpoint_url=f"http://127.0.0.1:{port}/models/x", retry=NO_RETRY)))
     assert isinstance(result.error, errors.NetworkError)
     assert "local backend" in result.error.fix
     assert result.exchanges and result.exchanges[0].error  # the attempt is recorded with why it failed
@@ -85,7 +88,7 @@ def test_no_network_suggests_another_provider(fake):
 def test_timeout_is_translated(fake):
     fake.script("/models/slow", [("sleep", {"seconds": "1"}, {"ok": True})])
     result = service.run(RunRequest("text-classification", "x/y", {"text": "hi"},
-                                    target=Target("custom", endpoint_url=f"{fake.url}/models/slow", timeout=0.2)))
+                                    target=Target("custom", endpoint_url=f"{fake.url}/models/slow", timeout=0.2, retry=NO_RETRY)))
     assert isinstance(result.error, errors.TimeoutError)
 
 

@@ -8,7 +8,12 @@ OpenAI-compatible chat completions (JSON and SSE). ``RoutingTransport`` sends hu
 Faults on demand:
 - model ``errors/status-<code>`` answers that status with the router's error body (429 sets Retry-After);
 - a token starting ``hf_invalid`` gets 401 like the router;
-- ``script(path_substring, [(status, headers, body), ...])`` queues answers for matching requests.
+- ``script(path_substring, [(status, headers, body), ...], token=None)`` queues answers for matching requests
+  (only those sent with ``token`` when given). Besides an HTTP status, ``status`` may be ``"close"`` (drop the
+  connection), ``"reset"`` (TCP reset) or ``"sleep"`` (answer 200 after ``headers["seconds"]``); a streamed
+  body may yield ``CUT`` to drop the connection midway (see ``cut_stream``);
+- ``chaos(latency_s, fault_rate, fault)``: every router call waits ``latency_s``, and a seeded ``fault_rate``
+  share of them answers ``fault`` instead (benchmarks).
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import random
 import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -48,6 +55,10 @@ MODELS: dict[str, dict[str, Any]] = {
         "pipeline_tag": "text-generation",
         "gated": "manual",
         "providers": {"together": "conversational", "hf-inference": "conversational"},
+    },
+    "Qwen/Qwen2.5-7B-Instruct": {  # three live providers, for failover and balancing
+        "pipeline_tag": "text-generation",
+        "providers": {"together": "conversational", "fireworks-ai": "conversational", "hf-inference": "conversational"},
     },
 }
 
@@ -325,6 +336,22 @@ def chat_answer(body: dict, provider_model: str) -> tuple[int, dict[str, str], A
     return 200, {"content-type": "text/event-stream"}, events()
 
 
+CUT = b"<cut the connection here>"
+
+
+def cut_stream(pieces: list[str], after: int) -> tuple[int, dict[str, str], Any]:
+    """A chat SSE answer that sends ``after`` chunks of ``pieces`` and then drops the connection."""
+
+    def events():
+        for piece in pieces[:after]:
+            chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                     "choices": [{"index": 0, "delta": {"role": "assistant", "content": piece}, "finish_reason": None}]}
+            yield f"data: {json.dumps(chunk)}\n\n".encode()
+        yield CUT
+
+    return 200, {"content-type": "text/event-stream"}, events()
+
+
 @dataclass
 class Received:
     method: str
@@ -337,8 +364,12 @@ class Received:
 @dataclass
 class FakeState:
     received: list[Received] = field(default_factory=list)
-    scripts: list[tuple[str, deque]] = field(default_factory=list)
+    scripts: list[tuple[str, str | None, deque]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    latency_s: float = 0.0
+    fault_rate: float = 0.0
+    fault: tuple[int, dict[str, str], Any] | None = None
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -368,9 +399,21 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         for piece in body:
+            if piece is CUT:  # drop the connection midway: no terminating chunk
+                self._drop()
+                return
             self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
             self.wfile.flush()
         self.wfile.write(b"0\r\n\r\n")
+
+    def _drop(self, reset: bool = False) -> None:
+        self.close_connection = True
+        self.wfile.flush()
+        if reset:  # SO_LINGER 0: close() sends a TCP RST instead of a FIN
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        else:
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def _error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         self._send(status, {"content-type": "application/json", **(headers or {})}, json.dumps({"error": message}).encode())
@@ -385,26 +428,29 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, raw: bytes) -> None:
         host = self.headers.get("x-fake-host", "")
         url = urlparse(self.path)
-        with self.state.lock:
-            self.state.received.append(Received(self.command, host, self.path, dict(self.headers.items()), raw))
-            for needle, queue in self.state.scripts:
-                if needle in self.path and queue:
+        auth = self.headers.get("authorization", "")
+        state = self.state
+        with state.lock:
+            state.received.append(Received(self.command, host, self.path, dict(self.headers.items()), raw))
+            for needle, token, queue in state.scripts:
+                if needle in self.path and queue and (token is None or auth == f"Bearer {token}"):
                     status, headers, body = queue.popleft()
                     break
             else:
                 status = None
+            router = host not in HUB_HOSTS and not url.path.startswith("/api/")
+            if status is None and router and state.fault and state.rng.random() < state.fault_rate:
+                status, headers, body = state.fault
+        if router and state.latency_s:
+            time.sleep(state.latency_s)
         if status is not None:
-            if status == "close":  # drop the connection without an answer
-                self.close_connection = True
-                self.wfile.flush()
-                self.connection.shutdown(2)
-                return
+            if status in ("close", "reset"):  # drop the connection without an answer
+                return self._drop(reset=status == "reset")
             if status == "sleep":
                 time.sleep(float(headers.get("seconds", 1)))
                 return self._send(200, {"content-type": "application/json"}, body if isinstance(body, bytes) else json.dumps(body).encode())
             return self._send(status, headers, body if isinstance(body, (bytes, list)) or hasattr(body, "__next__") else json.dumps(body).encode())
 
-        auth = self.headers.get("authorization", "")
         if auth.startswith("Bearer hf_invalid"):
             return self._error(401, "Invalid username or password.", {"www-authenticate": 'Bearer realm="Authentication required"'})
 
@@ -526,14 +572,21 @@ class FakeHF:
     def transport(self) -> "RoutingTransport":
         return RoutingTransport(self.url)
 
-    def script(self, path_substring: str, answers: list[tuple[Any, dict[str, str], Any]]) -> None:
+    def script(self, path_substring: str, answers: list[tuple[Any, dict[str, str], Any]], token: str | None = None) -> None:
         with self.state.lock:
-            self.state.scripts.append((path_substring, deque(answers)))
+            self.state.scripts.append((path_substring, token, deque(answers)))
+
+    def chaos(self, latency_s: float = 0.0, fault_rate: float = 0.0,
+              fault: tuple[int, dict[str, str], Any] | None = None, seed: int = 0) -> None:
+        with self.state.lock:
+            self.state.latency_s, self.state.fault_rate, self.state.fault = latency_s, fault_rate, fault
+            self.state.rng = random.Random(seed)
 
     def reset(self) -> None:
         with self.state.lock:
             self.state.received.clear()
             self.state.scripts.clear()
+            self.state.latency_s, self.state.fault_rate, self.state.fault = 0.0, 0.0, None
 
     @property
     def received(self) -> list[Received]:
