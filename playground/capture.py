@@ -315,13 +315,26 @@ def _on_response(response: httpx2.Response) -> None:
         response.stream = _TeeStream(response.stream, ex, rec)
 
 
+def _is_loopback(url: httpx2.URL) -> bool:
+    host = (url.host or "").lower()
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def _hub_hook(request: httpx2.Request) -> None:
+    """huggingface_hub's own request hook, except that HF_HUB_OFFLINE does not block loopback: the local
+    backend must answer on a machine with no network."""
+    if _is_loopback(request.url) and constants.is_offline_mode():
+        return
+    hf_request_event_hook(request)
+
+
 def client_factory(transport: httpx2.BaseTransport | None = None):
     """Return a factory of the shared ``httpx2.Client`` with the capture hooks (and an optional transport)."""
 
     def make() -> httpx2.Client:
         return httpx2.Client(
             transport=transport,
-            event_hooks={"request": [hf_request_event_hook, _on_request], "response": [_on_response]},
+            event_hooks={"request": [_hub_hook, _on_request], "response": [_on_response]},
             follow_redirects=True,
             timeout=None,
         )
