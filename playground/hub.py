@@ -79,7 +79,7 @@ RECENT_COMMITS = 20
 INFERENCE_PERMISSION = "inference.serverless.write"
 NEW_TOKEN_URL = f"{HUB_URL}/settings/tokens/new?ownUserPermissions={INFERENCE_PERMISSION}&tokenType=fineGrained"
 _SHA = re.compile(r"^[0-9a-f]{40}$")
-_SEARCH_EXPAND = ["pipeline_tag", "downloads", "likes", "gated", "private", "trendingScore"]
+_SEARCH_EXPAND = ["pipeline_tag", "downloads", "likes", "gated", "private"]
 _MODEL_EXPAND = ["pipeline_tag", "library_name", "tags", "downloads", "likes", "gated", "private", "lastModified",
                  "sha", "inferenceProviderMapping"]
 _API = HfApi()  # configuration only (the endpoint); the token is passed with each call

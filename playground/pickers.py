@@ -7,6 +7,7 @@ the Hub cannot be reached every picker still takes typed values, and says the Hu
 
 from __future__ import annotations
 
+import concurrent.futures
 import re
 
 import gradio as gr
@@ -97,7 +98,6 @@ def provider_options(table: hub.ProviderTable | None = None, current: str | None
         ("Auto (your order at hf.co/settings/inference-providers)", "auto"),
         (fast, ":fastest"),
         (cheap, ":cheapest"),
-        ("Balance (spread runs over the model's live providers, least busy first)", "balance"),
         *served,
         ("Custom endpoint URL (Inference Endpoint, TGI, vLLM, OpenAI-compatible)", CUSTOM),
         ("Local (this machine, no token needed)", LOCAL),
@@ -168,18 +168,22 @@ def model_picked(task_id: str, token: str | None, provider: str | None, model: s
     revision = gr.update(choices=[("main", "main")], value="main")
     if not model or model.startswith(("http://", "https://")):
         return "", "", revision, PIN_NOTE, gr.update(choices=provider_options(None, provider))
+    # The questions are independent: asked at once, a first pick costs about two Hub round trips, not six.
+    with concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="pick") as pool:
+        summary = pool.submit(hub.model_summary, model, token=token)
+        table = pool.submit(hub.model_providers, model, task_id, token=token)
+        revisions = pool.submit(hub.list_revisions, model, token=token)
+        note = pool.submit(revision_note, token, model, "main")
     try:
-        summary = hub.model_summary(model, token=token).markdown()
-        table = hub.model_providers(model, task_id, token=token)
+        summary, table = summary.result().markdown(), table.result()
     except PlaygroundError as err:
         problem = _hub_problem(err, "no summary or providers")
-        return problem, "", revision, PIN_NOTE, gr.update(choices=provider_options(None, provider))
+        return problem, "", revision, note.result(), gr.update(choices=provider_options(None, provider))
     try:
-        revision = gr.update(choices=revision_options(hub.list_revisions(model, token=token)), value="main")
+        revision = gr.update(choices=revision_options(revisions.result()), value="main")
     except PlaygroundError:
-        pass  # the note below says what happened
-    return (summary, providers_markdown(table), revision, revision_note(token, model, "main"),
-            gr.update(choices=provider_options(table, provider)))
+        pass  # the note says what happened
+    return summary, providers_markdown(table), revision, note.result(), gr.update(choices=provider_options(table, provider))
 
 
 def revision_note(token: str | None, model: str | None, revision: str | None) -> str:

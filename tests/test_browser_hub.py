@@ -27,9 +27,12 @@ def test_pick_model_provider_and_tag_then_run(app, fake, fresh_cache):
     v1 = history(LLAMA)[1]["id"]
     with browser_page(height=1300) as page:
         page.goto(app.local_url)
-        page.get_by_label("Hugging Face token").fill(TOKEN)
-        page.get_by_text("Inference Playground").first.click()  # leave the box: the token is checked
-        page.get_by_text("Token of tester").first.wait_for(timeout=20_000)
+        # the open tab's default model is summarised once the page has loaded
+        page.get_by_text("HuggingFaceTB/SmolLM2-135M-Instruct · text-generation").first.wait_for(timeout=30_000)
+        token = page.get_by_label("Hugging Face token")
+        token.fill(TOKEN)
+        token.press("Enter")  # the token is checked
+        page.get_by_text("Token of tester").first.wait_for(timeout=30_000)
         assert TOKEN not in page.content()
 
         # type part of a name: the Hub is searched; pick the model it found

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlparse
 
+import concurrent.futures
+import threading
 import time
 
 import httpx2
@@ -12,7 +14,7 @@ import pytest
 from playground import capture, errors, hub, service
 from playground.service import RunRequest, Target
 from tests.conftest import TOKEN
-from tests.fakes.server import HEAD_SHA, history
+from tests.fakes.server import HEAD_SHA, history, model_info
 
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
 SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
@@ -242,6 +244,14 @@ def test_repeated_picks_ask_the_hub_once(fake):
     ])
 
 
+def test_concurrent_picks_share_one_hub_call(fake):
+    # the UI asks for the summary and the providers of one model at once, from several threads
+    fake.script(f"/api/models/{LLAMA}?", [("sleep", {"seconds": "0.3"}, model_info(LLAMA))])  # a slow Hub
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: hub.model_summary(LLAMA, token=TOKEN), range(8)))
+    assert len(hub_requests(fake)) == 1
+
+
 def test_cache_is_per_token(fake):
     hub.model_summary(LLAMA, token=TOKEN)
     hub.model_summary(LLAMA, token="hf_" + "b" * 34)
@@ -285,13 +295,18 @@ def test_no_network_says_the_hub_could_not_be_reached(offline):
     assert "Hub could not be reached" in hub_failure(lambda: hub.list_revisions(LLAMA)).title
 
 
-def test_a_listing_does_not_wait_for_the_backoff_when_offline(offline, monkeypatch):
+def test_a_listing_does_not_wait_for_the_backoff_when_offline(offline, fake_hf, monkeypatch):
     # huggingface_hub retries network errors of listings for ~30 s; a probe finds the Hub unreachable first
     monkeypatch.setattr(hub, "PROBE_AFTER_S", 0.05)
     started = time.perf_counter()
     err = hub_failure(lambda: hub.search_models("chat-completion", "llama"))
     assert isinstance(err, errors.NetworkError) and "Name or service not known" in err.message
     assert time.perf_counter() - started < hub.WAIT_S  # not the timeout: the probe's own error
+    # the abandoned listing goes on retrying in its thread; with the network back, it ends on its own
+    capture.install(fake_hf.transport())
+    for thread in [t for t in threading.enumerate() if t.name == "hub-listing"]:
+        thread.join(timeout=20)
+        assert not thread.is_alive()
 
 
 def hub_failure(call) -> errors.PlaygroundError:
