@@ -98,6 +98,7 @@ def provider_options(table: hub.ProviderTable | None = None, current: str | None
         ("Auto (your order at hf.co/settings/inference-providers)", "auto"),
         (fast, ":fastest"),
         (cheap, ":cheapest"),
+        ("Balance (spread runs over the model's live providers, least busy first)", "balance"),
         *served,
         ("Custom endpoint URL (Inference Endpoint, TGI, vLLM, OpenAI-compatible)", CUSTOM),
         ("Local (this machine, no token needed)", LOCAL),
