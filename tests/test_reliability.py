@@ -39,7 +39,7 @@ def calls(result: service.RunResult) -> list[service.capture.Exchange]:
 def send(task_id: str, **values) -> tuple:
     """Call a tab's Run handler as Gradio does (every input, by name; the rest None); the last output."""
     handler = handlers.handler_for(TASKS[task_id])
-    args = [values.get(name) for name in inspect.signature(handler).parameters]
+    args = [values.get(name) for name, p in inspect.signature(handler).parameters.items() if p.kind != p.KEYWORD_ONLY]
     out = handler(*args)
     return list(out)[-1] if inspect.isgenerator(out) else out
 
@@ -380,3 +380,13 @@ def test_parallel_runs_with_distinct_tokens_through_faults(fake):
     for i, tok in enumerate(tokens):
         assert bool(HEALTH.describe(tok)) == (i % 2 == 0)
     assert HEALTH.in_flight("together") == 0 and HEALTH.in_flight("hf-inference") == 0
+
+
+def test_gradio_client_callers_get_the_advanced_defaults_or_their_own(client, fake):
+    fake.script("/hf-inference/", [(503, JSON, {"error": "down"})])
+    _, status, raw = client.predict(token=TOKEN, provider="hf-inference", text="I like you", api_name="/text_classification")
+    assert status.startswith("✅") and "after 1 retry" in status  # the accordion's defaults: 3 attempts
+    fake.script("/hf-inference/", [(503, JSON, {"error": "down"})])
+    _, status, raw = client.predict(token=TOKEN, provider="hf-inference", text="I like you", attempts=1,
+                                    api_name="/text_classification")
+    assert status.startswith("❌") and len(json.loads(raw)["attempts"]) == 1
