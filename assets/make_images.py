@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 HERE = Path(__file__).parent
 
@@ -33,6 +33,30 @@ def street() -> Image.Image:
     return img
 
 
+def invoice() -> Image.Image:
+    """A one-page invoice, for document question answering (text drawn with Pillow's bundled CC0 font)."""
+    img = Image.new("RGB", (600, 420), "white")
+    d = ImageDraw.Draw(img)
+    big, font = ImageFont.load_default(size=30), ImageFont.load_default(size=18)
+    d.text((40, 30), "INVOICE", font=big, fill="#1d3557")
+    d.text((380, 36), "No. INV-0042", font=font, fill="black")
+    d.text((380, 62), "Date: 2024-03-15", font=font, fill="black")
+    d.text((40, 100), "Bill to: Acme Robotics Ltd", font=font, fill="black")
+    d.text((40, 126), "12 Harbour Road, Bristol", font=font, fill="black")
+    d.line((40, 170, 560, 170), fill="#999999", width=2)
+    rows = [("Item", "Qty", "Amount"), ("Servo motors", "4", "$480.00"), ("Sensor kit", "2", "$310.00"),
+            ("Assembly (hours)", "6", "$444.50")]
+    for i, (item, qty, amount) in enumerate(rows):
+        y = 185 + 34 * i
+        d.text((40, y), item, font=font, fill="black")
+        d.text((360, y), qty, font=font, fill="black")
+        d.text((460, y), amount, font=font, fill="black")
+    d.line((40, 330, 560, 330), fill="#999999", width=2)
+    d.text((330, 345), "Total due: $1,234.50", font=font, fill="#c1121f")
+    return img
+
+
 if __name__ == "__main__":
     shapes().save(HERE / "shapes.png")
     street().save(HERE / "street.png")
+    invoice().save(HERE / "invoice.png")

@@ -19,11 +19,12 @@ from .reliability import HEALTH, RetryPolicy
 from .renderers import RENDERERS
 from .snippets import python_snippet
 from .service import RunRequest, RunResult, StreamDelta, Target
-from .tasks import Task
+from .tasks import TASKS, Task
 
 __all__ = [
     "HEADER_ARGS", "ADVANCED_ARGS", "handler_for", "run_task", "run_chat", "status_markdown", "raw_json",
     "chat_messages", "reliability_settings", "cooldowns_markdown", "take_back_last_turn", "prepare_continue",
+    "describe_tools", "check_structured",
 ]
 
 # Header fields shared by every tab, passed first to every handler.
@@ -94,8 +95,6 @@ def prepare_continue(history: list[dict[str, Any]] | None) -> tuple[list[dict[st
     return history, CONTINUE_PROMPT
 
 
-
-
 def status_markdown(result: RunResult) -> str:
     line = result.status_line()
     return line if result.ok else f"{line}\n\n{result.error.display()}"
@@ -154,69 +153,194 @@ def _text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(part.get("text", "") for part in content if isinstance(part, dict) and part.get("type", "text") == "text")
+        return "".join(part if isinstance(part, str) else part.get("text", "") for part in content
+                       if isinstance(part, str) or (isinstance(part, dict) and part.get("type", "text") == "text"))
     if isinstance(content, dict):
         return content.get("text", "")
     return ""
 
 
-def chat_messages(history: list[dict[str, Any]] | None) -> list[dict[str, str]]:
-    """Chatbot history (Gradio's normalised messages) -> OpenAI-style messages."""
-    out = []
+def _files_of(content: Any) -> list[str]:
+    """Paths of the files in a Chatbot message (``{"type": "file", "file": {"path"}}`` or ``{"path"}`` parts)."""
+    parts = content if isinstance(content, list) else [content]
+    paths = []
+    for part in parts:
+        if isinstance(part, dict):
+            file = part.get("file") if isinstance(part.get("file"), dict) else part
+            if file.get("path"):
+                paths.append(file["path"])
+    return paths
+
+
+def _user_content(text: str, files: list[str]) -> str | list[dict[str, Any]]:
+    """A user turn as sent: plain text, or text and image parts (the service checks and inlines the images)."""
+    if not files:
+        return text
+    return [*([{"type": "text", "text": text}] if text else []),
+            *({"type": "image_url", "image_url": {"url": path}} for path in files)]
+
+
+def chat_messages(history: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Chatbot history (Gradio's normalised messages) -> OpenAI-style messages. Titled blocks (reasoning, tool
+    calls, schema checks) are shown, never sent back. Gradio shows a turn's text and images as separate
+    messages: consecutive messages of one role are joined back into one turn."""
+    turns: list[tuple[str, str, list[str]]] = []
     for msg in history or []:
-        text = _text_of(msg.get("content"))
-        if msg.get("role") in ("user", "assistant") and text:
-            out.append({"role": msg["role"], "content": text})
-    return out
+        if (msg.get("metadata") or {}).get("title") or msg.get("role") not in ("user", "assistant"):
+            continue
+        text = _text_of(msg.get("content")).strip()
+        files = _files_of(msg.get("content")) if msg["role"] == "user" else []
+        if not (text or files):
+            continue
+        if turns and turns[-1][0] == msg["role"]:
+            role, before, before_files = turns.pop()
+            text, files = "\n\n".join(t for t in (before, text) if t), before_files + files
+        turns.append((msg["role"], text, files))
+    return [{"role": role, "content": _user_content(text, files)} for role, text, files in turns]
 
 
-def run_chat(task: Task, token, provider, endpoint_url, bill_to, model, revision, history, message, system, *values,
+def describe_tools(tools_json: str | None) -> str:
+    """The declared tools as a person reads them: ``get_weather(city, unit)`` and what each does."""
+    spec = next(s for s in TASKS["chat-completion"].inputs if s.kind == "tools")
+    try:
+        tools = service.prepare_input(spec, tools_json)
+    except InputError as err:
+        return f"⚠️ {err.title}: {err.detail}"
+    if not tools:
+        return "No tools declared: the model answers in text."
+    lines = []
+    for tool in tools:
+        fn = tool["function"]
+        params = (fn.get("parameters") or {}).get("properties") or {}
+        required = set((fn.get("parameters") or {}).get("required") or [])
+        args = ", ".join(f"{name}{'' if name in required else '?'}" for name in params)
+        lines.append(f"- `{fn['name']}({args})` {fn.get('description', '')}".rstrip())
+    return "**Declared tools** (the model may call them; nothing is executed here):\n" + "\n".join(lines)
+
+
+def _tool_call_json(call: dict[str, str]) -> str:
+    try:
+        arguments: Any = json.loads(call["arguments"]) if call["arguments"].strip() else {}
+    except json.JSONDecodeError:
+        arguments = call["arguments"]  # still streaming, or not JSON: shown as it came
+    return json.dumps({"id": call["id"], "name": call["name"], "arguments": arguments}, indent=2, ensure_ascii=False)
+
+
+def check_structured(reply: str, response_format: dict[str, Any] | None) -> tuple[bool, str, str] | None:
+    """Validate a structured-output reply against the schema asked for: (ok, title, markdown body), or None."""
+    import jsonschema
+
+    if not response_format:
+        return None
+    try:
+        parsed = json.loads(reply)
+    except json.JSONDecodeError as err:
+        return False, "❌ The reply is not valid JSON", f"{err.msg} at line {err.lineno}, column {err.colno}."
+    pretty = f"```json\n{json.dumps(parsed, indent=2, ensure_ascii=False)}\n```"
+    schema = (response_format.get("json_schema") or {}).get("schema")
+    if not schema:
+        return True, "✅ Valid JSON (parsed)", pretty
+    errors = sorted(jsonschema.validators.validator_for(schema)(schema).iter_errors(parsed), key=lambda e: list(e.path))
+    if not errors:
+        return True, "✅ Matches the schema (parsed)", pretty
+    where = lambda e: "/".join(str(p) for p in e.path) or "(root)"  # noqa: E731
+    problems = "\n".join(f"- `{where(e)}`: {e.message}" for e in errors[:10])
+    return False, "❌ Does not match the schema", f"{problems}\n\n{pretty}"
+
+
+def _reply_messages(text: str, reasoning: str, calls: list[dict[str, str]], done: bool,
+                    check: tuple[bool, str, str] | None = None) -> list[dict[str, Any]]:
+    """The assistant's turn as shown: reasoning (collapsible), the reply, each tool call as JSON, the schema check."""
+    shown: list[dict[str, Any]] = []
+    if reasoning:
+        thinking = not done and not text and not calls
+        shown.append({"role": "assistant", "content": reasoning,
+                      "metadata": {"title": "🧠 Reasoning", "status": "pending" if thinking else "done"}})
+    if text or not (calls or reasoning) or not done:
+        shown.append({"role": "assistant", "content": text or ("" if done else "…")})
+    for call in calls:
+        shown.append({"role": "assistant", "content": f"```json\n{_tool_call_json(call)}\n```",
+                      "metadata": {"title": f"🛠️ Tool call: {call['name'] or '…'}"}})
+    if check is not None:
+        shown.append({"role": "assistant", "content": check[2], "metadata": {"title": check[1]}})
+    return shown
+
+
+_EMPTY_MESSAGE = {"text": "", "files": []}
+
+
+def _message_parts(message: Any) -> tuple[str, list[str]]:
+    """The message box's value (``{"text", "files"}``, or text from API callers) -> (text, image paths)."""
+    if isinstance(message, dict):
+        files = [f.get("path") if isinstance(f, dict) else f for f in message.get("files") or []]
+        return (message.get("text") or "").strip(), [f for f in files if f]
+    return (message or "").strip(), []
+
+
+def run_chat(task: Task, token, provider, endpoint_url, bill_to, model, revision, history, message, *values,
              advanced: tuple = ()) -> Iterator[tuple]:
     """Stream a chat reply; yields (history, message box, status, raw). A failure loses nothing."""
-    history = [{"role": m["role"], "content": _text_of(m.get("content"))} for m in (history or [])]
-    message = message or ""
+    history = list(history or [])
+    text, files = _message_parts(message)
     try:
-        if not message.strip():
+        if not text and not files:
             raise InputError("The message is empty", "", "Type a message first.")
-        _, params = _split(task, (None, None, *values))
+        inputs, params = _split(task, (None, *values))
         settings = reliability_settings(*advanced)
     except InputError as err:
         status, raw = _error_outputs(err)
         yield history, message, status, raw
         return
-    messages = chat_messages(history) + [{"role": "user", "content": message.strip()}]
-    shown = history + [{"role": "user", "content": message.strip()}, {"role": "assistant", "content": "…"}]
-    yield shown, "", "⏳ Waiting for the first token…", gr.skip()
-    request = RunRequest(task.id, model, {"messages": messages, "system": system}, params, revision or "main",
+    asked = {"role": "user", "content": [text, *({"path": f} for f in files)] if files else text}
+    shown = [*history, asked, {"role": "assistant", "content": "…"}]
+    yield shown, _EMPTY_MESSAGE, "⏳ Waiting for the first token…", gr.skip()
+    messages = chat_messages(history) + [{"role": "user", "content": _user_content(text, files)}]
+    request = RunRequest(task.id, model, {**inputs, "messages": messages}, params, revision or "main",
                          _target(token, provider, endpoint_url, bill_to, settings))
+    last = StreamDelta("", "")
     for event in service.run_stream(request):
         if isinstance(event, StreamDelta):
-            shown[-1]["content"] = event.so_far
-            yield shown, "", f"⏳ Streaming… {len(event.so_far)} characters", gr.skip()
+            last = event
+            shown = [*history, asked, *_reply_messages(event.so_far, event.reasoning, event.tool_calls, done=False)]
+            progress = f"{len(event.so_far)} characters" if event.so_far or not event.reasoning else "reasoning"
+            yield shown, _EMPTY_MESSAGE, f"⏳ Streaming… {progress}", gr.skip()
             continue
         result: RunResult = event
+        status = status_markdown(result)
         if result.ok:
-            shown[-1]["content"] = result.output or ""
-            yield shown, "", status_markdown(result), raw_json(result)
-        elif result.output:  # cut midway: keep what arrived, marked
-            shown[-1]["content"] = f"{result.output}{TRUNCATED}"
-            yield shown, "", status_markdown(result), raw_json(result)
+            check = check_structured(result.output or "", result.inputs.get("response_format"))
+            if check is not None:
+                status += f" · {check[1]}"
+            if last.tool_calls:
+                status += f" · {len(last.tool_calls)} tool call{'s' if len(last.tool_calls) > 1 else ''}"
+            reply = _reply_messages(result.output or "", last.reasoning, last.tool_calls, done=True, check=check)
+            yield [*history, asked, *reply], _EMPTY_MESSAGE, status, raw_json(result)
+        elif result.output or last.reasoning or last.tool_calls:  # cut midway: keep what arrived, marked
+            reply = _reply_messages(f"{result.output or ''}{TRUNCATED}", last.reasoning, last.tool_calls, done=True)
+            yield [*history, asked, *reply], _EMPTY_MESSAGE, status, raw_json(result)
         else:  # nothing arrived: give the message back so nothing is lost
-            yield history, message, status_markdown(result), raw_json(result)
+            yield history, message, status, raw_json(result)
 
 
 def snippet_for(task: Task, token, provider, endpoint_url, bill_to, model, revision, *values) -> str:
     """Python code reproducing the run (the token is read from HF_TOKEN, never copied)."""
     if task.renderer == "chat":
-        history, message, system, *rest = values
-        values = (None, None, *rest)
+        history, message, *rest = values
+        values = (None, *rest)
     try:
         inputs, params = _split(task, values)
+        for spec in task.inputs:  # structured inputs as InferenceClient takes them
+            if spec.kind in ("table", "tools", "schema") and inputs.get(spec.name) is not None:
+                inputs[spec.name] = service.prepare_input(spec, inputs[spec.name])
+                if inputs[spec.name] is None:
+                    del inputs[spec.name]
     except InputError as err:
         return f"# Fix the parameters first: {err.title}\n"
     if task.renderer == "chat":
-        inputs = {"messages": chat_messages(history) + ([{"role": "user", "content": message}] if message else []),
-                  "system": system}
+        text, files = _message_parts(message)
+        placeholder = ["<an image URL or data: URL>"] * len(files)
+        turn = [{"role": "user", "content": _user_content(text, placeholder)}] if text or files else []
+        inputs["messages"] = chat_messages(history) + turn
     return python_snippet(task, (model or "").strip(), provider or "auto", inputs, params,
                           endpoint_url=endpoint_url, bill_to=bill_to)
 
@@ -225,7 +349,7 @@ def handler_for(task: Task):
     """The Run handler of a task's tab, with a signature naming every input (for the API docs)."""
     names = [*HEADER_ARGS]
     if task.renderer == "chat":
-        names += ["history", "message", "system"]
+        names += ["history", "message", *(spec.name for spec in task.inputs[1:])]
         body = run_chat
     else:
         names += [spec.name for spec in task.inputs]

@@ -6,15 +6,20 @@ the value of its Gradio component. Registry entries name their renderer by key.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import html
 import io
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import gradio as gr
 import numpy as np
 from PIL import Image, ImageDraw
 
-__all__ = ["Renderer", "RENDERERS", "draw_boxes", "to_jsonable"]
+__all__ = ["Renderer", "RENDERERS", "draw_boxes", "segment_layers", "media_file", "media_suffix", "to_jsonable"]
 
 _PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6", "#bcf60c", "#008080", "#9a6324"]
 
@@ -100,6 +105,170 @@ def _similarity(output: Any, inputs: dict[str, Any]) -> dict[str, float]:
     return {sentence: float(score) for sentence, score in zip(inputs.get("other_sentences", []), output)}
 
 
+def _fill_mask(output: Any, inputs: dict[str, Any]) -> dict[str, float]:
+    """Each candidate as a bar, named by the sentence it completes."""
+    return {item.sequence: float(item.score) for item in output}
+
+
+def _answer_list(output: Any) -> list[Any]:
+    return list(output) if isinstance(output, list) else [output]
+
+
+def _qa(output: Any, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The context with each answer highlighted where the model found it, labelled with its score."""
+    context = inputs.get("context", "")
+    entities: list[dict[str, Any]] = []
+    for rank, item in enumerate(_answer_list(output), 1):
+        start, end = getattr(item, "start", None), getattr(item, "end", None)
+        if start is None or end is None or context[start:end].strip() != (item.answer or "").strip():
+            start = context.find(item.answer or "")  # offsets missing or off: find the answer text
+            if start < 0 or not item.answer:
+                continue
+            end = start + len(item.answer)
+        if any(start < e["end"] and e["start"] < end for e in entities):
+            continue  # HighlightedText cannot show overlapping spans
+        label = f"answer {float(item.score):.2f}" if rank == 1 else f"#{rank} {float(item.score):.2f}"
+        entities.append({"entity": label, "start": int(start), "end": int(end)})
+    return {"text": context, "entities": entities}
+
+
+def _answers(output: Any, inputs: dict[str, Any]) -> dict[str, float]:
+    scores: dict[str, float] = {}
+    for item in _answer_list(output):
+        answer = (item.answer or "").strip() or "(no answer)"
+        scores[answer] = max(scores.get(answer, 0.0), float(item.score))
+    return scores
+
+
+def _table_qa(output: Any, inputs: dict[str, Any]) -> str:
+    """The answer, how it was computed, and the table with the cells it came from highlighted."""
+    table: dict[str, list[str]] = inputs.get("table") or {}
+    used = {(int(r), int(c)) for r, c in (output.coordinates or [])}
+    headers = list(table)
+    n_rows = max((len(v) for v in table.values()), default=0)
+    aggregator = (output.aggregator or "NONE").upper()
+    how = "" if aggregator == "NONE" else f" · aggregation <b>{html.escape(aggregator)}</b>"
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(
+            f'<td class="used">{html.escape(table[h][r])}</td>' if (r, c) in used else f"<td>{html.escape(table[h][r])}</td>"
+            for c, h in enumerate(headers)
+        ) + "</tr>"
+        for r in range(n_rows)
+    )
+    cells = ", ".join(html.escape(c) for c in output.cells or []) or "none"
+    return (
+        '<div class="table-qa">'
+        f'<p class="answer">{html.escape(output.answer)}</p>'
+        f"<p>cells used: {cells}{how}</p>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+    )
+
+
+def segment_layers(image: Image.Image, segments: list[Any]) -> tuple[list[tuple[np.ndarray, str]], dict[str, str]]:
+    """Each segment's mask (0-1, the image's size) with a unique legend label, and one colour per label."""
+    layers, colours = [], {}
+    for seg in segments:
+        mask = seg.mask if isinstance(seg.mask, Image.Image) else Image.open(io.BytesIO(base64.b64decode(seg.mask)))
+        mask = mask.convert("L")
+        if mask.size != image.size:
+            mask = mask.resize(image.size, Image.NEAREST)
+        label = seg.label if seg.score is None else f"{seg.label} {float(seg.score):.2f}"
+        base, n = label, 2
+        while label in colours:
+            label, n = f"{base} ({n})", n + 1
+        colours[label] = _PALETTE[len(colours) % len(_PALETTE)]
+        layers.append((np.asarray(mask, dtype="float32") / 255.0, label))
+    return layers, colours
+
+
+def _segments(output: Any, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Masks overlaid in distinct colours, the legend's; hovering a legend entry shows that mask alone."""
+    with Image.open(io.BytesIO(inputs["image"])) as img:
+        image = img.convert("RGB")
+    layers, colours = segment_layers(image, output)
+    return gr.update(value=(image, layers), color_map=colours)
+
+
+def _slider(output: Any, inputs: dict[str, Any]) -> tuple[Image.Image, Image.Image]:
+    """(before, after) for the slider; the input is scaled to the output's size so the two line up."""
+    after = output.convert("RGB")
+    with Image.open(io.BytesIO(inputs["image"])) as img:
+        before = img.convert("RGB").resize(after.size, Image.LANCZOS)
+    return before, after
+
+
+_MEDIA_MAGIC = (
+    (b"RIFF", 8, b"WAVE", ".wav"), (b"fLaC", 0, b"", ".flac"), (b"OggS", 0, b"", ".ogg"), (b"ID3", 0, b"", ".mp3"),
+    (b"\xff\xfb", 0, b"", ".mp3"), (b"\xff\xf3", 0, b"", ".mp3"), (b"\xff\xf2", 0, b"", ".mp3"),
+    (b"\x1aE\xdf\xa3", 0, b"", ".webm"), (b"GIF8", 0, b"", ".gif"), (b"", 4, b"ftyp", ".mp4"),
+)
+
+
+def media_suffix(data: bytes) -> str | None:
+    """The file suffix of audio or video bytes, from their first bytes (``None`` when unknown)."""
+    for prefix, offset, marker, suffix in _MEDIA_MAGIC:
+        if data.startswith(prefix) and (not marker or data[offset : offset + len(marker)] == marker):
+            return suffix
+    return None
+
+
+def media_file(data: bytes, kinds: tuple[str, ...]) -> str:
+    """Write audio/video bytes to a file named by their content (Gradio serves it from its cache)."""
+    suffix = media_suffix(bytes(data[:16]))
+    if suffix not in kinds:
+        raise ValueError(f"the answer is not {'/'.join(k[1:] for k in kinds)} (first bytes {bytes(data[:12])!r})")
+    folder = Path(tempfile.gettempdir()) / "playground-media"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{hashlib.sha256(data).hexdigest()[:20]}{suffix}"
+    if not path.exists():
+        path.write_bytes(data)
+    return str(path)
+
+
+_AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".webm", ".mp4")
+
+
+def _audio(output: Any, inputs: dict[str, Any]) -> str:
+    return media_file(output, _AUDIO_SUFFIXES)
+
+
+def _audios(output: Any, inputs: dict[str, Any]) -> str:
+    """One player per returned audio (a speech-enhancement model returns one, a source separator several)."""
+    players = []
+    for item in output:
+        data = item.blob if isinstance(item.blob, (bytes, bytearray)) else base64.b64decode(item.blob)
+        suffix = media_suffix(bytes(data[:16]))
+        mime = item.content_type or (f"audio/{suffix[1:]}" if suffix else "audio/wav")
+        players.append(
+            f'<figure><figcaption>{html.escape(str(item.label))} · {html.escape(mime)} · {len(data) / 1024:.0f} KB'
+            f'</figcaption><audio controls preload="metadata" src="data:{mime};base64,{base64.b64encode(data).decode()}">'
+            "</audio></figure>"
+        )
+    return '<div class="audio-outputs">' + "".join(players) + "</div>" if players else "<p>The model returned no audio.</p>"
+
+
+def _video(output: Any, inputs: dict[str, Any]) -> str:
+    return media_file(output, (".mp4", ".webm", ".gif"))
+
+
+def _predictions(output: Any, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The input table with the model's predictions appended as a last column."""
+    table: dict[str, list[str]] = inputs["table"]
+    rows = [list(r) for r in zip(*table.values())]
+    predictions = list(output)
+    if len(predictions) != len(rows):
+        raise ValueError(f"{len(predictions)} predictions for {len(rows)} rows")
+    return {"headers": [*table, "prediction"], "data": [[*row, pred] for row, pred in zip(rows, predictions)]}
+
+
+_TABLE_CSS = """
+.answer {font-size: 1.5em; font-weight: 700; margin: 0.2em 0}
+table {border-collapse: collapse; margin-top: 0.6em}
+th, td {border: 1px solid var(--border-color-primary); padding: 4px 10px; text-align: left}
+td.used {background: #fde68a; color: #111; font-weight: 700; outline: 2px solid #f59e0b}
+"""
+
 RENDERERS: dict[str, Renderer] = {
     "label": Renderer(lambda: gr.Label(label="Result", num_top_classes=10), _labels),
     "similarity": Renderer(lambda: gr.Label(label="Similarity to the source sentence"), _similarity),
@@ -108,8 +277,20 @@ RENDERERS: dict[str, Renderer] = {
     "boxes": Renderer(lambda: gr.Image(label="Detections", type="pil", format="png"), _boxes),
     "image": Renderer(lambda: gr.Image(label="Image", type="pil", format="png"), _image),
     "embedding": Renderer(lambda: gr.Markdown(label="Embedding"), _embedding, ""),
+    "fill_mask": Renderer(lambda: gr.Label(label="Candidates (the sentence each completes)", num_top_classes=10), _fill_mask),
+    "qa": Renderer(lambda: gr.HighlightedText(label="Answer, highlighted in the context", combine_adjacent=False,
+                                              show_legend=True), _qa),
+    "answers": Renderer(lambda: gr.Label(label="Answers", num_top_classes=10), _answers),
+    "table_qa": Renderer(lambda: gr.HTML(label="Answer", show_label=True, container=True, css_template=_TABLE_CSS), _table_qa, ""),
+    "segments": Renderer(lambda: gr.AnnotatedImage(label="Segments (hover a legend entry to see that mask alone)",
+                                                   show_legend=True, height=420), _segments),
+    "slider": Renderer(lambda: gr.ImageSlider(label="Before / after (drag to compare)", type="pil", format="png"), _slider),
+    "audio": Renderer(lambda: gr.Audio(label="Speech", type="filepath", interactive=False), _audio),
+    "audios": Renderer(lambda: gr.HTML(label="Audio outputs", show_label=True, container=True), _audios, ""),
+    "video": Renderer(lambda: gr.Video(label="Video", interactive=False, loop=True), _video),
+    "predictions": Renderer(lambda: gr.Dataframe(label="Predictions (last column)", interactive=False, wrap=True), _predictions),
     # chat is rendered by its own streaming Chatbot in ui.py; the renderer shapes the final text
-    "chat": Renderer(lambda: gr.Chatbot(label="Conversation", height=420), _text),
+    "chat": Renderer(lambda: gr.Chatbot(label="Conversation", height=460, reasoning_tags=[("<think>", "</think>")]), _text),
 }
 
 

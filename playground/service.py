@@ -13,9 +13,11 @@ the exchange is recorded through a context variable (``capture.recording``).
 
 from __future__ import annotations
 
+import base64
 import inspect
 import io
 import itertools
+import json
 import re
 import time
 from dataclasses import dataclass, field, replace
@@ -24,12 +26,14 @@ from typing import Any, Iterator
 
 import httpx2
 from huggingface_hub import InferenceClient, get_token
+from huggingface_hub.inference._providers import PROVIDERS
+from huggingface_hub.inference._providers.hf_inference import HFInferenceTask
 from PIL import Image, UnidentifiedImageError
 
 from . import capture, hub, reliability
 from .errors import InputError, PlaygroundError, translate
 from .reliability import RetryPolicy
-from .tasks import Task, get_task
+from .tasks import Input, Task, get_task
 
 __all__ = [
     "Target",
@@ -38,6 +42,7 @@ __all__ = [
     "StreamDelta",
     "run",
     "run_stream",
+    "prepare_input",
     "rerun",
     "POLICIES",
     "LOCAL",
@@ -81,6 +86,18 @@ class RunRequest:
 class StreamDelta:
     text: str  # the new piece
     so_far: str  # everything received so far
+    reasoning: str = ""  # the model's reasoning so far (``reasoning_content`` or ``reasoning`` deltas)
+    tool_calls: list[dict[str, str]] = field(default_factory=list)  # so far: {"id", "name", "arguments"}
+
+
+def _add_tool_call_pieces(calls: dict[int, dict[str, str]], pieces: list[Any]) -> None:
+    """Assemble streamed tool calls: the first piece of a call names it, the next ones extend its arguments."""
+    for piece in pieces:
+        call = calls.setdefault(piece.get("index") or 0, {"id": "", "name": "", "arguments": ""})
+        function = piece.get("function") or {}
+        call["id"] = piece.get("id") or call["id"]
+        call["name"] = function.get("name") or call["name"]
+        call["arguments"] += function.get("arguments") or ""
 
 
 @dataclass
@@ -190,35 +207,156 @@ def _prepare_audio(value: Any) -> bytes:
     return data
 
 
+MAX_TABLE_CELLS = 20_000
+
+
+def _prepare_table(value: Any, label: str) -> dict[str, list[str]]:
+    """A table as InferenceClient sends it, ``{column: [cells as text]}``, from a dataframe, Gradio's
+    ``{"headers", "data"}`` or a dict of columns. Blank rows (an editor's trailing row) are dropped."""
+    if value is not None and hasattr(value, "columns") and hasattr(value, "notna"):  # a pandas DataFrame
+        cells = value.astype(object).where(value.notna(), None)  # empty cells (NaN, NA) -> blank
+        value = {"headers": [str(c) for c in value.columns], "data": cells.values.tolist()}
+    if isinstance(value, dict) and "data" in value:
+        headers, rows = [str(h).strip() for h in value.get("headers") or []], value.get("data") or []
+    elif isinstance(value, dict) and value and all(isinstance(v, (list, tuple)) for v in value.values()):
+        lengths = {len(v) for v in value.values()}
+        if len(lengths) > 1:
+            raise InputError(f"{label}: columns of different lengths", f"Lengths: {sorted(lengths)}.", "Give every column the same number of cells.")
+        headers, rows = [str(h).strip() for h in value], [list(r) for r in zip(*value.values())]
+    elif value in (None, "", []):
+        raise InputError(f"{label} is empty", "", "Fill in the table or click an example.")
+    else:
+        raise InputError(f"{label} is not a table", f"Got {type(value).__name__}.",
+                         'Give {"headers": [...], "data": [[...], ...]} or {column: [cells]}.')
+    rows = [["" if c is None else str(c).strip() for c in row] for row in rows]
+    rows = [row for row in rows if any(row)]
+    if not headers or not all(headers):
+        raise InputError(f"{label} needs a name for every column", f"Columns: {headers}.", "Type a header above each column.")
+    if len(set(headers)) != len(headers):
+        raise InputError(f"{label} has two columns with the same name", f"Columns: {headers}.", "Rename one of them.")
+    if not rows:
+        raise InputError(f"{label} has no rows", "", "Add at least one row.")
+    if any(len(row) != len(headers) for row in rows):
+        raise InputError(f"{label} has rows of the wrong length", f"Every row needs {len(headers)} cells.", "Fill in or remove the short rows.")
+    if len(rows) * len(headers) > MAX_TABLE_CELLS:
+        raise InputError(f"{label} is too large", f"{len(rows) * len(headers)} cells; the limit is {MAX_TABLE_CELLS}.", "Send fewer rows.")
+    return {h: [row[i] for row in rows] for i, h in enumerate(headers)}
+
+
+def _json_value(value: Any, label: str) -> Any:
+    """A JSON editor's value: text parsed (``None`` when empty), objects passed through."""
+    if not isinstance(value, str):
+        return value or None
+    if not value.strip():
+        return None
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as err:
+        raise InputError(f"{label}: not valid JSON", f"{err.msg} at line {err.lineno}, column {err.colno}.", "Fix the JSON.") from None
+
+
+def _prepare_tools(value: Any, label: str) -> list[dict[str, Any]] | None:
+    tools = _json_value(value, label)
+    if tools is None:
+        return None
+    if isinstance(tools, dict):
+        tools = [tools]
+    example = '[{"type": "function", "function": {"name": "get_weather", "parameters": {...}}}]'
+    if not isinstance(tools, list):
+        raise InputError(f"{label}: expected a list of tools", f"Got {type(tools).__name__}.", f"Write e.g. {example}.")
+    for i, tool in enumerate(tools):
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if not isinstance(function, dict) or not str(function.get("name") or "").strip():
+            raise InputError(f"{label}: tool {i + 1} has no function name", json.dumps(tool)[:200], f"Write e.g. {example}.")
+        tool.setdefault("type", "function")
+    return tools
+
+
+def _prepare_schema(value: Any, label: str) -> dict[str, Any] | None:
+    """A JSON Schema -> the ``response_format`` asking for a reply that matches it (strict).
+    A full ``response_format`` (``{"type": "json_schema" | "json_object", ...}``) is passed as it is."""
+    import jsonschema  # imported here: only structured-output runs need it
+
+    schema = _json_value(value, label)
+    if schema is None:
+        return None
+    if not isinstance(schema, dict):
+        raise InputError(f"{label}: expected a JSON Schema object", f"Got {type(schema).__name__}.", 'Write e.g. {"type": "object", "properties": {...}}.')
+    if schema.get("type") in ("json_schema", "json_object", "text"):
+        return schema
+    try:
+        jsonschema.validators.validator_for(schema).check_schema(schema)
+    except jsonschema.SchemaError as err:
+        raise InputError(f"{label}: not a valid JSON Schema", err.message, "Fix the schema (see json-schema.org).") from None
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", str(schema.get("title") or "reply"))[:64]
+    return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
+
+
+def _image_url(value: Any) -> str:
+    """An image of a chat message as the URL sent: http(s) and data URLs as given, files checked and inlined."""
+    if isinstance(value, str) and value.startswith(("http://", "https://", "data:")):
+        return value
+    data = _prepare_image(value)
+    with Image.open(io.BytesIO(data)) as img:
+        mime = Image.MIME.get(img.format or "", "image/png")
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+def _prepare_messages(value: Any) -> list[dict[str, Any]]:
+    """OpenAI-style messages; image parts that name a file are checked (type, size) and sent inline."""
+    messages = []
+    for message in value or []:
+        content = message.get("content")
+        if isinstance(content, list):
+            content = [
+                {"type": "image_url", "image_url": {"url": _image_url(part["image_url"]["url"])}}
+                if isinstance(part, dict) and part.get("type") == "image_url" else part
+                for part in content
+            ]
+        messages.append({**message, "content": content})
+    if not any(m.get("role") == "user" and m.get("content") for m in messages):
+        raise InputError("The message is empty", "", "Type a message first.")
+    return messages
+
+
+def prepare_input(spec: Input, value: Any) -> Any:
+    """One input checked and converted to what InferenceClient takes, by its kind; ``None`` for an optional
+    input left empty (not sent). Raises InputError naming the input and the fix."""
+    if spec.kind == "text":
+        text = (value or "").strip() if isinstance(value, str) or value is None else str(value)
+        if not text and spec.required:
+            raise InputError(f"{spec.label} is empty", "", f"Type some text in '{spec.label}' or click an example.")
+        return text or None
+    if spec.kind == "lines":
+        items = value if isinstance(value, list) else re.split(r"[\n,]" if "," in (value or "") and "\n" not in value else r"\n", value or "")
+        items = [str(v).strip() for v in items if str(v).strip()]
+        if not items:
+            raise InputError(f"{spec.label} is empty", "", f"Give at least one entry in '{spec.label}'.")
+        return items
+    if spec.kind == "image":
+        return _prepare_image(value)
+    if spec.kind == "audio":
+        return _prepare_audio(value)
+    if spec.kind == "chat":
+        return _prepare_messages(value)
+    if spec.kind == "table":
+        return _prepare_table(value, spec.label)
+    if spec.kind == "tools":
+        return _prepare_tools(value, spec.label.split(" (")[0])
+    if spec.kind == "schema":
+        return _prepare_schema(value, spec.label.split(" (")[0])
+    raise ValueError(f"unknown input kind {spec.kind!r}")
+
+
 def _prepare_inputs(task: Task, inputs: dict[str, Any]) -> dict[str, Any]:
-    """Validate and convert inputs, by name; the task's first input is the call's positional argument."""
-    prepared: dict[str, Any] = {}
-    system = None
+    """Validate and convert inputs, by name; the task's first input is the call's positional argument.
+    An optional input left empty is not sent; the system prompt becomes the first chat message."""
+    prepared = {}
     for spec in task.inputs:
-        value = inputs.get(spec.name)
-        if spec.kind == "text":
-            text = (value or "").strip() if isinstance(value, str) or value is None else str(value)
-            if spec.name == "system":
-                system = text or None
-                continue
-            if not text:
-                raise InputError(f"{spec.label} is empty", "", f"Type some text in '{spec.label}' or click an example.")
-            prepared[spec.name] = text
-        elif spec.kind == "lines":
-            items = value if isinstance(value, list) else re.split(r"[\n,]" if "," in (value or "") and "\n" not in value else r"\n", value or "")
-            items = [str(v).strip() for v in items if str(v).strip()]
-            if not items:
-                raise InputError(f"{spec.label} is empty", "", f"Give at least one entry in '{spec.label}'.")
-            prepared[spec.name] = items
-        elif spec.kind == "image":
-            prepared[spec.name] = _prepare_image(value)
-        elif spec.kind == "audio":
-            prepared[spec.name] = _prepare_audio(value)
-        elif spec.kind == "chat":
-            messages = list(value or [])
-            if not messages or not any(m.get("role") == "user" and m.get("content") for m in messages):
-                raise InputError("The message is empty", "", "Type a message first.")
-            prepared[spec.name] = messages
+        value = prepare_input(spec, inputs.get(spec.name))
+        if value is not None:
+            prepared[spec.name] = value
+    system = prepared.pop("system", None)
     if system is not None and task.id == "chat-completion":
         prepared["messages"] = [{"role": "system", "content": system}, *prepared["messages"]]
     return prepared
@@ -240,6 +378,11 @@ def _check_model(model: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------ client
+
+# huggingface_hub 2.4 has InferenceClient.tabular_regression but no provider helper for it: every call,
+# even to an endpoint URL, raises "Task 'tabular-regression' not supported". Its request is the same as
+# tabular-classification's ({"table": ...} to the model's URL), so the generic hf-inference helper serves it.
+PROVIDERS["hf-inference"].setdefault("tabular-regression", HFInferenceTask("tabular-regression"))
 
 
 @dataclass(frozen=True)
@@ -453,8 +596,6 @@ def rerun(result: RunResult, **target_changes: Any) -> RunResult:
     return run(replace(request, target=replace(request.target, **target_changes)))
 
 
-
-
 def _finish(result: RunResult, rec: capture.Recorder, started: float, fallback: str,
             failover: reliability.Failover | None = None) -> RunResult:
     rec.finish()
@@ -475,8 +616,6 @@ def _label(p: _Prepared | None, failover: reliability.Failover | None, asked: st
     if failover is None or not failover.attempts:
         return p.plan.provider_label
     return _plan_for(p, failover.attempts[-1].provider).provider_label
-
-
 
 
 def run(request: RunRequest) -> RunResult:
@@ -533,14 +672,18 @@ def run_stream(request: RunRequest) -> Iterator[StreamDelta | RunResult]:
 
             stream, first = failover.call(open_stream)
             streaming = True
+            reasoning, calls = "", {}
             for chunk in itertools.chain([first] if first is not None else [], stream):
                 if chunk.usage:
                     result.usage = _usage_of(chunk)
                 for choice in chunk.choices or []:
-                    piece = (choice.delta.content if choice.delta else None) or ""
-                    if piece:
-                        text += piece
-                        yield StreamDelta(piece, text)
+                    delta = choice.delta or {}
+                    piece = delta.get("content") or ""
+                    thought = delta.get("reasoning_content") or delta.get("reasoning") or ""
+                    _add_tool_call_pieces(calls, delta.get("tool_calls") or [])
+                    if piece or thought or delta.get("tool_calls"):
+                        text, reasoning = text + piece, reasoning + thought
+                        yield StreamDelta(piece, text, reasoning, [dict(c) for _, c in sorted(calls.items())])
                         capture.activate(rec)  # the consumer may resume us in another context
             result.output = text
         except Exception as exc:  # translated once, here; what arrived is kept

@@ -5,6 +5,7 @@ the work happens in ``handlers`` and ``service``.
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import gradio as gr
 from huggingface_hub import get_token
@@ -47,20 +48,35 @@ def _param_component(spec: ParamSpec) -> gr.components.Component:
         return gr.Checkbox(value=bool(spec.default), **common)
     if spec.type == "choice":
         return gr.Dropdown(choices=[("(server default)", "")] + [(c, c) for c in spec.choices], value=spec.default or "", **common)
-    if spec.type in ("int", "float") and spec.minimum is not None and spec.maximum is not None and spec.maximum - spec.minimum <= 10_000:
+    bounded = spec.minimum is not None and spec.maximum is not None
+    # A slider always holds a value: only a parameter with a default gets one. Without a default, a blank
+    # number box leaves the server's default (a slider would silently send its minimum).
+    if spec.type in ("int", "float") and bounded and spec.default is not None and spec.maximum - spec.minimum <= 10_000:
         step = spec.step or (1 if spec.type == "int" else 0.01)
         return gr.Slider(spec.minimum, spec.maximum, value=spec.default, step=step, **common)
     if spec.type in ("int", "float"):
-        return gr.Number(value=spec.default, precision=0 if spec.type == "int" else None, **common)
+        if bounded:
+            common["info"] = f"{common['info'] or ''} ({spec.minimum:g} to {spec.maximum:g}; blank: server default)".strip()
+        return gr.Number(value=spec.default, precision=0 if spec.type == "int" else None, minimum=spec.minimum,
+                         maximum=spec.maximum, step=spec.step or 1, placeholder="(server default)", **common)
     placeholder = "comma-separated" if spec.type == "list" else "(server default)"
     return gr.Textbox(value=spec.default or "", placeholder=placeholder, **common)
 
 
-def _input_component(spec: Input) -> gr.components.Component:
+def _input_component(spec: Input, example: Any = None) -> gr.components.Component:
+    """The component for one input, by kind (``example`` pre-fills a table so it is never blank)."""
     if spec.kind == "image":
-        return gr.Image(label=spec.label, type="filepath", sources=["upload", "webcam", "clipboard"], height=320)
+        image = gr.Image(label=spec.label, type="filepath", sources=["upload", "webcam", "clipboard"], height=320)
+        url = gr.Textbox(label="…or an image URL", placeholder="https://…/photo.jpg (press Enter)", max_lines=1,
+                         container=False)
+        url.submit(lambda u: (u or "").strip() or None, url, image, api_visibility="private")
+        return image
     if spec.kind == "audio":
         return gr.Audio(label=spec.label, type="filepath", sources=["upload", "microphone"])
+    if spec.kind == "table":
+        return gr.Dataframe(value=example, label=spec.label, interactive=True, wrap=True, type="pandas")
+    if spec.kind in ("tools", "schema"):
+        return gr.Code("", language="json", label=spec.label, lines=6, max_lines=24)
     return gr.Textbox(label=spec.label, placeholder=spec.placeholder, lines=spec.lines, info=spec.info or None)
 
 
@@ -131,14 +147,24 @@ def _build_tab(task: Task, header: list[gr.components.Component], tab: gr.Tab,
         with gr.Column(scale=1):
             if chat:
                 output = RENDERERS["chat"].component()
-                message = gr.Textbox(label="Message", placeholder="Ask anything… (Enter to send)", lines=1)
-                system = gr.Textbox(label="System prompt", placeholder="You are a helpful assistant.", lines=2)
-                inputs = [message, system]
+                message = gr.MultimodalTextbox(label="Message", placeholder="Ask anything… (Enter to send; attach images "
+                                               "for vision models)", file_types=["image"], file_count="multiple",
+                                               sources=["upload"], lines=1)
+                system = _input_component(task.inputs[1])
+                with gr.Accordion("Tools and structured output", open=False):
+                    tools, schema = (_input_component(spec) for spec in task.inputs[2:])
+                    declared = gr.Markdown(handlers.describe_tools(""))
+                tools.change(handlers.describe_tools, tools, declared, show_progress="hidden", api_visibility="private")
+                inputs = [message, system, tools, schema]
             else:
-                inputs = [_input_component(spec) for spec in task.inputs]
+                first = task.examples[0] if task.examples else ()
+                inputs = [_input_component(spec, first[i] if i < len(first) else None) for i, spec in enumerate(task.inputs)]
             with gr.Accordion("Parameters", open=False):
                 params = [_param_component(spec) for spec in task.params]
                 extra = gr.Code("", language="json", label="Extra parameters (JSON object, sent as-is)", lines=2)
+            if task.billed_slow:
+                gr.Markdown("⚠️ **Slow and billed.** One run takes one to several minutes and the provider bills it. "
+                            "Click Run only when you mean it.", elem_classes=["billed-warning"])
             with gr.Row():
                 run = gr.Button("Send" if chat else "Run", variant="primary")
                 if chat:
@@ -157,7 +183,7 @@ def _build_tab(task: Task, header: list[gr.components.Component], tab: gr.Tab,
                 snippet = gr.Code(language="python", label="Python", max_lines=40)
     fn = handlers.handler_for(task)
     if chat:
-        event_inputs = [*header, model, revision, output, message, system, *params, extra, *advanced]
+        event_inputs = [*header, model, revision, output, *inputs, *params, extra, *advanced]
         event_outputs = [output, message, status, raw]
         triggers = [run.click, message.submit]
         clear.click(lambda: ([], "", ""), outputs=[output, status, raw], api_visibility="private")

@@ -6,13 +6,26 @@ from typing import Any
 
 from playground.tasks import Task
 
+# The provider the fake router serves each task's default model by, when it is not hf-inference.
+PROVIDER_FOR = {"chat-completion": "together", "image-to-image": "fal-ai", "text-to-speech": "fal-ai",
+                "text-to-video": "fal-ai", "image-to-video": "fal-ai"}
+
+
+def _chat_message(value: Any) -> tuple[str, list[str]]:
+    """A chat example's message: text, or ``{"text", "files"}`` for a message with images."""
+    if isinstance(value, dict):
+        return value.get("text", ""), list(value.get("files") or [])
+    return value, []
+
 
 def example_inputs(task: Task, index: int = 0) -> dict[str, Any]:
     """The task's registry example as service inputs (by input name)."""
     values = task.examples[index]
     if task.id == "chat-completion":
-        message, system = values
-        return {"messages": [{"role": "user", "content": message}], "system": system}
+        (text, files), rest = _chat_message(values[0]), values[1:]
+        content = [{"type": "text", "text": text}, *({"type": "image_url", "image_url": {"url": f}} for f in files)] if files else text
+        return {"messages": [{"role": "user", "content": content}],
+                **{spec.name: value for spec, value in zip(task.inputs[1:], rest)}}
     return {spec.name: value for spec, value in zip(task.inputs, values)}
 
 
@@ -22,7 +35,9 @@ def api_inputs(task: Task, index: int = 0) -> dict[str, Any]:
 
     values = task.examples[index]
     if task.id == "chat-completion":
-        return {"message": values[0], "system": values[1]}
+        text, files = _chat_message(values[0])
+        return {"message": {"text": text, "files": [handle_file(f) for f in files]},
+                **{spec.name: value for spec, value in zip(task.inputs[1:], values[1:])}}
     out = {}
     for spec, value in zip(task.inputs, values):
         out[spec.name] = handle_file(value) if spec.kind in ("image", "audio") else value

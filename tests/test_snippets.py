@@ -34,7 +34,7 @@ def test_chat_snippet_streams_with_the_conversation(fake, monkeypatch):
     task = TASKS["chat-completion"]
     history = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]
     code = snippet_for(task, TOKEN, ":cheapest", "", "acme", "meta-llama/Llama-3.1-8B-Instruct", "main",
-                       history, "Capital of France?", "Be brief.", 0.7, None, 64, "", None, "")
+                       history, "Capital of France?", "Be brief.", "", "", 0.7, None, 64, "", None, "")
     assert '"meta-llama/Llama-3.1-8B-Instruct:cheapest"' in code and 'bill_to="acme"' in code
     assert TOKEN not in code
     monkeypatch.setenv("HF_TOKEN", TOKEN)

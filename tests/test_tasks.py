@@ -33,3 +33,14 @@ def test_unknown_task_names_the_valid_ones():
     with pytest.raises(InputError) as info:
         get_task("text-clasification")
     assert "text-classification" in info.value.message
+
+
+def test_every_inferenceclient_task_has_a_tab():
+    """Every task method of the installed InferenceClient is declared in the registry (and only there)."""
+    import inspect
+
+    not_tasks = {"close", "get_endpoint_info", "health_check"}
+    methods = {name for name, _ in inspect.getmembers(InferenceClient, inspect.isfunction)
+               if not name.startswith("_") and name not in not_tasks}
+    declared = {task.method for task in TASKS.values()}
+    assert methods == declared, f"missing: {methods - declared}, unknown: {declared - methods}"

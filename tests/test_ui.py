@@ -8,10 +8,29 @@ import pytest
 
 from playground.tasks import TASKS
 from tests.conftest import TOKEN
-from tests.helpers import api_inputs
+from tests.helpers import PROVIDER_FOR, api_inputs
 
-PROVIDER_FOR = {"chat-completion": "together"}
 MODEL_FOR = {"chat-completion": "meta-llama/Llama-3.1-8B-Instruct"}
+
+# What the API caller gets for the tabs added after the spine (the rendered value, as gradio_client gives it).
+SHOWN = {
+    "fill-mask": lambda r: r["label"] == "The capital of France is paris." and len(r["confidences"]) == 5,
+    "question-answering": lambda r: [t["token"] for t in r if t["class_or_confidence"]] == ["Berlin"],
+    "table-question-answering": lambda r: '<td class="used">36542</td>' in r and r.count('class="used"') == 1,
+    "document-question-answering": lambda r: r["label"] == "INV-0042",
+    "visual-question-answering": lambda r: r["label"] == "red",
+    "image-to-text": lambda r: r.startswith("a colourful drawing"),
+    "zero-shot-image-classification": lambda r: r["label"] == "a city street",
+    "image-segmentation": lambda r: {"sky", "red"} <= {a["label"] for a in r["value"]["annotations"]},
+    "image-to-image": lambda r: len(r) == 2 and all(str(p).endswith(".png") for p in r),
+    "audio-classification": lambda r: r["label"] == "Speech",
+    "text-to-speech": lambda r: r.endswith(".wav"),
+    "audio-to-audio": lambda r: r.count("<audio controls") == 2,
+    "text-to-video": lambda r: r.endswith(".mp4"),
+    "image-to-video": lambda r: r.endswith(".mp4"),
+    "tabular-classification": lambda r: r["headers"][-1] == "prediction" and [row[-1] for row in r["data"]] == ["5", "5", "7"],
+    "tabular-regression": lambda r: r["headers"][-1] == "prediction" and len(r["data"]) == 3,
+}
 
 
 @pytest.mark.parametrize("task_id", list(TASKS))
@@ -26,10 +45,11 @@ def test_round_trip_per_tab(client, fake, task_id):
         history, message_box, status, raw = out
         assert history[-1]["role"] == "assistant"
         assert "Paris is the capital of France." in json.dumps(history[-1]["content"])
-        assert message_box == ""
+        assert message_box == {"text": "", "files": []}
     else:
         rendered, status, raw = out
         assert rendered not in (None, "", {}), status
+        assert SHOWN.get(task_id, bool)(rendered), rendered
     assert status.startswith("✅"), status
     exchanges = json.loads(raw)["exchanges"]
     assert exchanges[-1]["response"]["status"] == 200
@@ -54,7 +74,31 @@ def test_error_is_shown_and_session_goes_on(client, fake):
 
 def test_chat_failure_gives_the_message_back(client, fake):
     history, box, status, raw = client.predict(token=TOKEN, provider="together", model="errors/status-503",
-                                               message="keep me", api_name="/chat_completion")
-    assert box == "keep me"
+                                               message={"text": "keep me", "files": []}, api_name="/chat_completion")
+    assert box == {"text": "keep me", "files": []}
     assert history == []
     assert "503" in status
+
+
+@pytest.mark.parametrize("index", [2, 3, 4], ids=["image", "tools", "schema"])
+def test_chat_extras_round_trip(client, fake, index):
+    """The chat examples with an image, with tools and with a JSON schema, as an API caller sends them."""
+    task = TASKS["chat-completion"]
+    model = "Qwen/Qwen2.5-VL-7B-Instruct" if index == 2 else "meta-llama/Llama-3.1-8B-Instruct"
+    history, box, status, raw = client.predict(token=TOKEN, provider="together", model=model,
+                                               api_name="/chat_completion", **api_inputs(task, index))
+    assert status.startswith("✅"), status
+    shown = json.dumps(history, ensure_ascii=False)
+    if index == 2:  # the image is in the conversation and reached the model, inlined
+        files = [part["file"] for m in history if m["role"] == "user" for part in m["content"] if part["type"] == "file"]
+        assert len(files) == 1 and str(files[0]).endswith("shapes.png")
+        assert "I see 1 image (320×240)" in shown
+        assert "<data:image/png;base64, " in raw and " chars>" in raw  # sent inline, shown as type and size
+    if index == 3:  # the call is shown as JSON in a titled block
+        call = next(m for m in history if (m.get("metadata") or {}).get("title", "").startswith("🛠️ Tool call"))
+        assert '"name": "get_weather"' in call["content"][0]["text"] and '"city": "Paris"' in call["content"][0]["text"]
+        assert "1 tool call" in status
+    if index == 4:
+        assert "Matches the schema" in status
+        assert '\\"population_millions\\": 2.1' in shown
+

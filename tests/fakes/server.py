@@ -35,6 +35,8 @@ from urllib.parse import parse_qs, unquote, urlparse
 import httpx2
 from PIL import Image
 
+from tests.fakes import answers
+
 HUB_HOSTS = ("huggingface.co",)
 ROUTER_HOSTS = ("router.huggingface.co",)
 
@@ -144,6 +146,7 @@ MODELS.update({
     "mistralai/Mistral-7B-Instruct-v0.3": {"pipeline_tag": "text-generation",
                                            "providers": {"together": "conversational", "fireworks-ai": "conversational"}},
 })
+MODELS.update(answers.MODELS)  # the tasks added after the spine (answers.py)
 
 _TITLES = ("Update README.md", "Upload model.safetensors", "Add tokenizer files", "initial commit")
 
@@ -307,6 +310,9 @@ def task_answer(task: str, body: Any) -> tuple[int, dict[str, str], bytes]:
         return j({"text": "hello world"})
     if task == "text-generation":
         return j([{"generated_text": " there lived a fox."}])
+    more = answers.task_answer(task, body)
+    if more is not None:
+        return more
     return 400, {"content-type": "application/json"}, json.dumps({"error": f"unknown task {task}"}).encode()
 
 
@@ -314,19 +320,40 @@ CHAT_REPLY = ["Paris", " is", " the", " capital", " of", " France", "."]
 
 
 def chat_answer(body: dict, provider_model: str) -> tuple[int, dict[str, str], Any]:
-    usage = {"prompt_tokens": 12, "completion_tokens": len(CHAT_REPLY), "total_tokens": 12 + len(CHAT_REPLY)}
+    """OpenAI-compatible chat, JSON or SSE; tools, structured output, images and reasoning as answers.chat_turn says."""
+    turn = answers.chat_turn(body, provider_model)
+    pieces = CHAT_REPLY if turn["content"] is None else turn["content"]
+    usage = {"prompt_tokens": 12, "completion_tokens": len(pieces), "total_tokens": 12 + len(pieces)}
+    calls = [{"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+             for c in turn["tool_calls"]]
     if not body.get("stream"):
+        message = {"role": "assistant", "content": "".join(pieces) or None,
+                   **({turn["reasoning_field"]: "".join(turn["reasoning"])} if turn["reasoning"] else {}),
+                   **({"tool_calls": calls} if calls else {})}
         return 200, {"content-type": "application/json"}, json.dumps({
             "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": provider_model,
-            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "".join(CHAT_REPLY)}}],
+            "choices": [{"index": 0, "finish_reason": turn["finish_reason"], "message": message}],
             "usage": usage,
         }).encode()
 
+    def chunk(delta: dict, finish: str | None = None) -> bytes:
+        data = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1, "model": provider_model,
+                "choices": [{"index": 0, "delta": {"role": "assistant", **delta}, "finish_reason": finish}], "usage": None}
+        return f"data: {json.dumps(data)}\n\n".encode()
+
     def events():
-        for piece in CHAT_REPLY:
-            chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1, "model": provider_model,
-                     "choices": [{"index": 0, "delta": {"role": "assistant", "content": piece}, "finish_reason": None}], "usage": None}
-            yield f"data: {json.dumps(chunk)}\n\n".encode()
+        for thought in turn["reasoning"]:
+            yield chunk({"content": None, turn["reasoning_field"]: thought})
+        for piece in pieces:
+            yield chunk({"content": piece})
+        for i, call in enumerate(calls):  # a call's name first, then its arguments in two pieces
+            args = call["function"]["arguments"]
+            yield chunk({"tool_calls": [{"index": i, "id": call["id"], "type": "function",
+                                         "function": {"name": call["function"]["name"], "arguments": ""}}]})
+            for part in (args[: len(args) // 2], args[len(args) // 2:]):
+                yield chunk({"tool_calls": [{"index": i, "function": {"arguments": part}}]})
+        if calls or turn["reasoning"]:
+            yield chunk({}, turn["finish_reason"])
         if (body.get("stream_options") or {}).get("include_usage"):
             final = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1, "model": provider_model,
                      "choices": [], "usage": usage}
@@ -505,8 +532,12 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw) if raw and self.headers.get("content-type", "").startswith("application/json") else raw
         except ValueError:
             return self._error(400, "Malformed JSON body")
+        if self.headers.get("x-fake-host") in answers.FILE_HOSTS:
+            return self._send(*answers.file_answer(path))
         parts = path.strip("/").split("/")
         provider = parts[0] if parts and parts[0] not in ("v1", "models") else "auto"
+        if provider == "fal-ai":
+            return self._send(*self._with_provider(answers.fal_answer(self.command, path, url.query, body), provider))
         if path.endswith("/chat/completions"):
             model = body.get("model", "") if isinstance(body, dict) else ""
             if model.startswith("errors/status-"):
@@ -527,7 +558,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._error(404, f"Model {model} does not exist")
             task = task or meta["pipeline_tag"]
             if isinstance(body, bytes) and body:
-                body = {"inputs": "<binary>"}
+                body = {"inputs": body}  # raw media (image, audio) sent as the request body
             return self._send(*self._with_provider(task_answer(task, body), provider))
         return self._error(404, "Not found")
 
@@ -601,7 +632,7 @@ class RoutingTransport(httpx2.BaseTransport):
         self._fake = httpx2.URL(fake_url)
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        if request.url.host in HUB_HOSTS + ROUTER_HOSTS:
+        if request.url.host in HUB_HOSTS + ROUTER_HOSTS + answers.FILE_HOSTS:
             request.headers["x-fake-host"] = request.url.host
             request.url = request.url.copy_with(scheme=self._fake.scheme, host=self._fake.host, port=self._fake.port)
         return self._inner.handle_request(request)

@@ -1,0 +1,405 @@
+"""True-shaped answers for the tasks beyond the spine's, for the fake router in ``server.py``.
+
+Shapes follow what huggingface_hub's ``InferenceClient`` parses for each method (read in its ``_client.py``
+and provider helpers): hf-inference JSON lists and raw media bytes, fal-ai's queue (submit -> status -> result
+-> a file on fal's CDN), and the chat extras (images in, tool calls, structured output, reasoning deltas).
+Answers are computed from the request where that is cheap (the QA answer is found in the context, masks
+follow the image's colours, a video animates the given image), so tests check real behaviour.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import itertools
+import json
+import re
+import threading
+import wave
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps
+
+FILE_HOSTS = ("v3.fal.media",)  # fal's CDN, where generated files are fetched from
+
+# model id -> Hub metadata, for the tasks answered here (merged into server.MODELS)
+MODELS: dict[str, dict[str, Any]] = {
+    "google-bert/bert-base-uncased": {"pipeline_tag": "fill-mask"},
+    "FacebookAI/roberta-base": {"pipeline_tag": "fill-mask"},
+    "deepset/roberta-base-squad2": {"pipeline_tag": "question-answering"},
+    "google/tapas-base-finetuned-wtq": {"pipeline_tag": "table-question-answering"},
+    "impira/layoutlm-document-qa": {"pipeline_tag": "document-question-answering"},
+    "dandelin/vilt-b32-finetuned-vqa": {"pipeline_tag": "visual-question-answering"},
+    "Salesforce/blip-image-captioning-large": {"pipeline_tag": "image-to-text"},
+    "openai/clip-vit-large-patch14": {"pipeline_tag": "zero-shot-image-classification"},
+    "nvidia/segformer-b0-finetuned-ade-512-512": {"pipeline_tag": "image-segmentation"},
+    "timbrooks/instruct-pix2pix": {"pipeline_tag": "image-to-image"},
+    "black-forest-labs/FLUX.1-Kontext-dev": {
+        "pipeline_tag": "image-to-image", "providers": {"fal-ai": "image-to-image"},
+        "provider_ids": {"fal-ai": "fal-ai/flux-kontext/dev"},
+    },
+    "MIT/ast-finetuned-audioset-10-10-0.4593": {"pipeline_tag": "audio-classification"},
+    "hexgrad/Kokoro-82M": {
+        "pipeline_tag": "text-to-speech", "providers": {"fal-ai": "text-to-speech"},
+        "provider_ids": {"fal-ai": "fal-ai/kokoro/american-english"},
+    },
+    "facebook/mms-tts-eng": {"pipeline_tag": "text-to-speech"},
+    "speechbrain/sepformer-wham": {"pipeline_tag": "audio-to-audio"},
+    "Wan-AI/Wan2.1-T2V-14B": {
+        "pipeline_tag": "text-to-video", "providers": {"fal-ai": "text-to-video"},
+        "provider_ids": {"fal-ai": "fal-ai/wan-t2v"},
+    },
+    "Wan-AI/Wan2.1-I2V-14B-720P": {
+        "pipeline_tag": "image-to-video", "providers": {"fal-ai": "image-to-video"},
+        "provider_ids": {"fal-ai": "fal-ai/wan-i2v"},
+    },
+    "julien-c/wine-quality": {"pipeline_tag": "tabular-classification"},
+    "scikit-learn/Fish-Weight": {"pipeline_tag": "tabular-regression"},
+    # chat models with extras: vision, reasoning (two field names providers use)
+    "Qwen/Qwen2.5-VL-7B-Instruct": {"pipeline_tag": "image-text-to-text", "providers": {"together": "conversational"},
+                                    "tags": ["image-text-to-text", "conversational"]},
+    "deepseek-ai/DeepSeek-R1": {"pipeline_tag": "text-generation", "providers": {"together": "conversational"},
+                                "tags": ["text-generation", "conversational"]},
+    "openai/gpt-oss-20b": {"pipeline_tag": "text-generation", "providers": {"together": "conversational"},
+                           "tags": ["text-generation", "conversational"]},
+}
+
+Answer = tuple[int, dict[str, str], Any]
+
+
+def _json(obj: Any, status: int = 200) -> Answer:
+    return status, {"content-type": "application/json"}, json.dumps(obj).encode()
+
+
+def _media(value: Any) -> bytes:
+    """Request media: raw bytes, base64 text, or a data URL."""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    value = str(value or "")
+    return base64.b64decode(value.split(",", 1)[1] if value.startswith("data:") else value)
+
+
+def _image(value: Any) -> Image.Image:
+    return Image.open(io.BytesIO(_media(value))).convert("RGB")
+
+
+def _png(img: Image.Image, mode: str | None = None) -> bytes:
+    buf = io.BytesIO()
+    (img.convert(mode) if mode else img).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+# ------------------------------------------------------------------------------------------ media
+
+
+def tone(seconds: float = 1.0, freq: float = 440.0, rate: int = 16_000) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (0.4 * np.sin(2 * np.pi * freq * t)).astype("float32")
+
+
+def wav_bytes(samples: np.ndarray, rate: int = 16_000) -> bytes:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return buf.getvalue()
+
+
+def flac_bytes(samples: np.ndarray, rate: int = 16_000) -> bytes:
+    import soundfile  # test dependency: hf-inference answers audio as FLAC
+
+    buf = io.BytesIO()
+    soundfile.write(buf, samples, rate, format="FLAC")
+    return buf.getvalue()
+
+
+def _read_audio(data: bytes) -> tuple[np.ndarray, int]:
+    import soundfile
+
+    samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=False)
+    return (samples if samples.ndim == 1 else samples.mean(axis=1)), rate
+
+
+def mp4_bytes(frames: list[Image.Image], fps: int = 12) -> bytes:
+    """An H.264 MP4 (what video providers return), made with PyAV."""
+    import av  # test dependency
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height = frames[0].size
+        stream.pix_fmt = "yuv420p"
+        for img in frames:
+            for packet in stream.encode(av.VideoFrame.from_image(img)):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buf.getvalue()
+
+
+def _video_from(image: Image.Image | None, n: int = 12) -> bytes:
+    """A one-second clip: the given image slowly zooming in, or a ball crossing a sky."""
+    if image is not None:
+        base = image.convert("RGB").resize((160, 120))
+        frames = []
+        for i in range(n):
+            k = 1 + 0.02 * i
+            w, h = int(160 / k) // 2 * 2, int(120 / k) // 2 * 2
+            frames.append(base.crop(((160 - w) // 2, (120 - h) // 2, (160 + w) // 2, (120 + h) // 2)).resize((160, 120)))
+        return mp4_bytes(frames)
+    frames = []
+    for i in range(n):
+        img = Image.new("RGB", (160, 120), (135, 206, 235))
+        x = 10 + i * 12
+        img.paste((230, 57, 70), (x, 50, x + 20, 70))
+        frames.append(img)
+    return mp4_bytes(frames)
+
+
+# ------------------------------------------------------------------------------------------ hf-inference
+
+
+_COLOURS = {"red": (230, 57, 70), "green": (42, 157, 143), "blue": (69, 123, 157), "sky": (135, 206, 235),
+            "road": (85, 85, 85), "white": (255, 255, 255), "yellow": (255, 215, 0), "brown": (181, 101, 29),
+            "grey": (139, 139, 131), "black": (17, 17, 17), "background": (244, 241, 232)}
+
+
+def segments(image: Image.Image, max_segments: int = 6) -> list[dict[str, Any]]:
+    """Semantic segmentation by colour: one mask (PNG, 0/255) per dominant colour, named after the nearest
+    named colour. A flat drawing keeps its exact colours; a photo is quantised first."""
+    rgb = image.convert("RGB")
+    if rgb.getcolors(maxcolors=64) is None:
+        rgb = rgb.quantize(colors=8).convert("RGB")
+    pixels = np.asarray(rgb).reshape(-1, 3)
+    colours, index = np.unique(pixels, axis=0, return_inverse=True)
+    index = index.reshape(rgb.height, rgb.width)
+    by_area = sorted(range(len(colours)), key=lambda i: -int((index == i).sum()))[:max_segments]
+    out, seen = [], set()
+    for i in by_area:
+        if (index == i).mean() < 0.005:
+            continue
+        name = min(_COLOURS, key=lambda c: float(((np.array(_COLOURS[c]) - colours[i]) ** 2).sum()))
+        label = name if name not in seen else f"{name} {len(seen)}"
+        seen.add(label)
+        mask = Image.fromarray(((index == i) * 255).astype("uint8"), mode="L")
+        out.append({"score": None, "label": label, "mask": base64.b64encode(_png(mask)).decode()})
+    return out
+
+
+def _first_sentence_last_word(context: str) -> tuple[str, int, int]:
+    sentence = re.split(r"(?<=[.!?])\s", context.strip(), maxsplit=1)[0]
+    words = list(re.finditer(r"[\w$,'-]+", sentence))
+    word = words[-1] if words else None
+    if word is None:
+        return "", 0, 0
+    text = word.group(0).rstrip(",")
+    return text, word.start(), word.start() + len(text)
+
+
+def _table_answer(table: dict[str, list[str]], query: str) -> dict[str, Any]:
+    """TAPAS-like: the cell in the row named in the question and the column it mentions."""
+    headers = list(table)
+    rows = list(zip(*table.values()))
+    q = query.lower()
+    row = next((r for r, cells in enumerate(rows) if cells[0].lower() in q), 0)
+    words = set(re.findall(r"\w+", q))
+    col = next((c for c, h in enumerate(headers[1:], 1) if set(re.findall(r"\w+", h.lower())) & words), 1 if len(headers) > 1 else 0)
+    cell = rows[row][col]
+    return {"answer": f"AVERAGE > {cell}", "coordinates": [[row, col]], "cells": [cell], "aggregator": "AVERAGE"}
+
+
+def task_answer(task: str, body: Any) -> Answer | None:
+    """The hf-inference answer for the tasks added after the spine; None for a task not handled here."""
+    body = body if isinstance(body, dict) else {"inputs": body}
+    inputs, params = body.get("inputs"), body.get("parameters") or {}
+    if task == "fill-mask":
+        text = str(inputs or "")
+        mask = next((m for m in ("[MASK]", "<mask>") if m in text), None)
+        if mask is None:
+            return _json({"error": "No mask_token ([MASK]) found on the input"}, 400)
+        words = ["paris", "lyon", "lille", "marseille", "toulouse"][: int(params.get("top_k") or 5)]
+        return _json([{"score": round(0.9 / (i + 1) ** 2, 4), "token": 3000 + i, "token_str": w,
+                       "sequence": text.replace(mask, w, 1)} for i, w in enumerate(words)])
+    if task == "question-answering":
+        answer, start, end = _first_sentence_last_word(inputs["context"])
+        first = {"answer": answer, "score": 0.9734, "start": start, "end": end}
+        if int(params.get("top_k") or 1) > 1:
+            words = [m for m in re.finditer(r"[A-Z][\w-]+", inputs["context"]) if m.group(0) != answer]
+            extra = [{"answer": m.group(0), "score": 0.01, "start": m.start(), "end": m.end()} for m in words[:1]]
+            return _json([first, *extra])
+        return _json(first)
+    if task == "table-question-answering":
+        return _json(_table_answer(inputs["table"], inputs["query"]))
+    if task == "document-question-answering":
+        q = inputs["question"].lower()
+        answer = "INV-0042" if "number" in q else "$1,234.50" if "total" in q else "2024-03-15" if "date" in q else "Acme Robotics Ltd"
+        _image(inputs["image"])  # a real model fails on a non-image
+        return _json([{"answer": answer, "score": 0.9821, "start": 4, "end": 4},
+                      {"answer": "Acme Robotics Ltd", "score": 0.0103, "start": 8, "end": 10}])
+    if task == "visual-question-answering":
+        _image(inputs)
+        q = str(body.get("question") or "").lower()
+        answers = (["red", "blue", "black"] if "colo" in q else ["3", "2", "4"] if "how many" in q else ["yes", "no", "maybe"])
+        return _json([{"score": s, "answer": a} for a, s in zip(answers, (0.9113, 0.0521, 0.0104))])
+    if task == "image-to-text":
+        img = _image(inputs)
+        return _json([{"generated_text": f"a colourful drawing, {img.width} by {img.height} pixels"}])
+    if task == "zero-shot-image-classification":
+        _image(inputs)
+        labels = params.get("candidate_labels") or []
+        return _json([{"label": label, "score": round(0.8 / (i + 1) ** 2, 4)} for i, label in enumerate(labels)])
+    if task == "image-segmentation":
+        return _json(segments(_image(inputs)))
+    if task == "image-to-image":
+        return 200, {"content-type": "image/png"}, _png(ImageOps.invert(_image(inputs)))
+    if task == "audio-classification":
+        _media(inputs)
+        return _json([{"label": "Speech", "score": 0.8312}, {"label": "Music", "score": 0.0917},
+                      {"label": "Bell", "score": 0.0402}])
+    if task == "text-to-speech":
+        return 200, {"content-type": "audio/flac"}, flac_bytes(tone(0.8, 330.0))
+    if task == "audio-to-audio":
+        speech, rate = _read_audio(_media(inputs))
+        outputs = [speech, 0.2 * tone(len(speech) / rate, 220.0, rate)[: len(speech)]]
+        return _json([{"label": f"label_{i}", "content-type": "audio/flac", "blob": base64.b64encode(flac_bytes(s, rate)).decode()}
+                      for i, s in enumerate(outputs)])
+    if task == "tabular-classification":
+        table = body["table"]
+        return _json(["7" if float(a) > 11 else "5" for a in table["alcohol"]])
+    if task == "tabular-regression":
+        table = body["table"]
+        return _json([round(0.6 * float(l3) * float(h) * float(w), 2)
+                      for l3, h, w in zip(table["Length3"], table["Height"], table["Width"])])
+    return None
+
+
+# ------------------------------------------------------------------------------------------ fal-ai
+
+_JOBS: dict[str, tuple[str, dict[str, Any]]] = {}  # request id -> (provider model id, result)
+_FILES: dict[str, tuple[str, bytes]] = {}  # CDN path -> (content type, bytes)
+_LOCK = threading.Lock()
+_IDS = itertools.count(1)
+
+
+def _fal_task(provider_id: str) -> str | None:
+    for meta in MODELS.values():
+        if (meta.get("provider_ids") or {}).get("fal-ai") == provider_id:
+            return meta["providers"]["fal-ai"]
+    return None
+
+
+def _store(job: str, name: str, content_type: str, data: bytes) -> dict[str, Any]:
+    path = f"/files/{job}/{name}"
+    with _LOCK:
+        _FILES[path] = (content_type, data)
+    return {"url": f"https://{FILE_HOSTS[0]}{path}", "content_type": content_type, "file_name": name, "file_size": len(data)}
+
+
+def _fal_result(task: str, job: str, body: dict[str, Any]) -> dict[str, Any]:
+    if task == "text-to-video":
+        return {"video": _store(job, "output.mp4", "video/mp4", _video_from(None)), "seed": body.get("seed", 42)}
+    if task == "image-to-video":
+        return {"video": _store(job, "output.mp4", "video/mp4", _video_from(_image(body["image_url"])))}
+    if task == "image-to-image":
+        out = ImageOps.invert(_image(body["image_url"]))
+        return {"images": [{**_store(job, "output.png", "image/png", _png(out)), "width": out.width, "height": out.height}],
+                "prompt": body.get("prompt", "")}
+    if task == "text-to-speech":
+        return {"audio": _store(job, "speech.wav", "audio/wav", wav_bytes(tone(0.8, 330.0)))}
+    raise ValueError(task)
+
+
+def fal_answer(method: str, path: str, query: str, body: Any) -> Answer:
+    """fal-ai through the router: ``/fal-ai/<provider model id>`` (sync, or ``?_subdomain=queue``), then the
+    queue's ``.../requests/<id>/status`` and ``.../requests/<id>``."""
+    route = path.removeprefix("/fal-ai/")
+    m = re.fullmatch(r"(.+)/requests/([\w-]+)(/status)?", route)
+    if method == "GET" and m:
+        provider_id, job, status = m.groups()
+        with _LOCK:
+            known = _JOBS.get(job)
+        if known is None:
+            return _json({"detail": "Request not found"}, 404)
+        if status:
+            return _json({"status": "COMPLETED", "request_id": job, "response_url": f"https://queue.fal.run/{provider_id}/requests/{job}",
+                          "logs": None, "metrics": {"inference_time": 1.2}})
+        return _json(known[1])
+    task = _fal_task(route)
+    if method != "POST" or task is None or not isinstance(body, dict):
+        return _json({"detail": f"Application '{route}' not found"}, 404)
+    job = f"req-{next(_IDS):04d}"
+    result = _fal_result(task, job, body)
+    if "_subdomain=queue" not in query:
+        return _json(result)
+    with _LOCK:
+        _JOBS[job] = (route, result)
+    base = f"https://queue.fal.run/{route}/requests/{job}"
+    return _json({"status": "IN_QUEUE", "request_id": job, "response_url": base, "status_url": f"{base}/status",
+                  "cancel_url": f"{base}/cancel", "queue_position": 0})
+
+
+def file_answer(path: str) -> Answer:
+    with _LOCK:
+        found = _FILES.get(path)
+    if found is None:
+        return 404, {"content-type": "text/plain"}, b"Not found"
+    return 200, {"content-type": found[0]}, found[1]
+
+
+# ------------------------------------------------------------------------------------------ chat extras
+
+
+def example_value(name: str, schema: dict[str, Any]) -> Any:
+    """A value matching a JSON Schema, as a model following it would write."""
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type", "object")
+    kind = kind[0] if isinstance(kind, list) else kind
+    if kind == "object":
+        return {k: example_value(k, v) for k, v in (schema.get("properties") or {}).items()}
+    if kind == "array":
+        return [example_value(name, schema.get("items") or {"type": "string"})]
+    if kind == "number":
+        return 2.1
+    if kind == "integer":
+        return 2
+    if kind == "boolean":
+        return True
+    return {"city": "Paris", "country": "France", "location": "Paris", "unit": "celsius"}.get(name, "Paris")
+
+
+def _images_in(messages: list[dict[str, Any]]) -> list[Image.Image]:
+    last = next((m for m in reversed(messages) if m.get("role") == "user"), {})
+    content = last.get("content")
+    parts = content if isinstance(content, list) else []
+    return [_image(p["image_url"]["url"]) for p in parts if isinstance(p, dict) and p.get("type") == "image_url"]
+
+
+def chat_turn(body: dict[str, Any], model: str) -> dict[str, Any]:
+    """What the model says: ``content`` pieces, ``reasoning`` pieces (and the field carrying them),
+    ``tool_calls`` and ``finish_reason``."""
+    turn: dict[str, Any] = {"content": None, "reasoning": [], "reasoning_field": "reasoning_content",
+                            "tool_calls": [], "finish_reason": "stop"}
+    if "DeepSeek-R1" in model or "gpt-oss" in model:
+        turn["reasoning_field"] = "reasoning" if "gpt-oss" in model else "reasoning_content"
+        turn["reasoning"] = ["The user", " asks for", " a capital.", " France's capital", " is Paris."]
+    tools = body.get("tools") or []
+    fmt = body.get("response_format") or {}
+    if tools and body.get("tool_choice") != "none":
+        fn = tools[0]["function"]
+        args = example_value("", {"type": "object", **(fn.get("parameters") or {})})
+        turn["tool_calls"] = [{"id": "call_fake_1", "name": fn["name"], "arguments": json.dumps(args)}]
+        turn["finish_reason"], turn["content"] = "tool_calls", []
+    elif fmt.get("type") in ("json_schema", "json_object"):
+        # OpenAI nests the schema in json_schema; together flattens it to "schema"; hf-inference sends "value"
+        schema = ((fmt.get("json_schema") or {}).get("schema") or fmt.get("schema") or fmt.get("value")
+                  or {"type": "object", "properties": {}})
+        text = json.dumps(example_value("", schema))
+        turn["content"] = [text[i: i + 12] for i in range(0, len(text), 12)]
+    elif images := _images_in(body.get("messages") or []):
+        sizes = ", ".join(f"{img.width}×{img.height}" for img in images)
+        turn["content"] = ["I see ", f"{len(images)} image{'s' if len(images) > 1 else ''}", f" ({sizes})", "."]
+    return turn

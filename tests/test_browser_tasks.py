@@ -1,0 +1,98 @@
+"""A user's journey through tabs of different modalities in a real browser, with screenshots for the README:
+segment an image (masks and legend), hear speech, ask a table a question after editing a cell, and
+generate a video after the slow-and-billed warning.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.browser import browser_page, pick_dropdown
+from tests.conftest import TOKEN
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def _open_tab(page, label: str):
+    """Select a task's tab (tabs that do not fit are behind "More tabs"); returns its panel."""
+    tab = page.get_by_role("tab", name=label, exact=True)
+    if tab.count() and tab.first.is_visible():
+        tab.first.click()
+    else:
+        page.get_by_role("button", name="More tabs").click()
+        page.locator(".overflow-dropdown button", has_text=label).first.click()
+    page.get_by_role("tab", name=label, exact=True).first.wait_for()
+    return page.get_by_role("tabpanel").filter(visible=True).first
+
+
+def _click_example(panel, n: int = 0) -> None:
+    """One click on an example: a thumbnail or button for one input, a table row for several."""
+    panel.locator(".gallery-item, tr.tr-body").nth(n).click()
+
+
+def _run_example(page, panel, provider: str, example: int = 0) -> None:
+    pick_dropdown(page, "Provider", provider)
+    _click_example(panel, example)
+    panel.get_by_role("button", name="Run", exact=True).click()
+    panel.get_by_text(f"served by {provider}").first.wait_for(timeout=30_000)
+
+
+def test_journey_through_image_audio_table_and_video_tabs(app, fake):
+    DOCS.mkdir(exist_ok=True)
+    with browser_page(height=1100) as page:
+        page.goto(app.local_url)
+        page.get_by_label("Hugging Face token").fill(TOKEN)
+
+        # Vision: the masks are drawn over the image, one colour each, with a legend
+        panel = _open_tab(page, "Image segmentation")
+        _run_example(page, panel, "hf-inference")
+        legend = panel.locator(".legend-item")
+        legend.first.wait_for(timeout=10_000)
+        assert legend.all_inner_texts() == ["sky", "road", "grey", "brown", "red", "yellow"]
+        masks = panel.locator("img.mask")
+        assert masks.count() == 6
+        legend.filter(has_text="red").hover()  # hovering an entry shows that mask alone
+        classes = [masks.nth(i).get_attribute("class") for i in range(6)]
+        assert "active" in classes[4].split() and all("inactive" in c.split() for i, c in enumerate(classes) if i != 4)
+        page.mouse.move(0, 0)
+        panel.screenshot(path=str(DOCS / "image-segmentation.png"))
+
+        # Audio: the player shows the speech, and the browser decodes the file it serves
+        panel = _open_tab(page, "Text to speech")
+        _run_example(page, panel, "fal-ai")
+        panel.locator("[data-testid='waveform-Speech'], .waveform-container").first.wait_for(timeout=10_000)
+        href = panel.locator("a[download]").first.get_attribute("href")
+        duration = page.evaluate("""async url => {
+            const data = await (await fetch(url)).arrayBuffer();
+            return (await new OfflineAudioContext(1, 1, 16000).decodeAudioData(data)).duration;
+        }""", href)
+        assert href.endswith(".wav") and abs(duration - 0.8) < 0.01
+        panel.screenshot(path=str(DOCS / "text-to-speech.png"))
+
+        # Table: edit a cell, ask, and see the answer with the cell it came from highlighted
+        panel = _open_tab(page, "Table question answering")
+        pick_dropdown(page, "Provider", "hf-inference")
+        _click_example(panel)  # a table and a question
+        cell = panel.get_by_role("gridcell", name="36542").first
+        cell.dblclick()
+        page.keyboard.press("ControlOrMeta+a")
+        page.keyboard.type("40000")
+        page.keyboard.press("Enter")
+        panel.get_by_role("button", name="Run", exact=True).click()
+        panel.get_by_text("served by hf-inference").first.wait_for(timeout=30_000)
+        assert panel.locator(".table-qa .answer").inner_text() == "AVERAGE > 40000"
+        assert panel.locator(".table-qa td.used").all_inner_texts() == ["40000"]
+        panel.screenshot(path=str(DOCS / "table-question-answering.png"))
+
+        # Video: warned before Run that it is slow and billed; the video then plays
+        panel = _open_tab(page, "Text to video")
+        warning = panel.locator(".prose.billed-warning")
+        assert warning.is_visible() and "Slow and billed" in warning.inner_text()
+        _run_example(page, panel, "fal-ai")
+        video = panel.locator("video").first
+        video.wait_for(state="attached", timeout=10_000)
+        size = page.wait_for_function(
+            "v => v.readyState >= 1 && [v.videoWidth, v.videoHeight]", arg=video.element_handle(), timeout=10_000).json_value()
+        assert size == [160, 120]
+        panel.screenshot(path=str(DOCS / "text-to-video.png"))
+        assert TOKEN not in page.content()
