@@ -169,8 +169,10 @@ def _build_tab(task: Task, header: list[gr.components.Component], tab: gr.Tab,
                 run = gr.Button("Send" if chat else "Run", variant="primary")
                 if chat:
                     clear = gr.Button("Clear conversation")
-                    retry = gr.Button("↻ Retry last", size="sm")
-                    go_on = gr.Button("Continue", size="sm")
+            if chat:  # for a reply that failed or broke midway
+                with gr.Row():
+                    retry = gr.Button("↻ Retry the last message", size="sm")
+                    go_on = gr.Button("Continue the reply", size="sm")
             if task.examples:
                 gr.Examples([list(e) for e in task.examples], inputs=inputs, label="Examples (one click)")
         with gr.Column(scale=1):
