@@ -126,8 +126,32 @@ def _split(task: Task, values: tuple[Any, ...]) -> tuple[dict[str, Any], dict[st
     return inputs, params
 
 
+def _local_loading(task: Task, provider: str | None, model: str | None) -> str | None:
+    """What to show while the local backend loads this model on first use (None when nothing loads)."""
+    if provider != service.LOCAL:
+        return None
+    try:
+        service.local_model(task, (model or "").strip())
+    except PlaygroundError:
+        return None  # the run itself says why
+    from . import local_backend
+
+    if local_backend.load_state(model.strip()) == "ready":
+        return None
+    return f"⏳ Loading {model.strip()} on this machine (first use only; it stays loaded)…"
+
+
+def _warm_local(model: str) -> None:
+    from . import local_backend
+
+    try:
+        local_backend.warm(model.strip())
+    except Exception:  # noqa: BLE001 - the run that follows reports the failure through the one translation
+        pass
+
+
 def run_task(task: Task, token, provider, endpoint_url, bill_to, model, revision, *values,
-             advanced: tuple = ()) -> tuple[Any, str, str]:
+             advanced: tuple = (), progress: gr.Progress | None = None) -> tuple[Any, str, str]:
     """Run a non-streaming task; returns (rendered output, status markdown, raw exchange JSON)."""
     renderer = RENDERERS[task.renderer]
     try:
@@ -136,6 +160,10 @@ def run_task(task: Task, token, provider, endpoint_url, bill_to, model, revision
     except InputError as err:
         status, raw = _error_outputs(err)
         return renderer.empty, status, raw
+    note = _local_loading(task, provider, model)
+    if note and progress is not None:
+        progress(0.05, desc=note)
+        _warm_local(model)
     request = RunRequest(task.id, model, inputs, params, revision or "main",
                          _target(token, provider, endpoint_url, bill_to, settings))
     result = service.run(request)
@@ -293,6 +321,10 @@ def run_chat(task: Task, token, provider, endpoint_url, bill_to, model, revision
         return
     asked = {"role": "user", "content": [text, *({"path": f} for f in files)] if files else text}
     shown = [*history, asked, {"role": "assistant", "content": "…"}]
+    note = _local_loading(task, provider, model)
+    if note:
+        yield shown, _EMPTY_MESSAGE, note, gr.skip()
+        _warm_local(model)
     yield shown, _EMPTY_MESSAGE, "⏳ Waiting for the first token…", gr.skip()
     messages = chat_messages(history) + [{"role": "user", "content": _user_content(text, files)}]
     request = RunRequest(task.id, model, {**inputs, "messages": messages}, params, revision or "main",
@@ -361,13 +393,14 @@ def handler_for(task: Task):
         def handler(*args):
             yield from body(task, *args[:-n], advanced=args[-n:])
     else:
-        def handler(*args):
-            return body(task, *args[:-n], advanced=args[-n:])
+        def handler(*args, progress=gr.Progress()):
+            return body(task, *args[:-n], advanced=args[-n:], progress=progress)
 
     handler.__name__ = task.api_name
     # Every argument defaults to None, so API callers give only what they need (the component's own
     # initial value is the default the client sends).
-    handler.__signature__ = inspect.Signature(
-        [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None) for n in names]
-    )
+    params = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None) for n in names]
+    if task.renderer != "chat":  # Gradio fills a Progress argument itself: the page shows model loading
+        params.append(inspect.Parameter("progress", inspect.Parameter.KEYWORD_ONLY, default=gr.Progress()))
+    handler.__signature__ = inspect.Signature(params)
     return handler

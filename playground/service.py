@@ -31,7 +31,7 @@ from huggingface_hub.inference._providers.hf_inference import HFInferenceTask
 from PIL import Image, UnidentifiedImageError
 
 from . import capture, hub, reliability
-from .errors import InputError, PlaygroundError, translate
+from .errors import InputError, PlaygroundError, ProviderError, translate
 from .reliability import RetryPolicy
 from .tasks import Input, Task, get_task
 
@@ -399,10 +399,13 @@ def _plan(task: Task, model: str, target: Target) -> _Plan:
     common = dict(token=token, timeout=target.timeout)
     provider = (target.provider or "auto").strip()
     if provider == LOCAL:
-        from . import local_backend  # imported lazily: the engines are heavy
+        local_model(task, model)  # raises, naming what is served, before anything is sent
+        from . import local_backend
 
         base = local_backend.ensure_running()
-        return _endpoint_plan(task, model, base, common, LOCAL, local=True)
+        # the local server needs no token: none is sent (not even one from the environment)
+        return _endpoint_plan(task, model, base, dict(timeout=target.timeout, headers={"authorization": None}),
+                              LOCAL, local=True)
     if provider == CUSTOM:
         url = (target.endpoint_url or "").strip().rstrip("/")
         if not url.startswith(("http://", "https://")):
@@ -418,6 +421,29 @@ def _plan(task: Task, model: str, target: Target) -> _Plan:
         # Routing policies are a chat feature of the router; other tasks take the model's first provider.
         return _Plan(dict(provider="auto", **common), model, "auto")
     return _Plan(dict(provider=provider or "auto", **common), model, provider)
+
+
+def local_model(task: Task, model: str):
+    """The local backend's entry for this task and model; a ProviderError naming what it serves otherwise."""
+    from . import local_backend  # imported lazily: the engines are heavy
+
+    served = local_backend.catalog()
+    models = served.get(task.id, [])
+    if not models:
+        tasks = ", ".join(t for t, ms in served.items() if ms)
+        raise ProviderError(
+            f"The local backend does not run {task.label.lower()}",
+            f"On this machine it serves: {tasks}.",
+            "Paste a Hugging Face token and pick a provider (Auto works), or open one of those tabs.",
+        )
+    for entry in models:
+        if entry.model_id == model:
+            return entry
+    raise ProviderError(
+        f"'{model}' is not available on the local backend",
+        f"For {task.label.lower()} it serves: {', '.join(m.model_id for m in models)}.",
+        "Pick one of those models, or another provider.",
+    )
 
 
 def _endpoint_plan(task: Task, model: str, base: str, common: dict, label: str, local: bool) -> _Plan:
@@ -512,6 +538,8 @@ def _pin_revision(model: str, revision: str, target: Target) -> tuple[str, list[
     a model unknown to the Hub is left for the provider to answer. An unreachable Hub never stops a run: the
     revision is then kept as typed, and the run says so."""
     revision = (revision or "main").strip() or "main"
+    if target.provider == LOCAL:
+        return revision, []  # the local backend names the revision it serves (see _local_revision)
     if target.provider == CUSTOM or model.startswith(("http://", "https://")):
         return revision, []  # a custom server runs whatever it was deployed with
     try:
@@ -526,6 +554,18 @@ def _pin_revision(model: str, revision: str, target: Target) -> tuple[str, list[
     if revision != "main" and target.provider != LOCAL:
         notes.append("revision recorded, not pinned: serverless providers run their own deployment")
     return pinned.sha, notes
+
+
+def _local_revision(task: Task, model: str, asked: str) -> str:
+    """The revision the local backend really serves; asking for another one is an error before any call."""
+    served = local_model(task, model).revision
+    if asked in ("main", served) or not served:
+        return served or asked
+    raise InputError(
+        f"Revision '{asked}' of {model} is not on this machine",
+        f"The local backend serves {model} at {served}.",
+        "Set the revision to main (or to that one), or pick a provider.",
+    )
 
 
 @dataclass
@@ -551,6 +591,8 @@ def _prepare(request: RunRequest) -> _Prepared:
     extra = {k: v for k, v in inputs.items() if k != first_name}
     kwargs = _call_kwargs(task, request.params, extra)
     revision, notes = _pin_revision(model, request.revision, request.target)
+    if request.target.provider == LOCAL:
+        revision = _local_revision(task, model, revision)
     plan = _plan(task, model, request.target)
     return _Prepared(task, inputs, inputs[first_name], kwargs, plan, model, request.target, revision, notes)
 

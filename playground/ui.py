@@ -80,6 +80,15 @@ def _input_component(spec: Input, example: Any = None) -> gr.components.Componen
     return gr.Textbox(label=spec.label, placeholder=spec.placeholder, lines=spec.lines, info=spec.info or None)
 
 
+def _chat_example_label(example: tuple) -> str:
+    """A chat example as one line (its message, and what it attaches) instead of a table of JSON."""
+    message, *_, tools, schema = example
+    text = message.get("text", "") if isinstance(message, dict) else message
+    extras = [*(["🖼️ image"] if isinstance(message, dict) and message.get("files") else []),
+              *(["🛠️ tools"] if tools else []), *(["{ } JSON schema"] if schema else [])]
+    return f"{text} ({', '.join(extras)})" if extras else text
+
+
 def _build_pickers(task: Task, header: list[gr.components.Component], tab: gr.Tab) -> tuple[gr.Dropdown, gr.Dropdown]:
     """Model (searchable), its summary and providers, and the revision; wired to ``pickers``. A model the user
     picks narrows the header's provider dropdown to the providers serving it; opening a tab (Gradio selects
@@ -174,7 +183,8 @@ def _build_tab(task: Task, header: list[gr.components.Component], tab: gr.Tab,
                     retry = gr.Button("↻ Retry the last message", size="sm")
                     go_on = gr.Button("Continue the reply", size="sm")
             if task.examples:
-                gr.Examples([list(e) for e in task.examples], inputs=inputs, label="Examples (one click)")
+                gr.Examples([list(e) for e in task.examples], inputs=inputs, label="Examples (one click)",
+                            example_labels=[_chat_example_label(e) for e in task.examples] if chat else None)
         with gr.Column(scale=1):
             if not chat:
                 output = RENDERERS[task.renderer].component()
