@@ -6,6 +6,7 @@ The snippet reads the token from ``HF_TOKEN``: the token typed in the page never
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from .service import CUSTOM, LOCAL
@@ -19,7 +20,11 @@ def _literal(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
     if value is None or isinstance(value, bool):
         return repr(value)
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else repr(value)
+    if isinstance(value, (list, dict)):  # JSON's true/false/null are not Python: keep JSON's look, Python's words
+        return re.sub(r'"(?:[^"\\]|\\.)*"|\b(true|false|null)\b',
+                      lambda m: {"true": "True", "false": "False", "null": "None"}.get(m.group(1), m.group(0)),
+                      json.dumps(value, ensure_ascii=False))
+    return repr(value)
 
 
 def python_snippet(task: Task, model: str, provider: str, inputs: dict[str, Any], params: dict[str, Any],

@@ -96,3 +96,25 @@ def test_journey_through_image_audio_table_and_video_tabs(app, fake):
         assert size == [160, 120]
         panel.screenshot(path=str(DOCS / "text-to-video.png"))
         assert TOKEN not in page.content()
+
+
+def test_chat_shows_reasoning_collapsed_and_tool_calls_as_json(app, fake):
+    with browser_page(height=1100) as page:
+        page.goto(app.local_url)
+        page.get_by_label("Hugging Face token").fill(TOKEN)
+        panel = _open_tab(page, "Chat")
+        model = panel.get_by_label("Model", exact=True).first
+        model.click()
+        model.fill("deepseek-ai/DeepSeek-R1")
+        page.keyboard.press("Enter")
+        pick_dropdown(page, "Provider", "together · live")  # the providers serving the model, once it is picked
+        panel.get_by_role("button", name="What's the weather like in Paris right now? (🛠️ tools)").click()
+        panel.get_by_role("button", name="Send", exact=True).click()
+        panel.get_by_text("1 tool call").first.wait_for(timeout=30_000)
+        call = panel.locator(".message", has_text="🛠️ Tool call: get_weather").last
+        assert '"city": "Paris"' in call.inner_text() and '"name": "get_weather"' in call.inner_text()
+        panel.screenshot(path=str(DOCS / "chat-tools.png"))
+        thought = panel.get_by_text("The user asks for a capital. France's capital is Paris.")
+        assert not thought.count()  # the reasoning is folded away once the reply came...
+        panel.locator(".title", has_text="🧠 Reasoning").last.click()
+        thought.last.wait_for(state="visible", timeout=5_000)  # ...and one click opens it

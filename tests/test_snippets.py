@@ -45,3 +45,13 @@ def test_bad_parameters_give_a_comment_not_a_crash():
     task = TASKS["text-classification"]
     code = snippet_for(task, "", "auto", "", "", task.default_model, "main", "hi", None, "", "{bad json")
     assert code.startswith("# Fix the parameters first")
+
+
+def test_chat_snippet_with_tools_and_a_schema_is_valid_python(fake, monkeypatch):
+    task = TASKS["chat-completion"]
+    message, system, tools, schema = task.examples[4][0], "", task.examples[3][2], task.examples[4][3]
+    code = snippet_for(task, TOKEN, "together", "", "", "meta-llama/Llama-3.1-8B-Instruct", "main",
+                       [], {"text": message, "files": []}, system, tools, schema, None, None, None, None, None, "")
+    assert '"additionalProperties": False' in code and 'tools=[{"type": "function"' in code
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    assert _execute(code) == ""  # with tools, the model calls one: no text
