@@ -16,6 +16,7 @@ The shared client is shared by every session, so what belongs to one run is foun
 from __future__ import annotations
 
 import contextvars
+import functools
 import json
 import re
 import threading
@@ -59,7 +60,7 @@ class Exchange:
     _truncated: bool = field(default=False, repr=False)
     _size: int = field(default=0, repr=False)
 
-    @property
+    @functools.cached_property
     def host(self) -> str:
         return httpx2.URL(self.url).host
 

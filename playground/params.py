@@ -52,6 +52,11 @@ class ParamSpec:
             elif self.type == "float":
                 value = float(value)
             elif self.type == "bool":
+                if isinstance(value, str):
+                    words = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+                    if value.strip().lower() not in words:
+                        raise ValueError(f"'{value}' is not true or false")
+                    value = words[value.strip().lower()]
                 value = bool(value)
             elif self.type == "list":
                 if isinstance(value, str):

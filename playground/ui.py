@@ -44,8 +44,9 @@ def _token_note() -> str:
 
 def _param_component(spec: ParamSpec) -> gr.components.Component:
     common = dict(label=spec.label, info=spec.help[:200] or None)
-    if spec.type == "bool":
-        return gr.Checkbox(value=bool(spec.default), **common)
+    if spec.type == "bool":  # three states: a checkbox could not leave the server's default alone
+        value = "" if spec.default is None else str(bool(spec.default)).lower()
+        return gr.Dropdown(choices=[("(server default)", ""), ("true", "true"), ("false", "false")], value=value, **common)
     if spec.type == "choice":
         return gr.Dropdown(choices=[("(server default)", "")] + [(c, c) for c in spec.choices], value=spec.default or "", **common)
     bounded = spec.minimum is not None and spec.maximum is not None

@@ -35,3 +35,14 @@ def test_bad_parameters_are_named(values, extra, words):
     with pytest.raises(InputError) as info:
         parse_values(specs, values, extra)
     assert words in info.value.display()
+
+
+def test_booleans_have_three_states_so_the_server_default_is_kept():
+    (normalize,) = from_hf(hf.FeatureExtractionInput, ["normalize"])
+    assert normalize.type == "bool"
+    assert parse_values((normalize,), [""], "") == {}  # not sent: the server decides
+    assert parse_values((normalize,), ["false"], "") == {"normalize": False}
+    assert parse_values((normalize,), ["true"], "") == {"normalize": True}
+    assert parse_values((normalize,), [False], "") == {"normalize": False}  # API callers may pass a bool
+    with pytest.raises(InputError):
+        parse_values((normalize,), ["maybe"], "")

@@ -102,3 +102,14 @@ def test_chat_extras_round_trip(client, fake, index):
         assert "Matches the schema" in status
         assert '\\"population_millions\\": 2.1' in shown
 
+
+
+def test_unset_booleans_are_not_sent(client, fake):
+    """The Parameters accordion leaves a boolean at the server's default unless the user picks one."""
+    import json as _json
+
+    _, _, raw = client.predict(token=TOKEN, provider="hf-inference", text="hello", api_name="/feature_extraction")
+    assert _json.loads(raw)["exchanges"][-1]["request"]["body"] == {"inputs": "hello"}
+    _, _, raw = client.predict(token=TOKEN, provider="hf-inference", text="hello", normalize="false",
+                               api_name="/feature_extraction")
+    assert _json.loads(raw)["exchanges"][-1]["request"]["body"] == {"inputs": "hello", "normalize": False}
