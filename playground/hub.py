@@ -6,6 +6,7 @@
     list_revisions(model)            -> Revisions         branches, tags, recent commits
     resolve_revision(model, rev)     -> Resolved          any branch, tag or commit -> full commit SHA (+ drift)
     check_token(token)               -> TokenStatus       user, organisations, role and scopes; never the token
+    widget_examples(model)           -> (dict, ...)       the model card's widget examples (``widgetData``), as given
 
 Everything goes through huggingface_hub: ``HfApi`` for the Hub, and its shared HTTP client for the router's
 ``GET /v1/models``, so the capture hooks (and the tests' routing transport) see every request. A failure
@@ -58,6 +59,7 @@ __all__ = [
     "list_revisions",
     "resolve_revision",
     "check_token",
+    "widget_examples",
     "clear_cache",
     "is_commit",
     "served_filter",
@@ -81,7 +83,7 @@ NEW_TOKEN_URL = f"{HUB_URL}/settings/tokens/new?ownUserPermissions={INFERENCE_PE
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 _SEARCH_EXPAND = ["pipeline_tag", "downloads", "likes", "gated", "private"]
 _MODEL_EXPAND = ["pipeline_tag", "library_name", "tags", "downloads", "likes", "gated", "private", "lastModified",
-                 "sha", "inferenceProviderMapping"]
+                 "sha", "inferenceProviderMapping", "widgetData"]
 _API = HfApi()  # configuration only (the endpoint); the token is passed with each call
 
 T = TypeVar("T")
@@ -303,6 +305,14 @@ def model_summary(model: str, *, token: str | None = None) -> ModelSummary:
     license_ = next((t.split(":", 1)[1] for t in info.tags or [] if t.startswith("license:")), None)
     return ModelSummary(info.id, info.pipeline_tag, info.library_name, license_, info.downloads or 0,
                         info.likes or 0, info.gated or False, bool(info.private), info.last_modified, info.sha)
+
+
+def widget_examples(model: str, *, token: str | None = None) -> tuple[dict[str, Any], ...]:
+    """The example inputs of the model page's widget (the card's ``widget:``, else the Hub's default for the
+    task), as the Hub gives them: dicts whose keys depend on the task. Read from the same cached model info
+    as the summary, so after a summary this asks the Hub nothing."""
+    data = _model_info(model, token).widget_data
+    return tuple(example for example in data if isinstance(example, dict)) if isinstance(data, list) else ()
 
 
 # ------------------------------------------------------------------------------------------ providers

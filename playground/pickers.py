@@ -2,6 +2,8 @@
 
 The Hub is asked through ``hub`` (cached); what comes back is shown as Markdown and dropdown choices. When
 the Hub cannot be reached every picker still takes typed values, and says the Hub could not be reached.
+A picked model's widget examples (the model page's ``widgetData``) become one-click examples of the tab,
+their fields mapped to the tab's inputs by ``widget_inputs``, the one place that knows the widget formats.
 ``ui.py`` wires these to the components; ``*_handler(task)`` bind a tab's task.
 """
 
@@ -9,6 +11,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import re
+from dataclasses import dataclass
+from typing import Any
 
 import gradio as gr
 from huggingface_hub.inference._providers import PROVIDERS
@@ -16,7 +20,7 @@ from huggingface_hub.inference._providers import PROVIDERS
 from . import hub
 from .errors import PlaygroundError
 from .service import CUSTOM, LOCAL
-from .tasks import get_task
+from .tasks import Task, get_task
 
 __all__ = [
     "PIN_NOTE",
@@ -30,6 +34,10 @@ __all__ = [
     "revision_options",
     "search_handler",
     "picked_handler",
+    "CardExample",
+    "widget_inputs",
+    "card_examples",
+    "card_fill_handler",
 ]
 
 PIN_NOTE = (
@@ -164,11 +172,12 @@ def revision_options(revisions: hub.Revisions) -> list[tuple[str, str]]:
 
 
 def model_picked(task_id: str, token: str | None, provider: str | None, model: str | None):
-    """A model was picked: (summary, providers table, revision dropdown, revision note, provider dropdown)."""
+    """A model was picked: (summary, providers table, revision dropdown, revision note, provider dropdown,
+    model-card examples dataset, model-card examples)."""
     model = (model or "").strip()
     revision = gr.update(choices=[("main", "main")], value="main")
     if not model or model.startswith(("http://", "https://")):
-        return "", "", revision, PIN_NOTE, gr.update(choices=provider_options(None, provider))
+        return "", "", revision, PIN_NOTE, gr.update(choices=provider_options(None, provider)), *_card([])
     # The questions are independent: asked at once, a first pick costs about two Hub round trips, not six.
     with concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="pick") as pool:
         summary = pool.submit(hub.model_summary, model, token=token)
@@ -179,12 +188,17 @@ def model_picked(task_id: str, token: str | None, provider: str | None, model: s
         summary, table = summary.result().markdown(), table.result()
     except PlaygroundError as err:
         problem = _hub_problem(err, "no summary or providers")
-        return problem, "", revision, note.result(), gr.update(choices=provider_options(None, provider))
+        return problem, "", revision, note.result(), gr.update(choices=provider_options(None, provider)), *_card([])
     try:
         revision = gr.update(choices=revision_options(revisions.result()), value="main")
     except PlaygroundError:
         pass  # the note says what happened
-    return summary, providers_markdown(table), revision, note.result(), gr.update(choices=provider_options(table, provider))
+    try:  # from the model info the summary just read: no further Hub request
+        examples = card_examples(task_id, hub.widget_examples(model, token=token))
+    except PlaygroundError:
+        examples = []
+    return (summary, providers_markdown(table), revision, note.result(), gr.update(choices=provider_options(table, provider)),
+            *_card(examples))
 
 
 def revision_note(token: str | None, model: str | None, revision: str | None) -> str:
@@ -256,7 +270,155 @@ def picked_handler(task_id: str, narrow: bool = True):
     """``narrow=False``: leave the provider dropdown alone (the page loading, before anyone picked)."""
 
     def picked(token, provider, model):
-        *shown, providers = model_picked(task_id, token, provider, model)
-        return (*shown, providers if narrow else gr.skip())
+        *shown, providers, card, examples = model_picked(task_id, token, provider, model)
+        return (*shown, providers if narrow else gr.skip(), card, examples)
 
     return picked
+
+
+def card_fill_handler(task_id: str, media: bool = False):
+    """Clicking a model-card example fills the tab: a value for each input, then a URL for each image input's URL
+    box (``ui`` wires the outputs in that order). Inputs the example does not mention are emptied, so nothing
+    of a previous example is left over, and image and audio inputs are emptied too: ``media=True`` is the step
+    run next, giving each of them the example's URL (Gradio downloads it) or a skip. As a step of its own, a
+    URL that cannot be downloaded leaves the rest filled and the URL in its box."""
+    task = get_task(task_id)
+    boxed = [spec for spec in task.inputs if spec.kind == "image"]  # an image input has a URL box beside it
+    loaded = [spec for spec in task.inputs if spec.kind in _MEDIA]
+
+    def fill(examples: list[CardExample] | None, index: int | None):
+        if index is None or not examples or not 0 <= index < len(examples):
+            return _outputs(gr.skip() for _ in (loaded if media else [*task.inputs, *boxed]))
+        values = examples[index].values
+        if media:
+            return _outputs(values.get(spec.name) or gr.skip() for spec in loaded)
+        empty = lambda spec: None if spec.kind == "table" else ""  # noqa: E731
+        return _outputs([*(None if spec.kind in _MEDIA else values.get(spec.name, empty(spec)) for spec in task.inputs),
+                         *(values.get(spec.name, "") for spec in boxed)])
+
+    return fill
+
+
+def _outputs(values) -> Any:
+    """A handler's outputs as Gradio takes them: a tuple, or the value itself for a single output."""
+    values = tuple(values)
+    return values[0] if len(values) == 1 else values
+
+
+# ------------------------------------------------------------------------------------------ model-card examples
+
+# Where a field of a model-card widget example goes: to the input of the same name when the tab has one
+# (text, prompt, context, candidate_labels, system, table…), else to the first input still free of these
+# kinds. The fields are those of huggingface.js's ``WidgetExample*Input`` types; a chat example's
+# ``messages`` are read as its ``system`` prompt and last user message (``text``) first. Fields not listed
+# (example_title, group, output, multi_class) are not inputs.
+_WIDGET_FIELDS: dict[str, tuple[str, ...]] = {
+    "text": ("chat", "text"),  # the main text: the message, prompt, question, query or text to classify
+    "prompt": ("chat", "text"),
+    "source_sentence": ("text",),
+    "sentences": ("lines",),
+    "src": ("image", "audio"),
+    "table": ("table",),
+    "structured_data": ("table",),
+    "structuredData": ("table",),  # the older spelling
+    "context": (),
+    "candidate_labels": (),
+    "system": (),
+}
+_MEDIA = ("image", "audio")
+_LABEL_CHARS = 80
+
+
+@dataclass(frozen=True)
+class CardExample:
+    """One model-card example as the tab takes it: the label of its card and a value per input name."""
+
+    label: str
+    values: dict[str, Any]
+
+
+def _is_url(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(("https://", "http://"))
+
+
+def _message_text(content: Any) -> str:
+    """A chat message's text: its content, or the text parts of a multimodal content."""
+    if isinstance(content, list):
+        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return "" if content is None else str(content)
+
+
+def _widget_fields(widget: dict[str, Any]) -> dict[str, Any]:
+    """The example's fields that can be inputs; for a chat example, its system prompt and last user message."""
+    fields = {key: value for key, value in widget.items() if key in _WIDGET_FIELDS and value not in (None, "", [], {})}
+    messages = [m for m in widget.get("messages") or [] if isinstance(m, dict)]
+    system = next((_message_text(m.get("content")) for m in messages if m.get("role") == "system"), "")
+    user = next((_message_text(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), "")
+    fields.update({key: value for key, value in (("system", system), ("text", user)) if value})
+    return fields
+
+
+def _table(value: Any) -> dict[str, Any] | None:
+    """A widget table ({column: [cells]}, or rows with the headers first) as a table input's value."""
+    if isinstance(value, dict) and value:
+        columns = [cells if isinstance(cells, list) else [cells] for cells in value.values()]
+        return {"headers": [str(h) for h in value],
+                "data": [[str(c[i]) if i < len(c) else "" for c in columns] for i in range(max(map(len, columns)))]}
+    if isinstance(value, list) and len(value) > 1 and all(isinstance(row, list) for row in value):
+        return {"headers": [str(h) for h in value[0]], "data": [[str(c) for c in row] for row in value[1:]]}
+    return None
+
+
+def _as_input(kind: str, value: Any) -> Any:
+    """A widget field's value as an input of this kind takes it; None when it cannot take it."""
+    if kind == "table":
+        return _table(value)
+    if kind in _MEDIA:
+        return value if _is_url(value) else None
+    if isinstance(value, list):  # sentences: one a line
+        return "\n".join(str(v) for v in value if isinstance(v, (str, int, float)))
+    return None if isinstance(value, dict) else str(value)
+
+
+def widget_inputs(task: Task, widget: dict[str, Any]) -> dict[str, Any]:
+    """One widget example of the Hub (an item of ``widgetData``) as values for the task's inputs, by input name,
+    in the inputs' order: each field to the input of its name, else to the first free input of the kinds
+    ``_WIDGET_FIELDS`` gives it. Fields no input takes are left out: ``{}`` when nothing fits the task."""
+    fields = _widget_fields(widget)
+    values: dict[str, Any] = {}
+    for spec in task.inputs:  # by name first, so that no field falls on an input another one names
+        if spec.name in fields and (value := _as_input(spec.kind, fields.pop(spec.name))) is not None:
+            values[spec.name] = value
+    for key in [k for k in _WIDGET_FIELDS if k in fields]:
+        spec = next((s for s in task.inputs if s.kind in _WIDGET_FIELDS[key] and s.name not in values), None)
+        if spec is not None and (value := _as_input(spec.kind, fields[key])) is not None:
+            values[spec.name] = value
+    return {spec.name: values[spec.name] for spec in task.inputs if spec.name in values}
+
+
+def _label(widget: dict[str, Any], values: dict[str, Any]) -> str:
+    """A card's one line: the example's title, else its texts, else the name of its file."""
+    texts = [v for v in values.values() if isinstance(v, str)]
+    label = (widget.get("example_title") or " · ".join(t for t in texts if not _is_url(t))
+             or next((t.rsplit("/", 1)[-1] for t in texts), "example"))
+    label = " ".join(str(label).split())
+    return label if len(label) <= _LABEL_CHARS else label[: _LABEL_CHARS - 1] + "…"
+
+
+def card_examples(task_id: str, widget_data: tuple[dict[str, Any], ...] | list[dict[str, Any]]) -> list[CardExample]:
+    """The model card's examples this tab can take, less those the registry already offers (the Hub gives a
+    card without examples its task's default ones, which the registry's often are) and repeats."""
+    task = get_task(task_id)
+    offered = [dict(zip((spec.name for spec in task.inputs), example)) for example in task.examples]
+    examples: list[CardExample] = []
+    for widget in widget_data:
+        values = widget_inputs(task, widget)
+        if values and not any(all(known.get(name) == value for name, value in values.items()) for known in offered):
+            offered.append(values)
+            examples.append(CardExample(_label(widget, values), values))
+    return examples
+
+
+def _card(examples: list[CardExample]) -> tuple[Any, list[CardExample]]:
+    """The examples dataset's update (hidden when there are none) and the examples, kept in session state."""
+    return gr.update(samples=[[e.label] for e in examples], visible=bool(examples)), examples

@@ -64,13 +64,16 @@ def _param_component(spec: ParamSpec) -> gr.components.Component:
     return gr.Textbox(value=spec.default or "", placeholder=placeholder, **common)
 
 
-def _input_component(spec: Input, example: Any = None) -> gr.components.Component:
-    """The component for one input, by kind (``example`` pre-fills a table so it is never blank)."""
+def _input_component(spec: Input, example: Any = None, url_boxes: list[gr.Textbox] | None = None) -> gr.components.Component:
+    """The component for one input, by kind (``example`` pre-fills a table so it is never blank). The URL box
+    made beside an image input is appended to ``url_boxes`` (model-card examples fill it)."""
     if spec.kind == "image":
         image = gr.Image(label=spec.label, type="filepath", sources=["upload", "webcam", "clipboard"], height=320)
         url = gr.Textbox(label="…or an image URL", placeholder="https://…/photo.jpg (press Enter)", max_lines=1,
                          container=False)
         url.submit(lambda u: (u or "").strip() or None, url, image, api_visibility="private")
+        if url_boxes is not None:
+            url_boxes.append(url)
         return image
     if spec.kind == "audio":
         return gr.Audio(label=spec.label, type="filepath", sources=["upload", "microphone"])
@@ -90,10 +93,12 @@ def _chat_example_label(example: tuple) -> str:
     return f"{text} ({', '.join(extras)})" if extras else text
 
 
-def _build_pickers(task: Task, header: list[gr.components.Component], tab: gr.Tab) -> tuple[gr.Dropdown, gr.Dropdown]:
+def _build_pickers(task: Task, header: list[gr.components.Component], tab: gr.Tab,
+                   card: list[gr.components.Component]) -> tuple[gr.Dropdown, gr.Dropdown]:
     """Model (searchable), its summary and providers, and the revision; wired to ``pickers``. A model the user
     picks narrows the header's provider dropdown to the providers serving it; opening a tab (Gradio selects
-    the first one on load) summarises its model and gives the dropdown every provider back."""
+    the first one on load) summarises its model and gives the dropdown every provider back. Both fill
+    ``card`` (the model-card examples dataset and their state) with the model's widget examples."""
     token, provider = header[0], header[1]
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
@@ -109,7 +114,7 @@ def _build_pickers(task: Task, header: list[gr.components.Component], tab: gr.Ta
                                 elem_classes=["providers-table"])
     model.key_up(pickers.search_handler(task.id), [token, provider, model], model, trigger_mode="always_last",
                  show_progress="hidden", api_visibility="private")
-    picked_outputs = [summary, providers, revision, revision_note, provider]
+    picked_outputs = [summary, providers, revision, revision_note, provider, *card]
     model.input(pickers.picked_handler(task.id), [token, provider, model], picked_outputs, show_progress="hidden",
                 api_visibility="private")
     tab.select(pickers.picked_handler(task.id, narrow=False), [token, provider, model], picked_outputs,
@@ -151,8 +156,13 @@ def _build_advanced() -> tuple[list[gr.components.Component], gr.Markdown, gr.Bu
 def _build_tab(task: Task, header: list[gr.components.Component], tab: gr.Tab,
                advanced: list[gr.components.Component] = (), cooldowns: gr.Markdown | None = None) -> None:
     gr.Markdown(task.description)
-    model, revision = _build_pickers(task, header, tab)
+    # the model card's examples: rendered below the registry's, filled when a model is picked
+    card = gr.Dataset(components=["textbox"], samples=[], type="index", label="Examples from the model card (one click)",
+                      visible=False, render=False, elem_classes=["card-examples"])
+    card_examples = gr.State([])
+    model, revision = _build_pickers(task, header, tab, [card, card_examples])
     chat = task.renderer == "chat"
+    url_boxes: list[gr.Textbox] = []
     with gr.Row(equal_height=False):
         with gr.Column(scale=1):
             if chat:
@@ -168,7 +178,8 @@ def _build_tab(task: Task, header: list[gr.components.Component], tab: gr.Tab,
                 inputs = [message, system, tools, schema]
             else:
                 first = task.examples[0] if task.examples else ()
-                inputs = [_input_component(spec, first[i] if i < len(first) else None) for i, spec in enumerate(task.inputs)]
+                inputs = [_input_component(spec, first[i] if i < len(first) else None, url_boxes)
+                          for i, spec in enumerate(task.inputs)]
             with gr.Accordion("Parameters", open=False):
                 params = [_param_component(spec) for spec in task.params]
                 extra = gr.Code("", language="json", label="Extra parameters (JSON object, sent as-is)", lines=2)
@@ -186,6 +197,13 @@ def _build_tab(task: Task, header: list[gr.components.Component], tab: gr.Tab,
             if task.examples:
                 gr.Examples([list(e) for e in task.examples], inputs=inputs, label="Examples (one click)",
                             example_labels=[_chat_example_label(e) for e in task.examples] if chat else None)
+            card.render()
+            filled = card.click(pickers.card_fill_handler(task.id), [card_examples, card], [*inputs, *url_boxes],
+                                show_progress="hidden", api_visibility="private")
+            media = [c for c, spec in zip(inputs, task.inputs) if spec.kind in ("image", "audio")]
+            if media:  # a step of its own: a URL that cannot be downloaded leaves the rest filled
+                filled.success(pickers.card_fill_handler(task.id, media=True), [card_examples, card], media,
+                               show_progress="minimal", api_visibility="private")
         with gr.Column(scale=1):
             if not chat:
                 output = RENDERERS[task.renderer].component()

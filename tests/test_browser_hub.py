@@ -72,3 +72,29 @@ def test_pick_model_provider_and_tag_then_run(app, fake, fresh_cache):
     paths = [r.path for r in fake.received]
     assert any(p.startswith(f"/api/models/{LLAMA}/revision/v1.0") for p in paths)
     assert "/together/v1/chat/completions" in paths or any("chat/completions" in p for p in paths)
+
+
+def test_model_card_examples_fill_the_inputs_in_one_click(app, fake, fresh_cache):
+    visible = lambda locator: locator.filter(visible=True).first  # noqa: E731  (the open tab's, not a hidden one's)
+    with browser_page() as page:
+        page.goto(app.local_url)
+        # the open tab's default model brings its card's examples, beside the registry's
+        card = visible(page.locator(".card-examples"))
+        card.get_by_text("What is 84 * 3 / 2?").wait_for(timeout=30_000)
+
+        # another model: its examples replace them
+        box = visible(page.get_by_label("Model", exact=True))
+        box.click()
+        box.fill(LLAMA)
+        page.keyboard.press("Enter")
+        card.get_by_text("Programming assistant").wait_for(timeout=20_000)
+        assert not card.get_by_text("What is 84 * 3 / 2?").count()
+
+        # one click fills the message and the system prompt
+        card.get_by_text("Programming assistant").click()
+        message = visible(page.get_by_placeholder("Ask anything"))
+        page.wait_for_function("el => el.value.startsWith('Write a function')", arg=message.element_handle(), timeout=10_000)
+        assert message.input_value() == "Write a function that computes the nth fibonacci number."
+        system = visible(page.get_by_label("System prompt", exact=True))
+        assert system.input_value() == ("You are a helpful and honest code and programming assistant. "
+                                        "Please, respond concisely and truthfully.")

@@ -124,6 +124,22 @@ def test_providers_without_router_figures_still_list_the_mapping(fake):
     assert all(o.output_price is None for o in table.offers) and "could not be read" in table.figures_missing
 
 
+def test_widget_examples_come_with_the_summarys_model_info(fake):
+    summary = hub.model_summary(LLAMA, token=TOKEN)
+    examples = hub.widget_examples(LLAMA, token=TOKEN)
+    assert [e["example_title"] for e in examples] == ["Winter holidays", "Programming assistant"]
+    assert examples[0]["messages"][1] == {"role": "user", "content": "Can you recommend a good destination for Winter holidays?"}
+    info = [r for r in hub_requests(fake) if r.path.startswith(f"/api/models/{LLAMA}?")]
+    assert len(info) == 1 and "widgetData" in query_of(info[0])["expand"] and summary.id == LLAMA
+    # a model whose page has no widget examples: none, and no error
+    assert hub.widget_examples("facebook/detr-resnet-50") == ()
+
+
+def test_widget_examples_when_the_hub_cannot_be_reached_raise_like_every_question(offline):
+    with pytest.raises(errors.NetworkError):
+        hub.widget_examples(LLAMA)
+
+
 # ------------------------------------------------------------------------------------------ revisions
 
 

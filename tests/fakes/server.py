@@ -99,6 +99,7 @@ def model_info(model_id: str, authorized: bool = True) -> dict[str, Any] | None:
                 "task": t, "isModelAuthor": False}
             for p, t in providers.items()
         },
+        **({"widgetData": WIDGET_DATA[model_id]} if model_id in WIDGET_DATA else {}),
     }
 
 
@@ -138,6 +139,67 @@ HUB: dict[str, dict[str, Any]] = {
             "hf-inference": dict(input=0.10, output=0.15, context=32768, throughput=40.0, ttft=900.0, tools=False, structured=False),
         },
     },
+}
+
+# The model page widget's examples (``widgetData``): the card's ``widget:`` list, else the Hub's default inputs
+# for the task (SST-2's and MiniLM's are those defaults, which the registry's first examples repeat).
+_SAMPLES = "https://huggingface.co/datasets/mishig/sample_images/resolve/main"
+WIDGET_DATA: dict[str, list[dict[str, Any]]] = {
+    "distilbert/distilbert-base-uncased-finetuned-sst-2-english": [{"text": "I like you. I love you"}],
+    "cardiffnlp/twitter-roberta-base-sentiment-latest": [
+        {"text": "Covid cases are increasing fast!", "example_title": "Sentiment"},
+    ],
+    "facebook/bart-large-mnli": [
+        {"text": "I have a problem with my iphone that needs to be resolved asap!",
+         "candidate_labels": "urgent, not urgent, phone, tablet, computer", "multi_class": True},
+        {"text": "Last week I upgraded my iOS version and ever since then my phone has been overheating whenever I use your app.",
+         "candidate_labels": "mobile, website, billing, account access", "multi_class": False},
+        {"text": "A new model offers an explanation for how the Galilean satellites formed around the solar system’s "
+                 "largest world. Konstantin Batygin did not set out to solve one of the solar system’s most puzzling "
+                 "mysteries when he went for a run up a hill in Nice, France.",
+         "candidate_labels": "space & cosmos, scientific discovery, microbiology, robots, archeology",
+         "multi_class": True, "example_title": "Astronomy"},
+    ],
+    "sentence-transformers/all-MiniLM-L6-v2": [
+        {"source_sentence": "That is a happy person",
+         "sentences": ["That is a happy dog", "That is a very happy person", "Today is a sunny day"]},
+    ],
+    "HuggingFaceTB/SmolLM2-135M-Instruct": [
+        {"messages": [{"role": "user", "content": "Hi, what can you help me with?"}]},
+        {"messages": [{"role": "user", "content": "What is 84 * 3 / 2?"}]},
+        {"messages": [{"role": "user", "content": "Tell me an interesting fact about the universe!"}]},
+    ],
+    "meta-llama/Llama-3.1-8B-Instruct": [  # as recorded for Meta-Llama-3-70B-Instruct
+        {"example_title": "Winter holidays", "messages": [
+            {"role": "system", "content": "You are a helpful and honest assistant. Please, respond concisely and truthfully."},
+            {"role": "user", "content": "Can you recommend a good destination for Winter holidays?"}]},
+        {"example_title": "Programming assistant", "messages": [
+            {"role": "system", "content": "You are a helpful and honest code and programming assistant. Please, respond "
+                                          "concisely and truthfully."},
+            {"role": "user", "content": "Write a function that computes the nth fibonacci number."}]},
+    ],
+    "google/vit-base-patch16-224": [
+        {"src": f"{_SAMPLES}/tiger.jpg", "example_title": "Tiger"},
+        {"src": f"{_SAMPLES}/teapot.jpg", "example_title": "Teapot"},
+        {"src": f"{_SAMPLES}/palace.jpg", "example_title": "Palace"},
+    ],
+    "openai/clip-vit-large-patch14": [
+        {"src": f"{_SAMPLES}/cat-dog-music.png", "candidate_labels": "playing music, playing sports",
+         "example_title": "Cat & Dog"},
+    ],
+    "deepset/roberta-base-squad2": [
+        {"text": "Where do I live?", "context": "My name is Wolfgang and I live in Berlin"},
+        {"text": "Where do I live?", "context": "My name is Sarah and I live in London"},
+    ],
+    "google/tapas-base-finetuned-wtq": [
+        {"text": "How many stars does the transformers repository have?",
+         "table": {"Repository": ["Transformers", "Datasets", "Tokenizers"], "Stars": [36542, 4512, 3934],
+                   "Contributors": [651, 77, 34], "Programming language": ["Python", "Python", "Rust, Python and NodeJS"]},
+         "example_title": "Stars"},
+    ],
+    "openai/whisper-large-v3": [
+        {"src": "https://cdn-media.huggingface.co/speech_samples/sample1.flac", "example_title": "Librispeech sample 1"},
+    ],
 }
 
 MODELS.update({
