@@ -15,7 +15,7 @@ from huggingface_hub.inference._generated import types as hf
 from .errors import InputError
 from .params import ParamSpec, from_hf
 
-__all__ = ["Input", "Task", "TASKS", "get_task", "ASSETS"]
+__all__ = ["Input", "Task", "TASKS", "GROUPS", "get_task", "ASSETS"]
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
@@ -23,6 +23,9 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 # text, lines (a list, comma- or newline-separated), image, audio, chat (messages), table (a dataframe, sent as
 # {column: [cells]}), tools (a JSON list of function tools), schema (a JSON Schema the reply must match).
 InputKind = Literal["text", "lines", "image", "audio", "chat", "table", "tools", "schema"]
+
+# The page groups the task tabs by modality, in this order; ``Task.group`` places each task in one of them.
+GROUPS = ("Chat & text generation", "Text analysis", "Vision", "Image & video generation", "Audio", "Tabular")
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,22 @@ class Task:
     @property
     def model_choices(self) -> list[str]:
         return list(dict.fromkeys((self.default_model, *self.models)))
+
+    @property
+    def group(self) -> str:
+        """Its group in ``GROUPS``, read from what it takes in and what it shows."""
+        kinds = {spec.kind for spec in self.inputs}
+        if "table" in kinds:
+            return "Tabular"
+        if "audio" in kinds or self.renderer in ("audio", "audios"):
+            return "Audio"
+        if self.renderer in ("image", "slider", "video"):  # it makes pictures
+            return "Image & video generation"
+        if "image" in kinds:
+            return "Vision"
+        if self.renderer in ("chat", "text"):  # text in, text out
+            return "Chat & text generation"
+        return "Text analysis"
 
 
 def _t(*args, **kwargs) -> Task:

@@ -15,7 +15,7 @@ from .params import ParamSpec
 from .renderers import RENDERERS
 from .reliability import RetryPolicy
 from .service import CUSTOM, LOCAL, Target
-from .tasks import TASKS, Input, Task
+from .tasks import GROUPS, TASKS, Input, Task
 
 __all__ = ["build_app", "provider_choices", "default_provider"]
 
@@ -23,6 +23,8 @@ CSS = """
 .status-line {font-size: 0.9em}
 .providers-table th {white-space: nowrap}
 footer {display: none !important}
+.task-groups > .tab-wrapper button[role=tab] {font-size: var(--text-lg); font-weight: 600}
+.task-tabs > .tab-wrapper button[role=tab] {font-size: var(--text-md)}
 """
 
 
@@ -253,8 +255,23 @@ def build_app() -> gr.Blocks:
         header = [token, provider, endpoint_url, bill_to]
         advanced, cooldowns, refresh = _build_advanced()
         refresh.click(handlers.cooldowns_markdown, token, cooldowns, api_visibility="private", show_progress="hidden")
-        with gr.Tabs():
-            for task in TASKS.values():
-                with gr.Tab(task.label, id=task.id) as tab:
-                    _build_tab(task, header, tab, advanced=advanced, cooldowns=cooldowns)
+        # Two rows of tabs: the groups, then the open group's tasks (in registry order). A row too long for the
+        # window wraps rather than hiding tabs behind "More tabs".
+        with gr.Tabs(overflow_behavior="wrap", elem_classes=["task-groups"]) as groups:
+            task_tabs = []
+            for group in GROUPS:
+                with gr.Tab(group, id=group), gr.Tabs(overflow_behavior="wrap", elem_classes=["task-tabs"]) as tabs:
+                    task_tabs.append(tabs)
+                    for task in (t for t in TASKS.values() if t.group == group):
+                        with gr.Tab(task.label, id=task.id) as tab:
+                            _build_tab(task, header, tab, advanced=advanced, cooldowns=cooldowns)
+        demo.load(_open_linked_task, None, [groups, *task_tabs], api_visibility="private", show_progress="hidden")
     return demo
+
+
+def _open_linked_task(request: gr.Request) -> list:
+    """``?task=object-detection`` (or ``object_detection``) opens that task's group and tab; otherwise Chat stays open."""
+    task = TASKS.get(request.query_params.get("task", "").strip().replace("_", "-"))
+    if task is None:
+        return [gr.skip()] * (1 + len(GROUPS))
+    return [gr.Tabs(selected=task.group), *(gr.Tabs(selected=task.id) if g == task.group else gr.skip() for g in GROUPS)]

@@ -7,6 +7,8 @@ import shutil
 
 import pytest
 
+from playground.tasks import TASKS
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
@@ -32,3 +34,16 @@ def pick_dropdown(page, label: str, option_text: str) -> None:
     box.click()
     box.fill(option_text)
     page.get_by_role("option", name=option_text, exact=True).first.click()
+
+
+def open_task(page, label: str):
+    """Open a task's tab by its label, as a person does: its group's tab, then its own. Returns the task's panel."""
+    task = next(t for t in TASKS.values() if t.label == label)
+    page.get_by_role("tab", name=task.group, exact=True).click()
+    page.get_by_role("tab", name=label, exact=True).click()
+    return task_panel(page)
+
+
+def task_panel(page):
+    """The open task's panel (the visible tab panel inside the open group)."""
+    return page.locator(".task-tabs > [role=tabpanel]").filter(visible=True).first

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from playground import hub
-from tests.browser import browser_page
+from tests.browser import browser_page, task_panel
 from tests.conftest import TOKEN
 from tests.fakes.server import history
 
@@ -36,7 +36,7 @@ def test_pick_model_provider_and_tag_then_run(app, fake, fresh_cache):
         assert TOKEN not in page.content()
 
         # type part of a name: the Hub is searched; pick the model it found
-        chat = page.get_by_role("tabpanel").filter(has=page.get_by_label("Model", exact=True)).first
+        chat = task_panel(page)  # Chat is open on arrival
         box = chat.get_by_label("Model", exact=True)
         box.click()
         box.fill("")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tests.browser import browser_page
+from tests.browser import browser_page, task_panel
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -15,8 +15,9 @@ def test_no_token_chat_streams_from_the_local_backend(app):
         page.goto(app.local_url)
         page.get_by_text("No token found").first.wait_for(timeout=20_000)
         assert "local" in page.get_by_label("Provider", exact=True).first.input_value().lower()
-        page.get_by_role("tab", name="Chat").first.click()
-        box = page.get_by_placeholder("Ask anything").first
+        # a new user lands on Chat: nothing to click first
+        assert page.get_by_role("tab", name="Chat", exact=True).get_attribute("aria-selected") == "true"
+        box = task_panel(page).get_by_placeholder("Ask anything")
         box.fill("Name three colours.")
         box.press("Enter")
         bot = page.locator("[data-testid='bot']").last

@@ -7,22 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.browser import browser_page, pick_dropdown
+from tests.browser import browser_page, open_task, pick_dropdown
 from tests.conftest import TOKEN
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-
-
-def _open_tab(page, label: str):
-    """Select a task's tab (tabs that do not fit are behind "More tabs"); returns its panel."""
-    tab = page.get_by_role("tab", name=label, exact=True)
-    if tab.count() and tab.first.is_visible():
-        tab.first.click()
-    else:
-        page.get_by_role("button", name="More tabs").click()
-        page.locator(".overflow-dropdown button", has_text=label).first.click()
-    page.get_by_role("tab", name=label, exact=True).first.wait_for()
-    return page.get_by_role("tabpanel").filter(visible=True).first
 
 
 def _click_example(panel, n: int = 0) -> None:
@@ -44,7 +32,7 @@ def test_journey_through_image_audio_table_and_video_tabs(app, fake):
         page.get_by_label("Hugging Face token").fill(TOKEN)
 
         # Vision: the masks are drawn over the image, one colour each, with a legend
-        panel = _open_tab(page, "Image segmentation")
+        panel = open_task(page, "Image segmentation")
         _run_example(page, panel, "hf-inference")
         legend = panel.locator(".legend-item")
         legend.first.wait_for(timeout=10_000)
@@ -58,7 +46,7 @@ def test_journey_through_image_audio_table_and_video_tabs(app, fake):
         panel.screenshot(path=str(DOCS / "image-segmentation.png"))
 
         # Audio: the player shows the speech, and the browser decodes the file it serves
-        panel = _open_tab(page, "Text to speech")
+        panel = open_task(page, "Text to speech")
         _run_example(page, panel, "fal-ai")
         panel.locator("[data-testid='waveform-Speech'], .waveform-container").first.wait_for(timeout=10_000)
         href = panel.locator("a[download]").first.get_attribute("href")
@@ -70,7 +58,7 @@ def test_journey_through_image_audio_table_and_video_tabs(app, fake):
         panel.screenshot(path=str(DOCS / "text-to-speech.png"))
 
         # Table: edit a cell, ask, and see the answer with the cell it came from highlighted
-        panel = _open_tab(page, "Table question answering")
+        panel = open_task(page, "Table question answering")
         pick_dropdown(page, "Provider", "hf-inference")
         _click_example(panel)  # a table and a question
         cell = panel.get_by_role("gridcell", name="36542").first
@@ -85,7 +73,7 @@ def test_journey_through_image_audio_table_and_video_tabs(app, fake):
         panel.screenshot(path=str(DOCS / "table-question-answering.png"))
 
         # Video: warned before Run that it is slow and billed; the video then plays
-        panel = _open_tab(page, "Text to video")
+        panel = open_task(page, "Text to video")
         warning = panel.locator(".prose.billed-warning")
         assert warning.is_visible() and "Slow and billed" in warning.inner_text()
         _run_example(page, panel, "fal-ai")
@@ -102,7 +90,7 @@ def test_chat_shows_reasoning_collapsed_and_tool_calls_as_json(app, fake):
     with browser_page(height=1100) as page:
         page.goto(app.local_url)
         page.get_by_label("Hugging Face token").fill(TOKEN)
-        panel = _open_tab(page, "Chat")
+        panel = open_task(page, "Chat")
         model = panel.get_by_label("Model", exact=True).first
         model.click()
         model.fill("deepseek-ai/DeepSeek-R1")

@@ -7,7 +7,7 @@ from huggingface_hub import InferenceClient
 
 from playground.errors import InputError
 from playground.renderers import RENDERERS
-from playground.tasks import TASKS, get_task
+from playground.tasks import GROUPS, TASKS, get_task
 
 
 @pytest.mark.parametrize("task", TASKS.values(), ids=list(TASKS))
@@ -44,3 +44,15 @@ def test_every_inferenceclient_task_has_a_tab():
                if not name.startswith("_") and name not in not_tasks}
     declared = {task.method for task in TASKS.values()}
     assert methods == declared, f"missing: {methods - declared}, unknown: {declared - methods}"
+
+
+def test_every_task_is_in_exactly_one_group_and_chat_comes_first():
+    placed = {group: [t.id for t in TASKS.values() if t.group == group] for group in GROUPS}
+    assert sorted(sum(placed.values(), [])) == sorted(TASKS)  # a group outside GROUPS would drop its task here
+    assert all(placed.values()), placed
+    assert placed[GROUPS[0]][0] == "chat-completion"  # what a new user sees first
+    by_modality = {"image-to-text": "Vision", "document-question-answering": "Vision", "text-to-image":
+                   "Image & video generation", "image-to-video": "Image & video generation", "text-to-speech": "Audio",
+                   "automatic-speech-recognition": "Audio", "table-question-answering": "Tabular",
+                   "summarization": "Chat & text generation", "fill-mask": "Text analysis"}
+    assert {task_id: TASKS[task_id].group for task_id in by_modality} == by_modality

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from playground.tasks import TASKS
+from playground.tasks import GROUPS, TASKS
 from tests.conftest import TOKEN
 from tests.helpers import PROVIDER_FOR, api_inputs
 
@@ -113,3 +113,14 @@ def test_unset_booleans_are_not_sent(client, fake):
     _, _, raw = client.predict(token=TOKEN, provider="hf-inference", text="hello", normalize="false",
                                api_name="/feature_extraction")
     assert _json.loads(raw)["exchanges"][-1]["request"]["body"] == {"inputs": "hello", "normalize": False}
+
+
+def test_task_tabs_sit_in_their_group_tabs(app):
+    """Two rows of tabs: one per group, in order, each holding its tasks' tabs (id = task id) in registry order."""
+    import gradio as gr
+
+    groups = [b for b in app.blocks.values() if isinstance(b, gr.Tab) and b.id in GROUPS]
+    assert [g.id for g in groups] == list(GROUPS)
+    for group in groups:
+        (tabs,) = group.children
+        assert [tab.id for tab in tabs.children] == [t.id for t in TASKS.values() if t.group == group.id]
