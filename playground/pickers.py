@@ -17,7 +17,7 @@ from typing import Any
 import gradio as gr
 from huggingface_hub.inference._providers import PROVIDERS
 
-from . import hub
+from . import hub, service
 from .errors import PlaygroundError
 from .service import CUSTOM, LOCAL
 from .tasks import Task, get_task
@@ -183,7 +183,7 @@ def model_picked(task_id: str, token: str | None, provider: str | None, model: s
         summary = pool.submit(hub.model_summary, model, token=token)
         table = pool.submit(hub.model_providers, model, task_id, token=token)
         revisions = pool.submit(hub.list_revisions, model, token=token)
-        note = pool.submit(revision_note, token, model, "main")
+        note = pool.submit(revision_note, token, model, "main", provider, task_id)
     try:
         summary, table = summary.result().markdown(), table.result()
     except PlaygroundError as err:
@@ -201,9 +201,25 @@ def model_picked(task_id: str, token: str | None, provider: str | None, model: s
             *_card(examples))
 
 
-def revision_note(token: str | None, model: str | None, revision: str | None) -> str:
+def _local_revision_note(task_id: str, model: str, revision: str) -> str:
+    """On the local backend the revision is what this machine holds, not what the Hub says."""
+    try:
+        served = service.local_model(get_task(task_id), model)
+    except PlaygroundError as err:
+        return f"⚠️ {err.title}. {err.message}"
+    note = (f"💻 The local backend runs this model at `{served.revision}` ({served.source}); that is the revision "
+            f"recorded with each run.")
+    if revision not in ("main", served.revision):
+        note += f"\n\n⚠️ `{revision}` is not on this machine: a run is refused. Set the revision to `main`."
+    return note
+
+
+def revision_note(token: str | None, model: str | None, revision: str | None, provider: str | None = None,
+                  task_id: str | None = None) -> str:
     """What the revision resolves to, whether main has moved past it, and what pins it."""
     model, revision = (model or "").strip(), (revision or "main").strip() or "main"
+    if provider == LOCAL and task_id and model:
+        return _local_revision_note(task_id, model, revision)
     if not model or model.startswith(("http://", "https://")):
         return PIN_NOTE
     try:

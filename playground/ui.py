@@ -121,7 +121,8 @@ def _build_pickers(task: Task, header: list[gr.components.Component], tab: gr.Ta
                 api_visibility="private")
     tab.select(pickers.picked_handler(task.id, narrow=False), [token, provider, model], picked_outputs,
                show_progress="hidden", api_visibility="private")
-    revision.change(pickers.revision_note, [token, model, revision], revision_note, show_progress="hidden",
+    revision.change(partial(pickers.revision_note, task_id=task.id), [token, model, revision, provider], revision_note,
+                    show_progress="hidden",
                     api_visibility="private")
     return model, revision
 

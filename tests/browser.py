@@ -47,3 +47,18 @@ def open_task(page, label: str):
 def task_panel(page):
     """The open task's panel (the visible tab panel inside the open group)."""
     return page.locator(".task-tabs > [role=tabpanel]").filter(visible=True).first
+
+
+def shot(name: str) -> str:
+    """Where a test's screenshot goes: ``docs/`` when UPDATE_SCREENSHOTS=1 (to refresh the README's
+    pictures), otherwise a temporary folder, so a test run leaves the tree clean."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        folder = Path(__file__).resolve().parent.parent / "docs"
+    else:
+        folder = Path(tempfile.gettempdir()) / "playground-screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder / name)

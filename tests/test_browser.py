@@ -3,13 +3,11 @@ that opens one task; every task's tab in view."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from playground.tasks import GROUPS, TASKS
-from tests.browser import browser_page, open_task, pick_dropdown
+from tests.browser import browser_page, open_task, pick_dropdown, shot
 from tests.conftest import TOKEN
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 def test_text_classification_in_the_browser(app, fake):
@@ -23,8 +21,7 @@ def test_text_classification_in_the_browser(app, fake):
         status = page.get_by_text("served by hf-inference")
         status.first.wait_for(timeout=20_000)
         assert page.get_by_text("POSITIVE").first.is_visible()
-        DOCS.mkdir(exist_ok=True)
-        page.screenshot(path=str(DOCS / "screenshot.png"), full_page=True)
+        page.screenshot(path=shot("screenshot.png"), full_page=True)
         raw = page.locator(".cm-content").filter(has_text="exchanges").first
         raw.wait_for(timeout=10_000)
         assert "https://router.huggingface.co/hf-inference/models/distilbert" in raw.inner_text()

@@ -3,16 +3,14 @@ run, and see ``model@sha`` in the status line."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
 from playground import hub
-from tests.browser import browser_page, task_panel
+from tests.browser import browser_page, task_panel, shot
 from tests.conftest import TOKEN
 from tests.fakes.server import history
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
 
 
@@ -65,8 +63,7 @@ def test_pick_model_provider_and_tag_then_run(app, fake, fresh_cache):
         status = page.get_by_text(f"{LLAMA}@{v1[:7]}")
         status.first.wait_for(timeout=20_000)
         assert "served by together" in status.first.inner_text()
-        DOCS.mkdir(exist_ok=True)
-        page.screenshot(path=str(DOCS / "pickers.png"), full_page=True)
+        page.screenshot(path=shot("pickers.png"), full_page=True)
         assert TOKEN not in page.content()
     # the revision was resolved before the inference call, which went to together
     paths = [r.path for r in fake.received]

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
-from tests.browser import browser_page, task_panel
+from tests.browser import browser_page, task_panel, shot
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 def test_no_token_chat_streams_from_the_local_backend(app):
@@ -36,5 +34,4 @@ def test_no_token_chat_streams_from_the_local_backend(app):
         assert final and final != "…"
         assert len(seen) >= 2, f"the reply did not stream in: {seen}"  # it grew while we watched
         assert "SmolLM2-135M-Instruct" in page.content()
-        DOCS.mkdir(exist_ok=True)
-        page.screenshot(path=str(DOCS / "local-chat.png"))
+        page.screenshot(path=shot("local-chat.png"), full_page=True)

@@ -5,12 +5,10 @@ generate a video after the slow-and-billed warning.
 
 from __future__ import annotations
 
-from pathlib import Path
 
-from tests.browser import browser_page, open_task, pick_dropdown
+from tests.browser import browser_page, open_task, pick_dropdown, shot
 from tests.conftest import TOKEN
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 def _click_example(panel, n: int = 0) -> None:
@@ -26,7 +24,6 @@ def _run_example(page, panel, provider: str, example: int = 0) -> None:
 
 
 def test_journey_through_image_audio_table_and_video_tabs(app, fake):
-    DOCS.mkdir(exist_ok=True)
     with browser_page(height=1100) as page:
         page.goto(app.local_url)
         page.get_by_label("Hugging Face token").fill(TOKEN)
@@ -43,7 +40,7 @@ def test_journey_through_image_audio_table_and_video_tabs(app, fake):
         classes = [masks.nth(i).get_attribute("class") for i in range(6)]
         assert "active" in classes[4].split() and all("inactive" in c.split() for i, c in enumerate(classes) if i != 4)
         page.mouse.move(0, 0)
-        panel.screenshot(path=str(DOCS / "image-segmentation.png"))
+        panel.screenshot(path=shot("image-segmentation.png"))
 
         # Audio: the player shows the speech, and the browser decodes the file it serves
         panel = open_task(page, "Text to speech")
@@ -55,7 +52,7 @@ def test_journey_through_image_audio_table_and_video_tabs(app, fake):
             return (await new OfflineAudioContext(1, 1, 16000).decodeAudioData(data)).duration;
         }""", href)
         assert href.endswith(".wav") and abs(duration - 0.8) < 0.01
-        panel.screenshot(path=str(DOCS / "text-to-speech.png"))
+        panel.screenshot(path=shot("text-to-speech.png"))
 
         # Table: edit a cell, ask, and see the answer with the cell it came from highlighted
         panel = open_task(page, "Table question answering")
@@ -70,7 +67,7 @@ def test_journey_through_image_audio_table_and_video_tabs(app, fake):
         panel.get_by_text("served by hf-inference").first.wait_for(timeout=30_000)
         assert panel.locator(".table-qa .answer").inner_text() == "AVERAGE > 40000"
         assert panel.locator(".table-qa td.used").all_inner_texts() == ["40000"]
-        panel.screenshot(path=str(DOCS / "table-question-answering.png"))
+        panel.screenshot(path=shot("table-question-answering.png"))
 
         # Video: warned before Run that it is slow and billed; the video then plays
         panel = open_task(page, "Text to video")
@@ -82,7 +79,7 @@ def test_journey_through_image_audio_table_and_video_tabs(app, fake):
         size = page.wait_for_function(
             "v => v.readyState >= 1 && [v.videoWidth, v.videoHeight]", arg=video.element_handle(), timeout=10_000).json_value()
         assert size == [160, 120]
-        panel.screenshot(path=str(DOCS / "text-to-video.png"))
+        panel.screenshot(path=shot("text-to-video.png"))
         assert TOKEN not in page.content()
 
 
@@ -101,7 +98,7 @@ def test_chat_shows_reasoning_collapsed_and_tool_calls_as_json(app, fake):
         panel.get_by_text("1 tool call").first.wait_for(timeout=30_000)
         call = panel.locator(".message", has_text="🛠️ Tool call: get_weather").last
         assert '"city": "Paris"' in call.inner_text() and '"name": "get_weather"' in call.inner_text()
-        panel.screenshot(path=str(DOCS / "chat-tools.png"))
+        panel.screenshot(path=shot("chat-tools.png"))
         thought = panel.get_by_text("The user asks for a capital. France's capital is Paris.")
         assert not thought.count()  # the reasoning is folded away once the reply came...
         panel.locator(".title", has_text="🧠 Reasoning").last.click()

@@ -232,3 +232,16 @@ def test_card_examples_cost_no_hub_request_beyond_the_summarys(fake):
     assert len(info) == 1 and "expand=widgetData" in info[0].path
     *_, again = pickers.model_picked("zero-shot-classification", TOKEN, "auto", model)
     assert again == examples and len([r for r in fake.received if r.path.startswith(f"/api/models/{model}?")]) == 1
+
+
+def test_revision_note_on_the_local_backend_names_what_this_machine_serves(fake):
+    from playground import local_backend
+
+    served = next(m for m in local_backend.catalog()["chat-completion"] if m.model_id == "HuggingFaceTB/SmolLM2-135M-Instruct")
+    note = pickers.revision_note(None, "HuggingFaceTB/SmolLM2-135M-Instruct", "main", provider="local", task_id="chat-completion")
+    assert served.revision in note and "local backend" in note
+    assert not [r for r in fake.received if "/api/" in r.path]  # nothing asked of the Hub
+    other = pickers.revision_note(None, "HuggingFaceTB/SmolLM2-135M-Instruct", "v1.0", provider="local", task_id="chat-completion")
+    assert "not on this machine" in other
+    missing = pickers.revision_note(None, "meta-llama/Llama-3.1-8B-Instruct", "main", provider="local", task_id="chat-completion")
+    assert "not available on the local backend" in missing
