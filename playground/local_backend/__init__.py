@@ -37,7 +37,6 @@ from .discovery import (
     served_model_ids,
 )
 from .engines import InvalidRequestError, ModelLoadError, UnknownModelError, load_seconds, load_state, warm
-from .offline import allow_loopback_when_offline
 from .server import PROVIDER_HEADER, PROVIDER_NAME, base_url, ensure_running, stop
 
 __all__ = [
@@ -54,7 +53,6 @@ __all__ = [
     "LocalModel",
     "ModelLoadError",
     "UnknownModelError",
-    "allow_loopback_when_offline",
     "base_url",
     "catalog",
     "ensure_running",
