@@ -2,7 +2,9 @@
 
 import argparse
 
-from playground.ui import CSS, build_app
+from playground import local_backend
+from playground.service import LOCAL
+from playground.ui import CSS, build_app, default_provider
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
@@ -10,4 +12,6 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--share", action="store_true", help="create a public gradio.live link")
     args = parser.parse_args()
+    if default_provider() == LOCAL:  # no token: the first run will be local, so import its engines meanwhile
+        local_backend.preload_libraries()
     build_app().launch(server_name=args.host, server_port=args.port, share=args.share, css=CSS)

@@ -338,3 +338,24 @@ def test_stop_restart_and_clean_exit():
     proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
+
+
+def test_preload_imports_the_engines_but_loads_no_model():
+    """What app.py starts when there is no token: libraries imported in the background, models still lazy."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, time\n"
+        "from playground import local_backend as lb\n"
+        f"lb.preload_libraries().join()\n"
+        "assert 'sentence_transformers' in sys.modules and 'llama_cpp' in sys.modules\n"
+        f"assert lb.load_state({EMBEDDER!r}) == 'not loaded'\n"
+        "t = time.perf_counter()\n"
+        f"lb.warm({EMBEDDER!r})\n"
+        "print(f'{time.perf_counter() - t:.2f}')\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    print("MiniLM load after preload:", out.stdout.strip(), "s")

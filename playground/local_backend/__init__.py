@@ -36,7 +36,15 @@ from .discovery import (
     catalog,
     served_model_ids,
 )
-from .engines import InvalidRequestError, ModelLoadError, UnknownModelError, load_seconds, load_state, warm
+from .engines import (
+    InvalidRequestError,
+    ModelLoadError,
+    UnknownModelError,
+    load_seconds,
+    load_state,
+    preload_libraries,
+    warm,
+)
 from .server import PROVIDER_HEADER, PROVIDER_NAME, base_url, ensure_running, stop
 
 __all__ = [
@@ -58,6 +66,7 @@ __all__ = [
     "ensure_running",
     "load_seconds",
     "load_state",
+    "preload_libraries",
     "served_model_ids",
     "stop",
     "warm",

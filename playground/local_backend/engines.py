@@ -19,6 +19,7 @@ Different models run in parallel.
 from __future__ import annotations
 
 import base64
+import importlib
 import logging
 import random
 import threading
@@ -378,6 +379,24 @@ def get_engine(model_id: str):
         slot.state = "ready"
         logger.info("Local backend loaded %s in %.2fs", model_id, slot.load_seconds)
         return engine
+
+
+def preload_libraries() -> threading.Thread:
+    """Import the engines' libraries in a background thread, so a first use pays for loading weights only.
+
+    Importing sentence-transformers (torch, transformers, scipy) takes 4-5 s on a small machine, while the
+    weights of MiniLM load in ~0.1 s. Models themselves still load lazily, on first use."""
+
+    def _import() -> None:
+        for name in ("llama_cpp", "sentence_transformers"):
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - a broken install is reported by the first real load
+                pass
+
+    thread = threading.Thread(target=_import, name="local-backend-preload", daemon=True)
+    thread.start()
+    return thread
 
 
 def load_state(model_id: str) -> str:
