@@ -373,8 +373,13 @@ def snippet_for(task: Task, token, provider, endpoint_url, bill_to, model, revis
         placeholder = ["<an image URL or data: URL>"] * len(files)
         turn = [{"role": "user", "content": _user_content(text, placeholder)}] if text or files else []
         inputs["messages"] = chat_messages(history) + turn
+    local_url = None
+    if provider == service.LOCAL:  # the running local server's address (never started just for a snippet)
+        from . import local_backend
+
+        local_url = local_backend.base_url()
     return python_snippet(task, (model or "").strip(), provider or "auto", inputs, params,
-                          endpoint_url=endpoint_url, bill_to=bill_to)
+                          endpoint_url=endpoint_url, bill_to=bill_to, local_url=local_url)
 
 
 def handler_for(task: Task):

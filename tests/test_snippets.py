@@ -55,3 +55,16 @@ def test_chat_snippet_with_tools_and_a_schema_is_valid_python(fake, monkeypatch)
     assert '"additionalProperties": False' in code and 'tools=[{"type": "function"' in code
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     assert _execute(code) == ""  # with tools, the model calls one: no text
+
+
+def test_local_snippet_targets_the_running_local_server_and_runs():
+    from playground import local_backend
+
+    base = local_backend.ensure_running()
+    task = TASKS["feature-extraction"]
+    code = snippet_for(task, "", "local", "", "", "sentence-transformers/all-MiniLM-L6-v2", "main",
+                       "hello", "", "", "", "")
+    assert f'"{base}/models/sentence-transformers/all-MiniLM-L6-v2/pipeline/feature-extraction"' in code
+    assert "<port>" not in code
+    printed = _execute(code)
+    assert printed.startswith("[[") and "e-0" in printed  # the numpy array of the embedding, printed
