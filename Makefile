@@ -1,20 +1,37 @@
 # The two commands a new user needs:
 #   make run    set up (once) and start the playground (local backend when there is no token)
-#   make test   set up (once) and run the whole test suite
+#   make test   set up (once) and run the whole test suite (installs Chromium with apt when missing)
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: run test bench clean
+# llama.cpp is compiled from source by pip. Its default is -march=native, which on some CPUs (AVX-512/AMX
+# Xeons) builds a library that dies with SIGILL at the first token. We build a portable baseline instead:
+# native detection off, which on x86-64 means SSE4.2, AVX, AVX2, BMI2, FMA and F16C (x86-64-v3) and never
+# AVX-512 or AMX; on an x86-64 CPU without AVX2 the AVX family is turned off too.
+LLAMA_CPP_VERSION := 0.3.36
+HAS_AVX2 := $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && echo yes)
+ifeq ($(shell uname -m),x86_64)
+  ifneq ($(HAS_AVX2),yes)
+    LLAMA_CPU_ARGS := -DGGML_AVX=OFF -DGGML_AVX2=OFF -DGGML_BMI2=OFF -DGGML_FMA=OFF -DGGML_F16C=OFF
+  endif
+endif
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF $(LLAMA_CPU_ARGS)
+
+.PHONY: run test test-fast bench clean system-test-deps
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
 
 # torch is installed first, alone, so the pinned CPU build is what sentence-transformers finds.
-$(VENV)/.run-deps: requirements.txt | $(BIN)/python
+# The engine is built next, with the portable flags and without pip's wheel cache (a wheel built earlier
+# with -march=native would otherwise be reused).
+$(VENV)/.run-deps: requirements.txt Makefile | $(BIN)/python
 	$(BIN)/pip install torch==2.13.0
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --no-cache-dir --force-reinstall --no-deps \
+		llama-cpp-python==$(LLAMA_CPP_VERSION)
 	$(BIN)/pip install -r requirements.txt
 	touch $@
 
@@ -22,11 +39,19 @@ $(VENV)/.test-deps: requirements-dev.txt $(VENV)/.run-deps
 	$(BIN)/pip install -r requirements-dev.txt
 	touch $@
 
+# System packages the tests start themselves (Chromium for the browser journeys).
+system-test-deps:
+	@bash tests/setup_system.sh
+
 run: $(VENV)/.run-deps
 	$(BIN)/python app.py $(ARGS)
 
-test: $(VENV)/.test-deps
+test: $(VENV)/.test-deps system-test-deps
 	$(BIN)/python -m pytest tests
+
+# The fast tests alone (no browser journeys, no slow engine runs).
+test-fast: $(VENV)/.test-deps
+	$(BIN)/python -m pytest tests -m "not slow"
 
 bench: $(VENV)/.test-deps
 	$(BIN)/python bench/bench_service.py

@@ -12,6 +12,6 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--share", action="store_true", help="create a public gradio.live link")
     args = parser.parse_args()
-    if default_provider() == LOCAL:  # no token: the first run will be local, so import its engines meanwhile
-        local_backend.preload_libraries()
+    if default_provider() == LOCAL:  # no token: the first run will be local, so start its engine process now
+        local_backend.start_in_background(preload=True)
     build_app().launch(server_name=args.host, server_port=args.port, share=args.share, css=CSS)

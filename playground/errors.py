@@ -12,6 +12,7 @@ The hierarchy::
      ├── ServerError           5xx: the provider failed
      ├── TimeoutError          the call or the stream took too long
      ├── NetworkError          no connection at all (offline, DNS, refused)
+     ├── LocalEngineError      the local backend's engine process died (SIGILL, SIGSEGV, OOM killer)
      └── ProviderError         the provider cannot serve this task/model (raised before any call)
 
 ``translate(exc, ...)`` is the only place that turns an exception into one of these; the service calls it
@@ -49,6 +50,7 @@ __all__ = [
     "ServerError",
     "TimeoutError",
     "NetworkError",
+    "LocalEngineError",
     "ProviderError",
     "translate",
     "RETRYABLE_STATUS",
@@ -137,6 +139,13 @@ class TimeoutError(PlaygroundError):  # noqa: A001 - shadows the builtin only in
 class NetworkError(PlaygroundError):
     kind: str = "network"
     retryable: ClassVar[bool] = True
+
+
+@dataclass
+class LocalEngineError(PlaygroundError):
+    """Not retried: the same input may crash the engine again; the user decides."""
+
+    kind: str = "local_engine"
 
 
 @dataclass
@@ -277,6 +286,22 @@ def _translate(exc: BaseException, *, model: str, provider: str, local_available
         return TimeoutError("The call timed out", str(exc), f"Raise the timeout in Advanced, or: {other}")
     if isinstance(exc, OfflineModeIsEnabled):
         return NetworkError("Offline mode is on (HF_HUB_OFFLINE)", str(exc), other)
+    if provider == "local" and isinstance(exc, (httpx2.TransportError, ConnectionError)):
+        from .local_backend import supervisor  # the connection broke: did the engine process die?
+
+        try:
+            port = exc.request.url.port  # which engine process the run was talking to
+        except (AttributeError, RuntimeError):
+            port = None
+        ended = supervisor.stopped_engine(port)
+        if ended is not None:
+            return LocalEngineError(
+                f"The local engine stopped: {ended.cause}; it is restarting",
+                f"The engine process (pid {ended.pid}) ended during the run; the app is fine. "
+                f"What arrived before it stopped is kept. ({type(exc).__name__}: {exc})",
+                "Run again: a new engine process is starting and loads the model on first use. If it stops "
+                "again the same way, rebuild the engine with `make clean run` (portable CPU flags).",
+            )
     if isinstance(exc, httpx2.RemoteProtocolError) and "complete message body" in str(exc):
         return NetworkError(
             "The connection broke before the answer was complete", f"{type(exc).__name__}: {exc}",

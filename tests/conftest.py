@@ -20,6 +20,13 @@ from tests.fakes.server import FakeHF  # noqa: E402
 TOKEN = "hf_" + "TestToken" + "x" * 25  # a fake (34 characters after hf_, like a real one), built so secret scanners do not flag it
 
 
+def pytest_collection_modifyitems(items):
+    """Browser journeys are slow by nature: marked here, once, so `make test-fast` leaves them out."""
+    for item in items:
+        if item.path.name.startswith("test_browser"):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def fake_hf():
     server = FakeHF()

@@ -7,6 +7,8 @@ network beyond 127.0.0.1. huggingface_hub runs in offline mode here: the playgro
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +26,7 @@ pytestmark = pytest.mark.timeout(300)
 
 LLM = "HuggingFaceTB/SmolLM2-135M-Instruct"
 EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
+ROOT = Path(__file__).resolve().parents[1]
 HI = [{"role": "user", "content": "Hi"}]
 
 
@@ -88,7 +91,7 @@ def _fake_cache_repo(cache: Path, repo_id: str, files: dict[str, Path | str], co
 
 
 def test_hf_cache_models_are_listed_only_when_runnable(tmp_path):
-    from playground.local_backend import discovery, engines
+    from playground.local_backend import discovery
 
     minilm = Path(discovery.find(EMBEDDER).path)
     gguf = Path(discovery.find(LLM).path)
@@ -111,11 +114,19 @@ def test_hf_cache_models_are_listed_only_when_runnable(tmp_path):
     st_model = found[("someone/minilm-copy", "feature-extraction")]
     assert st_model.revision == "a" * 40 and st_model.source == "hf cache"
     assert found[("someone/smol-gguf", "text-generation")].revision == "b" * 40
-    # ...and they do run, from the cache snapshot.
-    assert engines.SentenceTransformerEngine(st_model).embed(["hello"]).shape == (1, 384)
-    llm = engines.LlamaCppEngine(found[("someone/smol-gguf", "chat-completion")])
-    response, stats = llm.chat({"messages": HI, "max_tokens": 4})
-    assert stats.prompt_tokens > 0 and response["choices"][0]["message"]["content"] is not None
+    # ...and they do run, from the cache snapshot: in a child process, as native engines always do.
+    code = (
+        "from playground.local_backend import discovery, engines\n"
+        f"found = {{(m.model_id, m.task): m for m in discovery.scan_hf_cache({str(tmp_path)!r})}}\n"
+        "st = found[('someone/minilm-copy', 'feature-extraction')]\n"
+        "assert engines.SentenceTransformerEngine(st).embed(['hello']).shape == (1, 384)\n"
+        "llm = engines.LlamaCppEngine(found[('someone/smol-gguf', 'chat-completion')])\n"
+        "response, stats = llm.chat({'messages': [{'role': 'user', 'content': 'Hi'}], 'max_tokens': 4})\n"
+        "assert stats.prompt_tokens > 0 and response['choices'][0]['message']['content'] is not None\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]
 
     assert discovery.scan_hf_cache(tmp_path / "missing") == []
 
@@ -270,8 +281,6 @@ def test_concurrent_requests_all_succeed(base):
 
 
 def test_abandoned_stream_releases_the_model(base):
-    from playground.local_backend import engines
-
     client = InferenceClient(base_url=f"{base}/v1")
     # Ban the end-of-turn tokens so only the cancellation can end this ~1900-token generation early.
     no_eos = {str(t): -100.0 for t in (0, 2)}
@@ -279,13 +288,12 @@ def test_abandoned_stream_releases_the_model(base):
     chunks = iter(stream)
     for _ in range(5):
         next(chunks)
-    lock = engines.get_engine(LLM).lock
-    assert lock.locked()  # generation in progress
+    assert local_backend.busy(LLM)  # generation in progress (the model's lock, in the engine process)
     client.close()  # drop the connection mid-generation
     deadline = time.monotonic() + 5
-    while lock.locked() and time.monotonic() < deadline:
+    while local_backend.busy(LLM) and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert not lock.locked(), "generation went on after the client left"
+    assert not local_backend.busy(LLM), "generation went on after the client left"
     out = InferenceClient(base_url=f"{base}/v1").chat_completion(HI, model=LLM, max_tokens=5)
     assert out.choices[0].message.content is not None
 
@@ -319,13 +327,10 @@ def test_offline_mode_still_blocks_the_hub(base):
 
 def test_stop_restart_and_clean_exit():
     """In a fresh interpreter: start, stop, start again on a new port, then exit with the server running."""
-    import subprocess
-    import sys
-
     code = (
         "import httpx\n"
         "from playground import local_backend as lb\n"
-        "a = lb.ensure_running(); assert httpx.get(a + '/health').json() == {'status': 'ok'}\n"
+        "a = lb.ensure_running(); assert httpx.get(a + '/health').json()['status'] == 'ok'\n"
         "lb.stop(); assert lb.base_url() is None\n"
         "try:\n"
         "    httpx.get(a + '/health', timeout=2); raise SystemExit('still serving after stop')\n"
@@ -334,28 +339,25 @@ def test_stop_restart_and_clean_exit():
         "b = lb.ensure_running(); assert httpx.get(b + '/health').status_code == 200\n"
         "print('ok')\n"
     )
-    root = Path(__file__).resolve().parents[1]
-    proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
 
 
 def test_preload_imports_the_engines_but_loads_no_model():
-    """What app.py starts when there is no token: libraries imported in the background, models still lazy."""
-    import subprocess
-    import sys
-
+    """What app.py starts when there is no token: the engine process, importing its libraries in the
+    background; models still lazy; the app process itself imports no engine."""
     code = (
-        "import sys, time\n"
+        "import sys, time, httpx\n"
         "from playground import local_backend as lb\n"
-        f"lb.preload_libraries().join()\n"
-        "assert 'sentence_transformers' in sys.modules and 'llama_cpp' in sys.modules\n"
+        "lb.start_in_background(preload=True).join()\n"
+        "while httpx.get(lb.base_url() + '/health').json()['libraries'] != 'imported': time.sleep(0.05)\n"
+        "assert 'sentence_transformers' not in sys.modules and 'llama_cpp' not in sys.modules\n"
         f"assert lb.load_state({EMBEDDER!r}) == 'not loaded'\n"
         "t = time.perf_counter()\n"
         f"lb.warm({EMBEDDER!r})\n"
         "print(f'{time.perf_counter() - t:.2f}')\n"
     )
-    root = Path(__file__).resolve().parents[1]
-    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=180)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr[-2000:]
     print("MiniLM load after preload:", out.stdout.strip(), "s")

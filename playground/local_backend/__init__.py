@@ -18,8 +18,10 @@ generates ~110 tokens/s, while transformers loading the same GGUF takes ~18 s an
 sentence-transformers is the reference implementation of MiniLM's pooling and normalisation. See
 ``engines.py`` for details and ``bench/bench_local.py`` for the figures.
 
-Engines load lazily on first use, once per process, behind a lock per model; ``warm()`` loads one
-ahead of time (blocking) and ``load_state()`` reports progress.
+The engines run in a child process that the app supervises (``supervisor.py``): a native crash there
+(SIGILL, SIGSEGV, the OOM killer) becomes a clear error in the tab, the process restarts, and the app
+never dies. Engines load lazily on first use, once per engine process, behind a lock per model;
+``warm()`` loads one ahead of time (blocking) and ``load_state()`` reports progress, both over HTTP.
 """
 
 from __future__ import annotations
@@ -36,21 +38,28 @@ from .discovery import (
     catalog,
     served_model_ids,
 )
-from .engines import (
-    InvalidRequestError,
-    ModelLoadError,
-    UnknownModelError,
+from .engines import InvalidRequestError, ModelLoadError, UnknownModelError
+from .server import PROVIDER_HEADER, PROVIDER_NAME
+from .supervisor import (
+    EngineExit,
+    base_url,
+    busy,
+    ensure_running,
     load_seconds,
     load_state,
-    preload_libraries,
+    pid,
+    restarts,
+    start_in_background,
+    stop,
+    stopped_engine,
     warm,
 )
-from .server import PROVIDER_HEADER, PROVIDER_NAME, base_url, ensure_running, stop
 
 __all__ = [
     "CHAT",
     "ENGINE_LLAMA_CPP",
     "ENGINE_SENTENCE_TRANSFORMERS",
+    "EngineExit",
     "FEATURE_EXTRACTION",
     "PROVIDER_HEADER",
     "PROVIDER_NAME",
@@ -62,12 +71,16 @@ __all__ = [
     "ModelLoadError",
     "UnknownModelError",
     "base_url",
+    "busy",
     "catalog",
     "ensure_running",
     "load_seconds",
     "load_state",
-    "preload_libraries",
+    "pid",
+    "restarts",
     "served_model_ids",
+    "start_in_background",
     "stop",
+    "stopped_engine",
     "warm",
 ]

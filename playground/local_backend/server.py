@@ -19,9 +19,9 @@ carry TGI's ``"error_type": "validation"``). Responses carry ``x-inference-provi
 from __future__ import annotations
 
 import asyncio
-import atexit
 import json
 import logging
+import os
 import socket
 import threading
 import time
@@ -656,8 +656,6 @@ def create_app() -> FastAPI:
         entries = [m for m in _catalog.all_models() if m.model_id == model_id]
         first = entries[0]
         try:
-            import os
-
             created = int(os.path.getmtime(first.path))
         except OSError:
             created = 0
@@ -740,9 +738,39 @@ def create_app() -> FastAPI:
         task = SENTENCE_SIMILARITY if is_similarity and SENTENCE_SIMILARITY in tasks else tasks[0]
         return await run_task(request, model_id, task)
 
+    # -- engine state, for the app that supervises this process -----------------------------------
+
+    def state_of(model_id: str) -> dict:
+        if _catalog.find(model_id) is None:
+            raise UnknownModelError(model_id)
+        slot = _engines._slot(model_id)  # noqa: SLF001 - the registry's own view
+        engine = slot.engine
+        return {"model": model_id, "state": _engines.load_state(model_id), "load_seconds": slot.load_seconds,
+                "busy": bool(engine is not None and engine.lock.locked())}
+
+    @app.get("/local/state/{model_id:path}")
+    async def local_state(model_id: str):
+        try:
+            return JSONResponse(state_of(model_id), headers=_headers(None))
+        except Exception as exc:
+            return error_response(exc)
+
+    @app.post("/local/load/{model_id:path}")
+    async def local_load(model_id: str):
+        """Load a model now (blocking until it is ready); answers its state."""
+        def load() -> dict:
+            _engines.warm(model_id)
+            return state_of(model_id)
+
+        return await call(load)
+
     @app.get("/health")
     async def health():
-        return JSONResponse({"status": "ok"}, headers=_headers(None))
+        preload = _preloading[0]
+        body = {"status": "ok", "pid": os.getpid()}
+        if preload is not None:
+            body["libraries"] = "importing" if preload.is_alive() else "imported"
+        return JSONResponse(body, headers=_headers(None))
 
     @app.get("/")
     async def root():
@@ -755,82 +783,62 @@ def create_app() -> FastAPI:
 
 
 # --------------------------------------------------------------------------------------------
-# Server lifecycle: one uvicorn server per process, in a daemon thread, on 127.0.0.1:<ephemeral>
+# The engine process: ``python -m playground.local_backend`` (started by supervisor.py)
 # --------------------------------------------------------------------------------------------
 
 
-class _Running:
-    def __init__(self, server, thread: threading.Thread, base_url: str):
-        self.server = server
-        self.thread = thread
-        self.base_url = base_url
+_preloading: list[threading.Thread | None] = [None]  # the engine process's one library preload, if asked
 
 
-_lifecycle_lock = threading.Lock()
-_running: _Running | None = None
-_atexit_registered = False
+def _exit_when_parent_goes() -> None:
+    """The app holds our stdin open; when it ends (even by SIGKILL) stdin reaches EOF and we leave."""
+    import sys
+
+    try:
+        while sys.stdin.buffer.read(65536):
+            pass
+    finally:
+        os._exit(0)
 
 
-def ensure_running(timeout: float = 30.0) -> str:
-    """Start the server once per process (thread-safe); return ``http://127.0.0.1:PORT``."""
-    global _running, _atexit_registered
-    with _lifecycle_lock:
-        if _running is not None and _running.thread.is_alive() and not _running.server.should_exit:
-            return _running.base_url
-        import uvicorn
+def main(argv: list[str] | None = None) -> None:
+    """Serve the local backend on 127.0.0.1, print ``LISTENING <port>`` on stdout, then serve until told to stop.
 
-        # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto says
-        # TCP, and without it every small response waits ~40 ms for a delayed ACK (Nagle). Setting it
-        # on the listener too makes accepted sockets inherit it on Linux.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            create_app(),
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            ws="none",
-            loop="asyncio",
-            timeout_graceful_shutdown=2,
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="local-backend-server", daemon=True
-        )
-        thread.start()
-        deadline = time.monotonic() + timeout
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                server.should_exit = True
-                sock.close()
-                raise RuntimeError("The local inference backend did not start (see logs).")
-            time.sleep(0.01)
-        _running = _Running(server, thread, f"http://127.0.0.1:{port}")
-        if not _atexit_registered:
-            atexit.register(stop)
-            _atexit_registered = True
-        logger.info("Local inference backend listening on %s", _running.base_url)
-        return _running.base_url
+    Native engines (llama.cpp, torch) run in this process only: if one crashes, the app survives and
+    restarts us (see supervisor.py)."""
+    import argparse
+    import sys
 
+    import uvicorn
 
-def stop(timeout: float = 5.0) -> None:
-    """Stop the server (loaded models stay in memory for a later ``ensure_running``)."""
-    global _running
-    with _lifecycle_lock:
-        running, _running = _running, None
-    if running is None:
-        return
-    running.server.should_exit = True
-    running.thread.join(timeout)
-    if running.thread.is_alive():
-        running.server.force_exit = True
-        running.thread.join(1.0)
+    parser = argparse.ArgumentParser(description="The playground's local inference backend (engine process).")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--preload", action="store_true", help="import the engines' libraries at start")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="local engine: %(levelname)s %(name)s: %(message)s")
 
+    # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto says
+    # TCP, and without it every small response waits ~40 ms for a delayed ACK (Nagle). Setting it
+    # on the listener too makes accepted sockets inherit it on Linux.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind(("127.0.0.1", args.port))
+    sock.listen(128)  # connections wait in the backlog until uvicorn accepts them
+    print(f"LISTENING {sock.getsockname()[1]}", flush=True)
+    os.dup2(2, 1)  # from now on stdout goes to stderr: nobody reads the pipe any more
+    threading.Thread(target=_exit_when_parent_goes, name="parent-watch", daemon=True).start()
+    if args.preload:
+        _preloading[0] = _engines.preload_libraries()
+    config = uvicorn.Config(
+        create_app(),
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        ws="none",
+        loop="asyncio",
+        timeout_graceful_shutdown=2,
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+    sys.exit(0)
 
-def base_url() -> str | None:
-    """The running server's URL, or None."""
-    running = _running
-    return running.base_url if running is not None else None
