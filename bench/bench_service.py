@@ -1,8 +1,10 @@
 """Overhead of the playground against a direct InferenceClient call, on the same local fake router.
 
-Prints the median latency of: the direct InferenceClient call, the service path in-process, the
-gradio_client round trip on the playground, and the gradio_client round trip on a
-``gr.load("models/...")`` interface making the same request; then the ratios.
+Two comparisons, each measured interleaved (A B A B …, so drift and noise hit both sides alike):
+  1. the direct InferenceClient call (A) against the service path in-process (B);
+  2. the gradio_client round trip on a ``gr.load("models/...")`` interface (A) against the same round trip
+     on the playground (B), both making the same request.
+Each prints the medians, the median of the pair ratios B/A and its min–max.
 Goals: service overhead under 1 ms; playground round trip within 1.1x of gr.load's.
 Run: .venv/bin/python bench/bench_service.py [--n 200]
 """
@@ -27,6 +29,7 @@ import gradio as gr  # noqa: E402
 import httpx2  # noqa: E402
 from gradio_client import Client  # noqa: E402
 from huggingface_hub import InferenceClient, set_client_factory  # noqa: E402
+from huggingface_hub.utils import _http  # noqa: E402
 from huggingface_hub.utils._http import hf_request_event_hook  # noqa: E402
 
 from playground import capture, service  # noqa: E402
@@ -38,15 +41,21 @@ TOKEN = "hf_" + "BenchToken" + "x" * 24  # a fake, built so secret scanners do n
 TEXT = "I like you. I love you"
 
 
-def median_ms(fn, n: int, warmup: int = 5) -> float:
+def interleaved(a, b, n: int, warmup: int = 5) -> dict[str, float]:
+    """Time ``a`` and ``b`` alternately ``n`` times each; medians (ms) and the pair ratios b/a."""
     for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1000
+        a()
+        b()
+    ta, tb = [], []
+    for i in range(n):
+        for fn, out in ((a, ta), (b, tb)) if i % 2 == 0 else ((b, tb), (a, ta)):  # alternate who goes first
+            t = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t)
+    ratios = sorted(y / x for x, y in zip(ta, tb))
+    return {"a": statistics.median(ta) * 1000, "b": statistics.median(tb) * 1000,
+            "ratio": statistics.median(ratios), "min": ratios[0], "max": ratios[-1],
+            "p10": ratios[len(ratios) // 10], "p90": ratios[(9 * len(ratios)) // 10]}
 
 
 def main() -> None:
@@ -56,42 +65,50 @@ def main() -> None:
     fake = FakeHF()
     transport = fake.transport()
 
-    # 1. direct call: huggingface_hub's own client (default hooks) routed to the fake, no capture
-    set_client_factory(lambda: httpx2.Client(transport=transport, event_hooks={"request": [hf_request_event_hook]},
-                                             follow_redirects=True, timeout=None))
-    direct_client = InferenceClient(provider="hf-inference", token=TOKEN)
-    direct = median_ms(lambda: direct_client.text_classification(TEXT, model=MODEL), args.n)
-
-    # 2. the service path in-process (capture hooks installed)
+    # Two shared clients, both on the fake's transport: huggingface_hub's own (default hooks, no capture) for
+    # the direct call, and the playground's capturing one for the service path. Each side swaps its client
+    # in as huggingface_hub's shared one before its call (a pointer swap: no client is built per call).
+    plain = httpx2.Client(transport=transport, event_hooks={"request": [hf_request_event_hook]},
+                          follow_redirects=True, timeout=None)
     capture.install(transport)
+    capturing = _http.get_session()
+    direct_client = InferenceClient(provider="hf-inference", token=TOKEN)
     request = service.RunRequest("text-classification", MODEL, {"text": TEXT}, target=service.Target("hf-inference", token=TOKEN))
 
+    def direct():
+        _http._GLOBAL_CLIENT = plain
+        direct_client.text_classification(TEXT, model=MODEL)
+
     def via_service():
+        _http._GLOBAL_CLIENT = capturing
         result = service.run(request)
         assert result.ok, result.error
 
-    in_process = median_ms(via_service, args.n)
+    svc = interleaved(direct, via_service, args.n)
+    _http._GLOBAL_CLIENT = capturing
 
-    # 3. gradio_client round trip on the playground
     demo = build_app()
-    demo.launch(prevent_thread_lock=True, quiet=True, server_port=0 or None)
+    demo.launch(prevent_thread_lock=True, quiet=True)
     client = Client(demo.local_url, verbose=False)
-    playground = median_ms(lambda: client.predict(token=TOKEN, provider="hf-inference", text=TEXT,
-                                                  api_name="/text_classification"), max(20, args.n // 4))
-
-    # 4. gradio_client round trip on gr.load("models/...") for the same request
     loaded = gr.load(f"models/{MODEL}", token=TOKEN, provider="hf-inference")
     loaded.launch(prevent_thread_lock=True, quiet=True)
     lclient = Client(loaded.local_url, verbose=False)
     api = next(iter(lclient.view_api(return_format="dict", print_info=False)["named_endpoints"]))
-    gr_load = median_ms(lambda: lclient.predict(TEXT, api_name=api), max(20, args.n // 4))
+    rt = interleaved(lambda: lclient.predict(TEXT, api_name=api),
+                     lambda: client.predict(token=TOKEN, provider="hf-inference", text=TEXT, api_name="/text_classification"),
+                     max(20, args.n // 4))
 
-    print(f"direct InferenceClient call     {direct:8.2f} ms")
-    print(f"service path (in-process)       {in_process:8.2f} ms   overhead {in_process - direct:+.2f} ms   ratio {in_process / direct:.3f}x")
-    print(f"playground via gradio_client    {playground:8.2f} ms")
-    print(f"gr.load via gradio_client       {gr_load:8.2f} ms")
-    print(f"playground / gr.load            {playground / gr_load:8.3f}x   (goal <= 1.1x)")
-    print(f"service overhead goal < 1 ms:   {'met' if in_process - direct < 1 else 'NOT met'}")
+    def line(name: str, r: dict[str, float]) -> str:
+        return (f"{name:32s} {r['ratio']:.3f}x  (min {r['min']:.3f}x, p10 {r['p10']:.3f}x, p90 {r['p90']:.3f}x, "
+                f"max {r['max']:.3f}x)")
+
+    print(f"direct InferenceClient call      {svc['a']:8.2f} ms (median)")
+    print(f"service path (in-process)        {svc['b']:8.2f} ms (median)   overhead {svc['b'] - svc['a']:+.2f} ms")
+    print(line("service / direct, per pair", svc))
+    print(f"gr.load via gradio_client        {rt['a']:8.2f} ms (median)")
+    print(f"playground via gradio_client     {rt['b']:8.2f} ms (median)")
+    print(line("playground / gr.load, per pair", rt) + "   goal <= 1.1x: " + ("met" if rt["ratio"] <= 1.1 else "NOT met"))
+    print(f"service overhead goal < 1 ms:    {'met' if svc['b'] - svc['a'] < 1 else 'NOT met'}")
     demo.close()
     loaded.close()
     fake.close()
