@@ -35,3 +35,41 @@ def test_no_token_chat_streams_from_the_local_backend(app):
         assert len(seen) >= 2, f"the reply did not stream in: {seen}"  # it grew while we watched
         assert "SmolLM2-135M-Instruct" in page.content()
         page.screenshot(path=shot("local-chat.png"), full_page=True)
+
+
+def test_engine_crash_mid_reply_shows_in_the_tab_and_the_next_message_is_answered(app):
+    """SIGILL the engine process while a reply streams in: the page says what happened, keeps the partial
+    reply, and the next message is answered by the restarted engine. The app (this process) lives on."""
+    import os
+    import signal
+
+    from playground import local_backend
+
+    with browser_page() as page:
+        page.goto(app.local_url)
+        page.get_by_text("No token found").first.wait_for(timeout=20_000)
+        box = task_panel(page).get_by_placeholder("Ask anything")
+        box.fill("Write a long story about a lighthouse keeper and a storm.")
+        box.press("Enter")
+        bot = page.locator("[data-testid='bot']").last
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if page.get_by_text("Streaming…").count() and bot.count() and len(bot.inner_text().strip()) > 40:
+                break
+            time.sleep(0.03)
+        else:
+            page.screenshot(path=shot("local-engine-crash-failed.png"), full_page=True)
+            raise AssertionError(f"the reply never streamed: {bot.inner_text() if bot.count() else None!r}")
+        os.kill(local_backend.pid(), signal.SIGILL)
+        said = page.get_by_text("The local engine stopped: SIGILL").filter(visible=True).first
+        said.wait_for(timeout=30_000)
+        assert "it is restarting" in said.inner_text()
+        partial = page.locator("[data-testid='bot']").last.inner_text()
+        assert len(partial.strip()) > 40 and "[truncated]" in partial, "the partial reply was not kept"
+        page.screenshot(path=shot("local-engine-crash.png"), full_page=True)
+
+        box.fill("Say hello.")
+        box.press("Enter")
+        page.get_by_text("served by local").filter(visible=True).first.wait_for(timeout=120_000)
+        answer = page.locator("[data-testid='bot']").last.inner_text().strip()
+        assert answer and "[truncated]" not in answer
