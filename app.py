@@ -2,7 +2,7 @@
 
 import argparse
 
-from playground import local_backend
+from playground import local_backend, public_mode
 from playground.service import LOCAL
 from playground.ui import CSS, build_app, default_provider
 
@@ -10,8 +10,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7860)
-    parser.add_argument("--share", action="store_true", help="create a public gradio.live link")
+    parser.add_argument("--share", action="store_true", help="create a public gradio.live link (implies --public)")
+    parser.add_argument("--public", action="store_true", help="public mode, for a deployment others use (README)")
     args = parser.parse_args()
+    public = public_mode.configure(args.public or args.share)  # also on by itself on a Space (SPACE_ID)
     if default_provider() == LOCAL:  # no token: the first run will be local, so start its engine process now
         local_backend.start_in_background(preload=True)
-    build_app().launch(server_name=args.host, server_port=args.port, share=args.share, css=CSS)
+    build_app().launch(server_name=args.host, server_port=args.port, share=args.share, css=CSS,
+                       **public.launch_options())

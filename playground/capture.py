@@ -333,8 +333,10 @@ def client_factory(transport: httpx2.BaseTransport | None = None):
     """Return a factory of the shared ``httpx2.Client`` with the capture hooks (and an optional transport)."""
 
     def make() -> httpx2.Client:
+        from . import public_mode  # in public mode, the network guard wraps the transport
+
         return httpx2.Client(
-            transport=transport,
+            transport=public_mode.guard(transport),
             event_hooks={"request": [_hub_hook, _on_request], "response": [_on_response]},
             follow_redirects=True,
             timeout=None,

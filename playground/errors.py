@@ -13,10 +13,15 @@ The hierarchy::
      ├── TimeoutError          the call or the stream took too long
      ├── NetworkError          no connection at all (offline, DNS, refused)
      ├── LocalEngineError      the local backend's engine process died (SIGILL, SIGSEGV, OOM killer)
-     └── ProviderError         the provider cannot serve this task/model (raised before any call)
+     ├── ProviderError         the provider cannot serve this task/model (raised before any call)
+     └── AnswerShapeError      a 2xx answer that huggingface_hub cannot read (an older or unknown shape)
 
 ``translate(exc, ...)`` is the only place that turns an exception into one of these; the service calls it
 and the UI only displays ``PlaygroundError.display()``. Messages never contain the token.
+
+Reading an answer that fails is the answer's problem, never the input's: ``translate`` makes it an
+AnswerShapeError when the service says a 2xx answer had arrived (``answered=True``), or when the exception
+was raised in huggingface_hub's answer-reading code, whatever the exception's type.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import httpx2
+from huggingface_hub import __version__ as HF_HUB_VERSION
 from huggingface_hub.errors import (
     HfHubHTTPError,
     InferenceTimeoutError,
@@ -52,6 +58,7 @@ __all__ = [
     "NetworkError",
     "LocalEngineError",
     "ProviderError",
+    "AnswerShapeError",
     "translate",
     "RETRYABLE_STATUS",
 ]
@@ -153,6 +160,14 @@ class ProviderError(PlaygroundError):
     kind: str = "provider"
 
 
+@dataclass
+class AnswerShapeError(PlaygroundError):
+    """The provider answered (2xx), but not in a shape huggingface_hub reads. Not retried: the same provider
+    would answer the same way."""
+
+    kind: str = "answer_shape"
+
+
 def parse_retry_after(headers) -> float | None:
     """Seconds to wait from ``Retry-After`` (seconds or HTTP date) or the IETF ``RateLimit`` header."""
     value = headers.get("retry-after")
@@ -193,6 +208,29 @@ def _server_message(err: HfHubHTTPError) -> str:
     return msg.strip()
 
 
+# Where huggingface_hub reads an answer: its types' parsers, its body decoders and the providers' get_response.
+_ANSWER_READERS = frozenset({
+    "parse_obj", "parse_obj_as_list", "parse_obj_as_instance", "_bytes_to_dict", "_bytes_to_list", "_bytes_to_image",
+    "_b64_to_image", "get_response", "_format_chat_completion_stream_output",
+})
+
+
+def _raised_reading_an_answer(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised inside huggingface_hub's answer-reading code."""
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_name in _ANSWER_READERS and "huggingface_hub" in code.co_filename:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _short_classes(text: str) -> str:
+    """``<class 'huggingface_hub.….ZeroShotClassificationOutputElement'>`` -> ``ZeroShotClassificationOutputElement``."""
+    return re.sub(r"<class '(?:\w+\.)*(\w+)'>", r"\1", text)
+
+
 def translate(
     exc: BaseException,
     *,
@@ -201,9 +239,13 @@ def translate(
     secrets: tuple[str, ...] = (),
     local_available: bool = True,
     revision: str = "",
+    answered: bool = False,
 ) -> PlaygroundError:
-    """Turn any exception of a run into a PlaygroundError. The only such translation in the project."""
-    err = _translate(exc, model=model, provider=provider, local_available=local_available, revision=revision)
+    """Turn any exception of a run into a PlaygroundError. The only such translation in the project.
+
+    ``answered``: the call had got a 2xx answer when ``exc`` was raised (so reading it failed)."""
+    err = _translate(exc, model=model, provider=provider, local_available=local_available, revision=revision,
+                     answered=answered)
     err.message = redact_text(err.message, secrets)
     err.fix = redact_text(err.fix, secrets)
     err.title = redact_text(err.title, secrets)
@@ -211,7 +253,8 @@ def translate(
     return err
 
 
-def _translate(exc: BaseException, *, model: str, provider: str, local_available: bool, revision: str = "") -> PlaygroundError:
+def _translate(exc: BaseException, *, model: str, provider: str, local_available: bool, revision: str = "",
+               answered: bool = False) -> PlaygroundError:
     if isinstance(exc, PlaygroundError):
         return exc
     where = f" by {provider}" if provider else ""
@@ -316,6 +359,14 @@ def _translate(exc: BaseException, *, model: str, provider: str, local_available
         return ServerError(
             "The provider's answer is not valid JSON", f"{exc}",
             f"It is usually temporary (a cut or garbled answer): run again. {other}",
+        )
+    if answered or _raised_reading_an_answer(exc):  # before ValueError: a response problem is never an input problem
+        return AnswerShapeError(
+            f"The provider answered in a shape that huggingface_hub {HF_HUB_VERSION} cannot read",
+            f"Reading the answer{f' from {provider}' if provider else ''} failed: {type(exc).__name__}: "
+            f"{_short_classes(str(exc))}",
+            "The answer is kept in the raw exchange. Try another provider or model for this task, or a newer "
+            "huggingface_hub if one reads this shape.",
         )
     if isinstance(exc, ValueError):
         text = str(exc)

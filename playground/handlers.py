@@ -13,7 +13,7 @@ from typing import Any, Iterator
 import gradio as gr
 
 from . import service
-from .errors import InputError, PlaygroundError
+from .errors import AnswerShapeError, InputError, PlaygroundError
 from .params import parse_values
 from .reliability import HEALTH, RetryPolicy
 from .renderers import RENDERERS
@@ -22,7 +22,8 @@ from .service import RunRequest, RunResult, StreamDelta, Target
 from .tasks import TASKS, Task
 
 __all__ = [
-    "HEADER_ARGS", "ADVANCED_ARGS", "handler_for", "run_task", "run_chat", "status_markdown", "raw_json",
+    "HEADER_ARGS", "ADVANCED_ARGS", "handler_for", "run_task", "run_chat", "status_markdown", "raw_json", "token_kept",
+    "request_token",
     "chat_messages", "reliability_settings", "cooldowns_markdown", "take_back_last_turn", "prepare_continue",
     "describe_tools", "check_structured",
 ]
@@ -34,6 +35,34 @@ ADVANCED_ARGS = ("attempts", "backoff_base_s", "backoff_cap_s", "deadline_s", "c
                  "stream_idle_timeout_s", "failover", "fallback_providers")
 TRUNCATED = " ⚠️ [truncated]"  # marks a reply whose stream broke midway
 CONTINUE_PROMPT = "Continue exactly where your last reply stopped, without repeating anything."
+
+
+def token_kept(check):
+    """The handler of the token box's events, around ``check`` (the token line's report on the token).
+
+    The page never sends the box's value as the box's own: ``ui`` sends it in a carrier that this handler empties
+    in the same event, and keeps the token in the tab's session state (a ``gr.State``, held on the server). So the
+    value is in no component that Gradio keeps or serves again (the session's deep-link state, the run history and
+    its replays). Returns (session token, emptied carrier, *check's outputs)."""
+
+    def kept(_box, token):
+        token = (token or "").strip() or None
+        return token, "", *check(token)
+
+    return kept
+
+
+def request_token(token: str | None, session_token: str | None = None, request: Any = None) -> str | None:
+    """The token a run sends: the API caller's ``token=``, else the one pasted in this tab, else the request's
+    ``Authorization: Bearer hf_…`` header. A header that is not a Hugging Face token (a proxy's in front of the
+    app) is not sent on."""
+    for given in (token, session_token):
+        if (given or "").strip():
+            return given.strip()
+    headers = getattr(request, "headers", None) or {}
+    scheme, _, value = (headers.get("authorization") or "").strip().partition(" ")
+    value = value.strip()
+    return value if scheme.lower() == "bearer" and value.startswith("hf_") else None
 
 
 def reliability_settings(attempts=None, backoff_base_s=None, backoff_cap_s=None, deadline_s=None,
@@ -151,7 +180,7 @@ def _warm_local(model: str) -> None:
 
 
 def run_task(task: Task, token, provider, endpoint_url, bill_to, model, revision, *values,
-             advanced: tuple = (), progress: gr.Progress | None = None) -> tuple[Any, str, str]:
+             advanced: tuple = (), progress: gr.Progress | None = None, session: str = "") -> tuple[Any, str, str]:
     """Run a non-streaming task; returns (rendered output, status markdown, raw exchange JSON)."""
     renderer = RENDERERS[task.renderer]
     try:
@@ -165,14 +194,16 @@ def run_task(task: Task, token, provider, endpoint_url, bill_to, model, revision
         progress(0.05, desc=note)
         _warm_local(model)
     request = RunRequest(task.id, model, inputs, params, revision or "main",
-                         _target(token, provider, endpoint_url, bill_to, settings))
+                         _target(token, provider, endpoint_url, bill_to, settings), session=session)
     result = service.run(request)
     if not result.ok:
         return renderer.empty, status_markdown(result), raw_json(result)
     try:
         rendered = renderer.render(result.output, result.inputs)
     except Exception as err:  # an answer of an unexpected shape: say so, keep the raw exchange
-        result.error = InputError("The answer could not be displayed", f"{type(err).__name__}: {err}", "See the raw exchange.")
+        result.error = AnswerShapeError(  # the answer's problem, never the input's
+            "The answer could not be displayed", f"{type(err).__name__}: {err}",
+            "The answer is kept in the raw exchange; please report this with it.")
         return renderer.empty, status_markdown(result), raw_json(result)
     return rendered, status_markdown(result), raw_json(result)
 
@@ -306,7 +337,7 @@ def _message_parts(message: Any) -> tuple[str, list[str]]:
 
 
 def run_chat(task: Task, token, provider, endpoint_url, bill_to, model, revision, history, message, *values,
-             advanced: tuple = ()) -> Iterator[tuple]:
+             advanced: tuple = (), session: str = "") -> Iterator[tuple]:
     """Stream a chat reply; yields (history, message box, status, raw). A failure loses nothing."""
     history = list(history or [])
     text, files = _message_parts(message)
@@ -328,7 +359,7 @@ def run_chat(task: Task, token, provider, endpoint_url, bill_to, model, revision
     yield shown, _EMPTY_MESSAGE, "⏳ Waiting for the first token…", gr.skip()
     messages = chat_messages(history) + [{"role": "user", "content": _user_content(text, files)}]
     request = RunRequest(task.id, model, {**inputs, "messages": messages}, params, revision or "main",
-                         _target(token, provider, endpoint_url, bill_to, settings))
+                         _target(token, provider, endpoint_url, bill_to, settings), session=session)
     last = StreamDelta("", "")
     for event in service.run_stream(request):
         if isinstance(event, StreamDelta):
@@ -391,20 +422,34 @@ def handler_for(task: Task):
     else:
         names += [spec.name for spec in task.inputs]
         body = run_task
-    names += [spec.name for spec in task.params] + ["extra_parameters", *ADVANCED_ARGS]
-    n = len(ADVANCED_ARGS)  # the Advanced accordion's values come last
+    # then the tab's session token (a gr.State: not an API parameter)
+    names += [spec.name for spec in task.params] + ["extra_parameters", *ADVANCED_ARGS, "session_token"]
+    n = len(ADVANCED_ARGS)  # the Advanced accordion's values come after the task's
+
+    def split(args):
+        """Gradio's arguments -> (the body's values with the token to send, the Advanced values, the request).
+        Gradio adds the gr.Request last: its headers, and its session hash (public mode's limits)."""
+        *args, session_token, request = args
+        return (request_token(args[0], session_token, request), *args[1:-n]), args[-n:], request
 
     if task.renderer == "chat":
         def handler(*args):
-            yield from body(task, *args[:-n], advanced=args[-n:])
+            values, advanced, request = split(args)
+            yield from body(task, *values, advanced=advanced, session=getattr(request, "session_hash", "") or "")
     else:
         def handler(*args, progress=gr.Progress()):
-            return body(task, *args[:-n], advanced=args[-n:], progress=progress)
+            values, advanced, request = split(args)
+            return body(task, *values, advanced=advanced, progress=progress,
+                        session=getattr(request, "session_hash", "") or "")
 
     handler.__name__ = task.api_name
     # Every argument defaults to None, so API callers give only what they need (the component's own
     # initial value is the default the client sends).
     params = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None) for n in names]
+    # Gradio passes the gr.Request in the parameter annotated so (not an API input): the visitor's session
+    params.append(inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
+                                    annotation=gr.Request))
+    handler.__annotations__ = {"request": gr.Request}
     if task.renderer != "chat":  # Gradio fills a Progress argument itself: the page shows model loading
         params.append(inspect.Parameter("progress", inspect.Parameter.KEYWORD_ONLY, default=gr.Progress()))
     handler.__signature__ = inspect.Signature(params)

@@ -36,10 +36,11 @@ from datetime import datetime
 from typing import Any, Callable, TypeVar
 
 import httpx2
-from huggingface_hub import HfApi, get_token
+from huggingface_hub import HfApi
 from huggingface_hub.inference._providers import PROVIDERS
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
+from . import public_mode
 from .errors import NetworkError, PlaygroundError, TimeoutError, translate
 from .tasks import get_task
 
@@ -159,7 +160,7 @@ def _token(token: str | None) -> str | None:
 
 def _token_key(token: str | None) -> str:
     """Whose answer this is: a hash of the token that will be sent (typed, else the environment's)."""
-    effective = _token(token) or get_token()
+    effective = _token(token) or public_mode.host_token()
     return hashlib.sha256(effective.encode()).hexdigest()[:16] if effective else "anonymous"
 
 
@@ -552,7 +553,7 @@ def check_token(token: str | None) -> TokenStatus | None:
 
     Raises AuthError for a token the Hub refuses, NetworkError when the Hub cannot be reached."""
     typed = _token(token)
-    effective = typed or get_token()
+    effective = typed or public_mode.host_token()
     if not effective:
         return None
     me = _ask("whoami", (), typed, lambda: _API.whoami(token=effective))

@@ -17,7 +17,7 @@ from typing import Any
 import gradio as gr
 from huggingface_hub.inference._providers import PROVIDERS
 
-from . import hub, service
+from . import hub, public_mode, service
 from .errors import PlaygroundError
 from .service import CUSTOM, LOCAL
 from .tasks import Task, get_task
@@ -247,7 +247,7 @@ def token_status(token: str | None):
                     gr.update(choices=[OWN_ACCOUNT]))
         return _hub_problem(err, "the token is not checked, runs will still send it"), gr.update()
     if status is None:
-        return NO_TOKEN, gr.update(choices=[OWN_ACCOUNT])
+        return public_mode.no_token_note() or NO_TOKEN, gr.update(choices=[OWN_ACCOUNT])
     source = " (from the environment)" if status.from_environment else ""
     role = {"fineGrained": "fine-grained"}.get(status.role, status.role)
     scopes = f", scopes: {', '.join(status.permissions)}" if status.permissions else ""

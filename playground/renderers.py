@@ -2,6 +2,11 @@
 
 A renderer takes the task's parsed output (huggingface_hub's own types) and the prepared inputs, and returns
 the value of its Gradio component. Registry entries name their renderer by key.
+
+Renderers show what is there and skip what is not. huggingface_hub's parser sets every field a provider left
+out to ``None``, required or not (a real document-QA answer is ``[{"answer": "…"}]``, without score or
+offsets), so no renderer counts on any field but the one it shows: a missing score drops the bar, a missing
+offset makes the renderer look for the text, a missing box or mask skips that item.
 """
 
 from __future__ import annotations
@@ -31,8 +36,31 @@ class Renderer:
     empty: Any = None
 
 
-def _labels(output: Any, inputs: dict[str, Any]) -> dict[str, float]:
-    return {item.label: float(item.score) for item in output}
+def _score(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _bars(pairs: Any) -> dict[str, float] | str | None:
+    """(label, score) pairs -> bars, the best score of a repeated label. When a score is missing, the labels are
+    shown as text in the order given (best first); no bar is invented."""
+    pairs = [(str(label), score) for label, score in pairs if label is not None]
+    if not pairs:
+        return None
+    if any(score is None for _, score in pairs):
+        return " · ".join(dict.fromkeys(label for label, _ in pairs))
+    bars: dict[str, float] = {}
+    for label, score in pairs:
+        bars[label] = max(bars.get(label, score), score)
+    return bars
+
+
+def _items(output: Any) -> list[Any]:
+    """A list answer as a list: one element alone (``parse_obj_as_list(...)[0]`` of a flat list) is wrapped."""
+    return list(output) if isinstance(output, list) else [] if output is None else [output]
+
+
+def _labels(output: Any, inputs: dict[str, Any]) -> dict[str, float] | str | None:
+    return _bars((item.label, _score(item.score)) for item in _items(output))
 
 
 def _text(output: Any, inputs: dict[str, Any]) -> str:
@@ -48,13 +76,13 @@ def _text(output: Any, inputs: dict[str, Any]) -> str:
 def _highlight(output: Any, inputs: dict[str, Any]) -> dict[str, Any]:
     text = inputs.get("text", "")
     entities = []
-    for item in output:
+    for item in _items(output):
         start, end = getattr(item, "start", None), getattr(item, "end", None)
         group = getattr(item, "entity_group", None) or getattr(item, "entity", None) or "ENT"
         if start is None or end is None:  # some providers omit offsets: find the word
             word = getattr(item, "word", "") or ""
             start = text.find(word)
-            if start < 0:
+            if start < 0 or not word:
                 continue
             end = start + len(word)
         entities.append({"entity": group, "start": int(start), "end": int(end)})
@@ -62,17 +90,21 @@ def _highlight(output: Any, inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def draw_boxes(image: Image.Image, detections: list[Any]) -> Image.Image:
-    """Draw each detection's box and ``label score`` on a copy of the image, one colour per label."""
+    """Draw each detection's box and ``label score`` on a copy of the image, one colour per label.
+    A detection without a whole box is skipped; a missing label or score is left out of the caption."""
     img = image.convert("RGB").copy()
     draw = ImageDraw.Draw(img)
     colours: dict[str, str] = {}
     width = max(2, round(min(img.size) / 200))
-    for det in detections:
+    for det in _items(detections):
         box = det.box
-        colour = colours.setdefault(det.label, _PALETTE[len(colours) % len(_PALETTE)])
+        if box is None or None in (box.xmin, box.ymin, box.xmax, box.ymax):
+            continue
+        label = "object" if det.label is None else str(det.label)
+        colour = colours.setdefault(label, _PALETTE[len(colours) % len(_PALETTE)])
         xy = (box.xmin, box.ymin, box.xmax, box.ymax)
         draw.rectangle(xy, outline=colour, width=width)
-        caption = f"{det.label} {det.score:.2f}"
+        caption = label if det.score is None else f"{label} {float(det.score):.2f}"
         tw = draw.textlength(caption)
         ty = max(0, box.ymin - 12)
         draw.rectangle((box.xmin, ty, box.xmin + tw + 4, ty + 12), fill=colour)
@@ -92,6 +124,8 @@ def _image(output: Any, inputs: dict[str, Any]) -> Image.Image:
 def _embedding(output: Any, inputs: dict[str, Any]) -> str:
     arr = np.asarray(output, dtype="float32")
     flat = arr.reshape(-1)
+    if not flat.size:
+        return f"**Shape** `{tuple(arr.shape)}` · the model returned no values"
     vec = arr.reshape(-1, arr.shape[-1])[0] if arr.ndim else flat
     head = ", ".join(f"{v:.4f}" for v in vec[:12])
     return (
@@ -101,49 +135,48 @@ def _embedding(output: Any, inputs: dict[str, Any]) -> str:
     )
 
 
-def _similarity(output: Any, inputs: dict[str, Any]) -> dict[str, float]:
-    return {sentence: float(score) for sentence, score in zip(inputs.get("other_sentences", []), output)}
+def _similarity(output: Any, inputs: dict[str, Any]) -> dict[str, float] | str | None:
+    return _bars(zip(inputs.get("other_sentences", []), (_score(s) for s in _items(output))))
 
 
-def _fill_mask(output: Any, inputs: dict[str, Any]) -> dict[str, float]:
-    """Each candidate as a bar, named by the sentence it completes."""
-    return {item.sequence: float(item.score) for item in output}
-
-
-def _answer_list(output: Any) -> list[Any]:
-    return list(output) if isinstance(output, list) else [output]
+def _fill_mask(output: Any, inputs: dict[str, Any]) -> dict[str, float] | str | None:
+    """Each candidate as a bar, named by the sentence it completes (or by the token, without the sentence)."""
+    return _bars((item.sequence or item.token_str, _score(item.score)) for item in _items(output))
 
 
 def _qa(output: Any, inputs: dict[str, Any]) -> dict[str, Any]:
-    """The context with each answer highlighted where the model found it, labelled with its score."""
+    """The context with each answer highlighted where the model found it, labelled with its score. An answer that
+    is not in the context is shown after it."""
     context = inputs.get("context", "")
-    entities: list[dict[str, Any]] = []
-    for rank, item in enumerate(_answer_list(output), 1):
-        start, end = getattr(item, "start", None), getattr(item, "end", None)
-        if start is None or end is None or context[start:end].strip() != (item.answer or "").strip():
-            start = context.find(item.answer or "")  # offsets missing or off: find the answer text
-            if start < 0 or not item.answer:
-                continue
-            end = start + len(item.answer)
+    text, entities = context, []
+    for rank, item in enumerate(_items(output), 1):
+        answer = item.answer or ""
+        if not answer.strip():
+            continue
+        score = _score(item.score)
+        label = ("answer" if rank == 1 else f"#{rank}") + ("" if score is None else f" {score:.2f}")
+        start, end = item.start, item.end
+        if start is None or end is None or context[start:end].strip() != answer.strip():
+            start = context.find(answer)  # offsets missing or off: find the answer text
+            end = start + len(answer)
+        if start < 0:  # not in the context: shown after it
+            start = len(text) + 2
+            text, end = f"{text}\n\n{answer}", start + len(answer)
+            label += " (not found in the context)"
         if any(start < e["end"] and e["start"] < end for e in entities):
             continue  # HighlightedText cannot show overlapping spans
-        label = f"answer {float(item.score):.2f}" if rank == 1 else f"#{rank} {float(item.score):.2f}"
         entities.append({"entity": label, "start": int(start), "end": int(end)})
-    return {"text": context, "entities": entities}
+    return {"text": text, "entities": entities}
 
 
-def _answers(output: Any, inputs: dict[str, Any]) -> dict[str, float]:
-    scores: dict[str, float] = {}
-    for item in _answer_list(output):
-        answer = (item.answer or "").strip() or "(no answer)"
-        scores[answer] = max(scores.get(answer, 0.0), float(item.score))
-    return scores
+def _answers(output: Any, inputs: dict[str, Any]) -> dict[str, float] | str | None:
+    return _bars(((item.answer or "").strip() or "(no answer)", _score(item.score)) for item in _items(output))
 
 
 def _table_qa(output: Any, inputs: dict[str, Any]) -> str:
     """The answer, how it was computed, and the table with the cells it came from highlighted."""
     table: dict[str, list[str]] = inputs.get("table") or {}
-    used = {(int(r), int(c)) for r, c in (output.coordinates or [])}
+    used = {(int(rc[0]), int(rc[1])) for rc in output.coordinates or [] if len(rc or ()) == 2}
     headers = list(table)
     n_rows = max((len(v) for v in table.values()), default=0)
     aggregator = (output.aggregator or "NONE").upper()
@@ -156,11 +189,12 @@ def _table_qa(output: Any, inputs: dict[str, Any]) -> str:
         ) + "</tr>"
         for r in range(n_rows)
     )
-    cells = ", ".join(html.escape(c) for c in output.cells or []) or "none"
+    cells = ", ".join(html.escape(str(c)) for c in output.cells or []) or "none"
+    used_line = "" if output.cells is None and not how else f"<p>cells used: {cells}{how}</p>"
     return (
         '<div class="table-qa">'
-        f'<p class="answer">{html.escape(output.answer)}</p>'
-        f"<p>cells used: {cells}{how}</p>"
+        f'<p class="answer">{html.escape(str(output.answer or "(no answer)"))}</p>'
+        f"{used_line}"
         f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
     )
 
@@ -168,12 +202,15 @@ def _table_qa(output: Any, inputs: dict[str, Any]) -> str:
 def segment_layers(image: Image.Image, segments: list[Any]) -> tuple[list[tuple[np.ndarray, str]], dict[str, str]]:
     """Each segment's mask (0-1, the image's size) with a unique legend label, and one colour per label."""
     layers, colours = [], {}
-    for seg in segments:
+    for seg in _items(segments):
+        if seg.mask is None:
+            continue
         mask = seg.mask if isinstance(seg.mask, Image.Image) else Image.open(io.BytesIO(base64.b64decode(seg.mask)))
         mask = mask.convert("L")
         if mask.size != image.size:
             mask = mask.resize(image.size, Image.NEAREST)
-        label = seg.label if seg.score is None else f"{seg.label} {float(seg.score):.2f}"
+        name = "segment" if seg.label is None else str(seg.label)
+        label = name if seg.score is None else f"{name} {float(seg.score):.2f}"
         base, n = label, 2
         while label in colours:
             label, n = f"{base} ({n})", n + 1
@@ -236,12 +273,15 @@ def _audio(output: Any, inputs: dict[str, Any]) -> str:
 def _audios(output: Any, inputs: dict[str, Any]) -> str:
     """One player per returned audio (a speech-enhancement model returns one, a source separator several)."""
     players = []
-    for item in output:
+    for number, item in enumerate(_items(output), 1):
+        if not item.blob:
+            continue
         data = item.blob if isinstance(item.blob, (bytes, bytearray)) else base64.b64decode(item.blob)
         suffix = media_suffix(bytes(data[:16]))
         mime = item.content_type or (f"audio/{suffix[1:]}" if suffix else "audio/wav")
+        label = f"audio {number}" if item.label is None else str(item.label)
         players.append(
-            f'<figure><figcaption>{html.escape(str(item.label))} · {html.escape(mime)} · {len(data) / 1024:.0f} KB'
+            f'<figure><figcaption>{html.escape(label)} · {html.escape(mime)} · {len(data) / 1024:.0f} KB'
             f'</figcaption><audio controls preload="metadata" src="data:{mime};base64,{base64.b64encode(data).decode()}">'
             "</audio></figure>"
         )

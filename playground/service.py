@@ -26,11 +26,13 @@ from typing import Any, Iterator
 
 import httpx2
 from huggingface_hub import InferenceClient, get_token
+from huggingface_hub.inference._generated import types as hf
 from huggingface_hub.inference._providers import PROVIDERS
 from huggingface_hub.inference._providers.hf_inference import HFInferenceTask
 from PIL import Image, UnidentifiedImageError
 
-from . import capture, hub, reliability
+from . import capture, hub, ledger, reliability
+from . import netguard, public_mode
 from .errors import InputError, PlaygroundError, ProviderError, translate
 from .reliability import RetryPolicy
 from .tasks import Input, Task, get_task
@@ -80,6 +82,10 @@ class RunRequest:
     params: dict[str, Any] = field(default_factory=dict)
     revision: str = "main"
     target: Target = field(default_factory=Target)
+    source: str = "api"  # where it was asked from, as the ledger records it: tab, chat, compare, batch, api
+    owner: str = field(default="", repr=False)  # the browser's opaque owner key: whose history the run joins
+    hub_user: str | None = None  # the Hub user name, when known: the run is theirs too
+    session: str = ""  # the Gradio session asking: public mode limits the local backend per session
 
 
 @dataclass
@@ -119,6 +125,7 @@ class RunResult:
     inputs: dict[str, Any] = field(default_factory=dict, repr=False)  # as prepared (for renderers)
     attempts: list[reliability.Attempt] = field(default_factory=list)
     request: RunRequest | None = field(default=None, repr=False)  # as asked, for ``rerun``: nothing is lost
+    run_id: str | None = None  # its id in the ledger (None when it was not recorded)
 
     @property
     def ok(self) -> bool:
@@ -392,11 +399,12 @@ class _Plan:
     client_kwargs: dict[str, Any]
     model_arg: str
     provider_label: str
+    own_server: str | None = None  # the local backend's URL: the app's own server, reached even in public mode
 
 
 def _plan(task: Task, model: str, target: Target) -> _Plan:
     token = (target.token or "").strip() or None
-    common = dict(token=token, timeout=target.timeout)
+    common = dict(token=token, timeout=target.timeout, **public_mode.no_host_token(token))
     provider = (target.provider or "auto").strip()
     if provider == LOCAL:
         local_model(task, model)  # raises, naming what is served, before anything is sent
@@ -404,8 +412,9 @@ def _plan(task: Task, model: str, target: Target) -> _Plan:
 
         base = local_backend.ensure_running()
         # the local server needs no token: none is sent (not even one from the environment)
-        return _endpoint_plan(task, model, base, dict(timeout=target.timeout, headers={"authorization": None}),
+        plan = _endpoint_plan(task, model, base, dict(timeout=target.timeout, headers={"authorization": None}),
                               LOCAL, local=True)
+        return replace(plan, own_server=base)
     if provider == CUSTOM:
         url = (target.endpoint_url or "").strip().rstrip("/")
         if not url.startswith(("http://", "https://")):
@@ -413,6 +422,7 @@ def _plan(task: Task, model: str, target: Target) -> _Plan:
         return _endpoint_plan(task, model, url, common, f"custom endpoint {url}", local=False)
     if model.startswith(("http://", "https://")):
         return _endpoint_plan(task, "", model, common, f"endpoint {model}", local=False)
+    public_mode.require_token(token)  # else huggingface_hub would send the host's token
     if target.bill_to:
         common["bill_to"] = target.bill_to.strip()
     if provider in (":fastest", ":cheapest"):
@@ -507,6 +517,41 @@ def _served_by(exchanges: list[capture.Exchange], fallback: str) -> str:
     return fallback
 
 
+def _answer(rec: capture.Recorder) -> capture.Exchange | None:
+    """The last call's answer when it came back 2xx and whole: an exception raised after it is about reading
+    the answer (its shape), not about the request."""
+    last = rec.last()
+    if last is None or last.is_hub_lookup or last.status is None or not 200 <= last.status < 300 or last.error:
+        return None
+    return last
+
+
+def _zero_shot_lists(body: Any) -> list[hf.ZeroShotClassificationOutputElement] | None:
+    """``{"sequence", "labels": [...], "scores": [...]}``, the transformers pipeline's own shape."""
+    labels, scores = (body.get("labels"), body.get("scores")) if isinstance(body, dict) else (None, None)
+    if not (isinstance(labels, list) and isinstance(scores, list) and len(labels) == len(scores)
+            and all(isinstance(s, (int, float)) and not isinstance(s, bool) for s in scores)):
+        return None  # (a list longer than the exchange keeps is summarised there, and not read)
+    return [hf.ZeroShotClassificationOutputElement(label=str(label), score=float(score))
+            for label, score in zip(labels, scores)]
+
+
+# Older answer shapes that huggingface_hub no longer reads but whose reading is plain: task -> (what is read, reader).
+LEGACY_SHAPES = {
+    "zero-shot-classification": ('{"labels": [...], "scores": [...]}', "labels/scores", _zero_shot_lists),
+}
+
+
+def _read_legacy(task: Task, rec: capture.Recorder) -> tuple[Any, str] | None:
+    """The last answer read in its task's known older shape, with the note that says so; None if it is not one."""
+    answer, legacy = _answer(rec), LEGACY_SHAPES.get(task.id)
+    if answer is None or legacy is None:
+        return None
+    shape, reading, read = legacy
+    output = read(answer.response_body)
+    return None if output is None else (output, f"answer in the legacy shape {shape}, read as {reading}")
+
+
 def _usage_of(output: Any) -> dict[str, int] | None:
     usage = getattr(output, "usage", None)
     if usage is None and isinstance(output, dict):
@@ -527,7 +572,8 @@ def _new_result(request: RunRequest) -> RunResult:
 
 
 def _secrets(target: Target) -> tuple[str, ...]:
-    """Every token this run may send: the one typed and the one from the environment."""
+    """Every token this run may send: the one typed and the one from the environment (in public mode the
+    machine's token is never sent, and still redacted)."""
     return tuple(s for s in {(target.token or "").strip(), get_token() or ""} if s)
 
 
@@ -590,7 +636,11 @@ def _prepare(request: RunRequest) -> _Prepared:
     first_name = task.inputs[0].name
     extra = {k: v for k, v in inputs.items() if k != first_name}
     kwargs = _call_kwargs(task, request.params, extra)
+    limited: list[str] = []
+    if request.target.provider == LOCAL:  # public mode: runs a minute per session, tokens a reply
+        kwargs, limited = public_mode.limit_local(task.id, kwargs, request.session)
     revision, notes = _pin_revision(model, request.revision, request.target)
+    notes += limited
     if request.target.provider == LOCAL:
         revision = _local_revision(task, model, revision)
     plan = _plan(task, model, request.target)
@@ -621,13 +671,13 @@ def _failover(p: _Prepared, rec: capture.Recorder, secrets: tuple[str, ...]) -> 
 
     def fail(exc: BaseException, provider: str) -> PlaygroundError:
         label = p.plan.provider_label if provider == (target.provider or "auto").strip() else provider
-        return translate(exc, model=p.model, provider=label, secrets=secrets)
+        return translate(exc, model=p.model, provider=label, secrets=secrets, answered=_answer(rec) is not None)
 
     def served_by(exchanges: list[capture.Exchange]) -> str | None:
         served = _served_by(exchanges, "")
         return None if not served or served.startswith("hf router") else served
 
-    token = (target.token or "").strip() or get_token()
+    token = (target.token or "").strip() or public_mode.host_token()
     return reliability.Failover(route, target.retry, token=token, fail=fail, served_by=served_by, recorder=rec)
 
 
@@ -648,6 +698,7 @@ def _finish(result: RunResult, rec: capture.Recorder, started: float, fallback: 
         result.notes = [*failover.notes(), *result.notes]
         fallback = failover.attempts[-1].served_by or fallback
     result.provider_served = _served_by(result.exchanges, fallback)
+    ledger.record(result)  # every run, once: queued here, written off the request path (playground/ledger)
     return result
 
 
@@ -676,9 +727,19 @@ def run(request: RunRequest) -> RunResult:
 
             def call(provider: str, seconds_left: float) -> Any:
                 plan, client = _client(p, provider, seconds_left)
-                return getattr(client, p.task.method)(p.first, model=plan.model_arg, **p.kwargs)
+                try:
+                    with netguard.own_server(plan.own_server):
+                        return getattr(client, p.task.method)(p.first, model=plan.model_arg, **p.kwargs)
+                except Exception:  # an answer huggingface_hub cannot read may be in a known older shape
+                    legacy = _read_legacy(p.task, rec)
+                    if legacy is None:
+                        raise  # translated by the failover's ``fail``: an AnswerShapeError if it had answered
+                    result.notes.append(legacy[1])
+                    return legacy[0]
 
             result.output = failover.call(call)
+            if isinstance(result.output, Image.Image):  # decoded here, once: PIL decodes lazily, and the
+                result.output.load()  # ledger's writer and the renderer read the answer from two threads
             result.usage = _usage_of(result.output)
         except Exception as exc:  # translated once, here
             capture.note_transport_error(exc)
@@ -707,10 +768,11 @@ def run_stream(request: RunRequest) -> Iterator[StreamDelta | RunResult]:
             def open_stream(provider: str, seconds_left: float):
                 plan, client = _client(p, provider, seconds_left, stream=True)
                 clients.append(client)
-                stream = client.chat_completion(
-                    p.first, model=plan.model_arg, stream=True, stream_options={"include_usage": True}, **p.kwargs
-                )
-                return stream, next(stream, None)  # a stream that breaks before its first chunk is retried
+                with netguard.own_server(plan.own_server):
+                    stream = client.chat_completion(
+                        p.first, model=plan.model_arg, stream=True, stream_options={"include_usage": True}, **p.kwargs
+                    )
+                    return stream, next(stream, None)  # a stream that breaks before its first chunk is retried
 
             stream, first = failover.call(open_stream)
             streaming = True

@@ -8,9 +8,8 @@ from functools import partial
 from typing import Any
 
 import gradio as gr
-from huggingface_hub import get_token
 
-from . import handlers, pickers
+from . import handlers, pickers, public_mode
 from .params import ParamSpec
 from .renderers import RENDERERS
 from .reliability import RetryPolicy
@@ -34,12 +33,15 @@ def provider_choices() -> list[tuple[str, str]]:
 
 
 def default_provider() -> str:
-    """With no token anywhere the first run must still succeed: start on the local backend."""
-    return "auto" if get_token() else LOCAL
+    """With no token anywhere the first run must still succeed: start on the local backend. In public mode the
+    host's token is not the visitor's: the local backend, until they paste theirs."""
+    return "auto" if public_mode.host_token() else LOCAL
 
 
 def _token_note() -> str:
-    if get_token():
+    if public_mode.CONFIG.enabled:
+        return public_mode.no_token_note()
+    if public_mode.host_token():
         return "🔑 Using the token from the environment (HF_TOKEN or `hf auth login`). Paste another to override it."
     return "No token found: runs go to the **local backend** on this machine. Paste a token to use Inference Providers."
 
@@ -95,13 +97,13 @@ def _chat_example_label(example: tuple) -> str:
     return f"{text} ({', '.join(extras)})" if extras else text
 
 
-def _build_pickers(task: Task, header: list[gr.components.Component], tab: gr.Tab,
+def _build_pickers(task: Task, header: list[gr.components.Component], session_token: gr.State, tab: gr.Tab,
                    card: list[gr.components.Component]) -> tuple[gr.Dropdown, gr.Dropdown]:
     """Model (searchable), its summary and providers, and the revision; wired to ``pickers``. A model the user
     picks narrows the header's provider dropdown to the providers serving it; opening a tab (Gradio selects
     the first one on load) summarises its model and gives the dropdown every provider back. Both fill
     ``card`` (the model-card examples dataset and their state) with the model's widget examples."""
-    token, provider = header[0], header[1]
+    token, provider = session_token, header[1]
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             model = gr.Dropdown(task.model_choices, value=task.default_model, label="Model", allow_custom_value=True,
@@ -156,14 +158,16 @@ def _build_advanced() -> tuple[list[gr.components.Component], gr.Markdown, gr.Bu
     return [attempts, base, cap, deadline, connect, read, idle, failover, fallbacks], cooldowns, refresh
 
 
-def _build_tab(task: Task, header: list[gr.components.Component], tab: gr.Tab,
+def _build_tab(task: Task, header: list[gr.components.Component], session_token: gr.State, tab: gr.Tab,
                advanced: list[gr.components.Component] = (), cooldowns: gr.Markdown | None = None) -> None:
+    """One task's tab. ``header`` is what every Run takes first (the token argument, provider, endpoint, bill-to);
+    ``session_token`` is the token pasted in this browser tab (``_build_token``)."""
     gr.Markdown(task.description)
     # the model card's examples: rendered below the registry's, filled when a model is picked
     card = gr.Dataset(components=["textbox"], samples=[], type="index", label="Examples from the model card (one click)",
                       visible=False, render=False, elem_classes=["card-examples"])
     card_examples = gr.State([])
-    model, revision = _build_pickers(task, header, tab, [card, card_examples])
+    model, revision = _build_pickers(task, header, session_token, tab, [card, card_examples])
     chat = task.renderer == "chat"
     url_boxes: list[gr.Textbox] = []
     with gr.Row(equal_height=False):
@@ -217,12 +221,12 @@ def _build_tab(task: Task, header: list[gr.components.Component], tab: gr.Tab,
                 snippet = gr.Code(language="python", label="Python", max_lines=40)
     fn = handlers.handler_for(task)
     if chat:
-        event_inputs = [*header, model, revision, output, *inputs, *params, extra, *advanced]
+        event_inputs = [*header, model, revision, output, *inputs, *params, extra, *advanced, session_token]
         event_outputs = [output, message, status, raw]
         triggers = [run.click, message.submit]
         clear.click(lambda: ([], "", ""), outputs=[output, status, raw], api_visibility="private")
     else:
-        event_inputs = [*header, model, revision, *inputs, *params, extra, *advanced]
+        event_inputs = [*header, model, revision, *inputs, *params, extra, *advanced, session_token]
         event_outputs = [output, status, raw]
         triggers = [run.click] + [c.submit for c in inputs if isinstance(c, gr.Textbox) and c.lines == 1]
     runs = [gr.on(triggers, fn, event_inputs, event_outputs, api_name=task.api_name, show_progress="minimal")]
@@ -232,9 +236,33 @@ def _build_tab(task: Task, header: list[gr.components.Component], tab: gr.Tab,
                 fn, event_inputs, event_outputs, api_visibility="private", show_progress="minimal"))
     if cooldowns is not None:
         for event in runs:
-            event.then(handlers.cooldowns_markdown, header[0], cooldowns, api_visibility="private", show_progress="hidden")
+            event.then(handlers.cooldowns_markdown, session_token, cooldowns, api_visibility="private",
+                       show_progress="hidden")
     gr.on(triggers, partial(handlers.snippet_for, task), event_inputs, snippet, api_visibility="private",
           show_progress="hidden")
+
+
+# The token box's events send its value in the carrier's place and an empty box (``handlers.token_kept``).
+_SEND_TOKEN_AS_ARGUMENT = "(box, carrier) => ['', box]"
+
+
+def _build_token(demo: gr.Blocks, token: gr.Textbox,
+                 status: list[gr.components.Component]) -> tuple[gr.State, gr.Textbox]:
+    """Where a pasted token goes: into the tab's session state (on the server), never into a component's value.
+
+    Gradio keeps the value of every component an event takes (for the session's deep-link state, and the
+    browser's run history for public endpoints), so the box is given to no event as itself: its events send the
+    value in the place of a hidden carrier (``token_arg``) that the same event empties. The carrier is also the
+    Run endpoints' ``token`` argument, for API callers; from the page it is always empty. ``status`` is the token
+    line and the bill-to choices. Returns (session token, token argument)."""
+    session_token = gr.State()
+    token_arg = gr.Textbox(visible=False, label="Hugging Face token (API callers)")
+    take = dict(inputs=[token, token_arg], outputs=[session_token, token_arg, *status], js=_SEND_TOKEN_AS_ARGUMENT,
+                show_progress="hidden", api_visibility="private")
+    token.change(handlers.token_kept(pickers.token_typed), **take)
+    gr.on([token.blur, token.submit], handlers.token_kept(pickers.token_status), **take)
+    demo.load(pickers.token_status, session_token, status, show_progress="hidden", api_visibility="private")
+    return session_token, token_arg
 
 
 def build_app() -> gr.Blocks:
@@ -242,20 +270,20 @@ def build_app() -> gr.Blocks:
         gr.Markdown("## 🤗 Inference Playground\nPick a task, a model and a provider, run it, and see the result beside the exact HTTP exchange.")
         with gr.Row(equal_height=True):
             token = gr.Textbox(label="Hugging Face token", type="password", placeholder="hf_…", scale=2,
-                               info="Never logged, never shown back.")
+                               info="Kept on the server for this browser tab only: never stored in the browser, "
+                                    "never logged, never shown back.")
             provider = gr.Dropdown(provider_choices(), value=default_provider(), label="Provider", scale=2)
             endpoint_url = gr.Textbox(label="Endpoint URL", placeholder="https://…/v1 or http://localhost:8080",
                                       visible=False, scale=2)
             bill_to = gr.Dropdown([pickers.OWN_ACCOUNT], value="", label="Bill to organisation (optional)",
                                   allow_custom_value=True, scale=1, info="Your organisations, once the token is checked.")
         token_line = gr.Markdown(_token_note(), elem_classes=["token-status"])
-        token.change(pickers.token_typed, token, [token_line, bill_to], show_progress="hidden", api_visibility="private")
-        gr.on([token.blur, token.submit, demo.load], pickers.token_status, token, [token_line, bill_to],
-              show_progress="hidden", api_visibility="private")
+        session_token, token_arg = _build_token(demo, token, [token_line, bill_to])
         provider.change(lambda p: gr.update(visible=p == CUSTOM), provider, endpoint_url, api_visibility="private")
-        header = [token, provider, endpoint_url, bill_to]
+        header = [token_arg, provider, endpoint_url, bill_to]
         advanced, cooldowns, refresh = _build_advanced()
-        refresh.click(handlers.cooldowns_markdown, token, cooldowns, api_visibility="private", show_progress="hidden")
+        refresh.click(handlers.cooldowns_markdown, session_token, cooldowns, api_visibility="private",
+                      show_progress="hidden")
         # Two rows of tabs: the groups, then the open group's tasks (in registry order). A row too long for the
         # window wraps rather than hiding tabs behind "More tabs".
         with gr.Tabs(overflow_behavior="wrap", elem_classes=["task-groups"]) as groups:
@@ -265,7 +293,7 @@ def build_app() -> gr.Blocks:
                     task_tabs.append(tabs)
                     for task in (t for t in TASKS.values() if t.group == group):
                         with gr.Tab(task.label, id=task.id) as tab:
-                            _build_tab(task, header, tab, advanced=advanced, cooldowns=cooldowns)
+                            _build_tab(task, header, session_token, tab, advanced=advanced, cooldowns=cooldowns)
         demo.load(_open_linked_task, None, [groups, *task_tabs], api_visibility="private", show_progress="hidden")
     return demo
 

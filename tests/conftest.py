@@ -27,6 +27,21 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.slow)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def ledger_dir(tmp_path_factory):
+    """Runs are recorded in a temporary data directory for the whole session, never the developer's (the
+    environment variable reaches the subprocesses the tests start, too)."""
+    from playground import ledger
+
+    path = tmp_path_factory.mktemp("playground-data")
+    os.environ["PLAYGROUND_DATA_DIR"] = str(path)
+    os.environ.pop("PLAYGROUND_DATABASE_URL", None)
+    os.environ.pop("PLAYGROUND_RETENTION_DAYS", None)
+    ledger.configure()
+    yield path
+    ledger.configure(enabled=False)
+
+
 @pytest.fixture(scope="session")
 def fake_hf():
     server = FakeHF()

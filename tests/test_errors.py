@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import socket
 
+import huggingface_hub
 import pytest
 
-from playground import errors, service
+from playground import errors, handlers, service
 from playground.reliability import NO_RETRY
 from playground.service import RunRequest, Target
+from playground.tasks import TASKS
 from tests.conftest import TOKEN
 
 # Translation is tested on single attempts; retries and failover are tested in test_reliability.py.
@@ -111,3 +114,78 @@ def test_bad_input_gets_a_clear_message_before_any_call(fake, task, model, input
     assert words in result.error.display()
     assert result.exchanges == []  # nothing was sent
     assert not fake.received
+
+
+# ------------------------------------------------------------------------------------------ answers that cannot be read
+
+
+def _answered_with(fake, task_id: str, body, inputs: dict) -> service.RunResult:
+    """Run ``task_id`` against a custom endpoint whose 200 answer is ``body`` (JSON), with the real InferenceClient."""
+    fake.script("/odd-answer", [(200, {"content-type": "application/json"}, json.dumps(body).encode())])
+    return service.run(RunRequest(task_id, "owner/model", inputs,
+                                  target=Target("custom", token=TOKEN, endpoint_url=f"{fake.url}/odd-answer")))
+
+
+@pytest.mark.parametrize(
+    "task_id, inputs, body",
+    [
+        # a dict where huggingface_hub wants a list (raised while parsing)
+        ("zero-shot-classification", {"text": "hi", "candidate_labels": "a, b"}, {"sequence": "hi", "labels": ["a", "b"]}),
+        # an empty list where it takes the first element (raised in the client's method, after parsing)
+        ("summarization", {"text": "A long text."}, []),
+        # a JSON string where it wants objects
+        ("text-classification", {"text": "hi"}, "POSITIVE"),
+    ],
+)
+def test_an_answer_huggingface_hub_cannot_read_is_its_own_error_not_an_input_problem(fake, task_id, inputs, body):
+    result = _answered_with(fake, task_id, body, inputs)
+    err = result.error
+    assert isinstance(err, errors.AnswerShapeError) and err.kind == "answer_shape", err
+    assert f"huggingface_hub {huggingface_hub.__version__} cannot read" in err.title
+    assert "Invalid input" not in err.title and "Correct the input" not in err.fix
+    assert err.message.startswith("Reading the answer from custom endpoint")  # huggingface_hub's words follow
+    assert "another provider or model" in err.fix and "raw exchange" in err.fix
+    assert "<class '" not in err.message  # huggingface_hub's class reprs are shortened to their names
+    answer, = result.raw()["exchanges"]  # asked once (the same provider would answer the same way): kept as it came
+    assert answer["response"]["status"] == 200 and answer["response"]["body"] == body
+    assert result.raw()["error"]["kind"] == "answer_shape"
+
+
+def test_legacy_zero_shot_answer_is_shown_as_labels_and_scores_and_the_status_says_so(fake):
+    task = TASKS["zero-shot-classification"]
+    legacy = {"sequence": "I have a problem with my iPhone", "labels": ["urgent", "phone", "not urgent"],
+              "scores": [0.7, 0.2, 0.1]}
+    fake.script("/legacy-zero-shot", [(200, {"content-type": "application/json"}, json.dumps(legacy).encode())])
+    shown, status, raw = handlers.run_task(task, TOKEN, "custom", f"{fake.url}/legacy-zero-shot", "", "owner/model", "main",
+                                           "I have a problem with my iPhone", "urgent, phone, not urgent",
+                                           *[None] * len(task.params), "")
+    assert shown == {"urgent": 0.7, "phone": 0.2, "not urgent": 0.1}
+    assert status.startswith("✅")
+    assert 'answer in the legacy shape {"labels": [...], "scores": [...]}, read as labels/scores' in status
+    assert json.loads(raw)["exchanges"][-1]["response"]["body"] == legacy  # the answer as it came
+
+
+def test_an_unreadable_chat_stream_is_an_answer_problem(fake):
+    events = [b'data: "not a chunk"\n\n', b"data: [DONE]\n\n"]
+    fake.script("/odd-stream", [(200, {"content-type": "text/event-stream"}, events)])
+    request = RunRequest("chat-completion", "owner/model", {"messages": [{"role": "user", "content": "hi"}]},
+                         target=Target("custom", token=TOKEN, endpoint_url=f"{fake.url}/odd-stream", retry=NO_RETRY))
+    *_, result = service.run_stream(request)
+    assert isinstance(result.error, errors.AnswerShapeError), result.error
+
+
+def test_translate_never_calls_a_response_problem_an_input_problem():
+    from huggingface_hub.inference._generated import types as hf
+
+    try:  # the exception huggingface_hub raises on the legacy zero-shot answer, without the service's evidence
+        hf.ZeroShotClassificationOutputElement.parse_obj_as_list({"sequence": "hi", "labels": ["a"], "scores": [1.0]})
+    except ValueError as exc:
+        parsed = errors.translate(exc, provider="hf-inference")
+    assert isinstance(parsed, errors.AnswerShapeError), parsed
+    assert parsed.message.startswith("Reading the answer from hf-inference failed: ValueError: Invalid input data for "
+                                     "ZeroShotClassificationOutputElement")
+    # any failure after a 2xx answer arrived is the answer's, whatever its type
+    for exc in (ValueError("odd"), KeyError("labels"), IndexError("list index out of range"), TypeError("odd")):
+        assert isinstance(errors.translate(exc, answered=True), errors.AnswerShapeError)
+    # and a real input problem is still one
+    assert isinstance(errors.translate(ValueError("Expected binary inputs")), errors.InputError)

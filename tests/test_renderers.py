@@ -7,6 +7,7 @@ checked through ``handlers.run_chat`` against the fake router (reasoning, tool c
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import re
 from html.parser import HTMLParser
@@ -15,27 +16,32 @@ from pathlib import Path
 import numpy as np
 import pytest
 from huggingface_hub.inference._generated import types as hf
-from PIL import Image
+from PIL import Image, ImageChops
 
 from playground import handlers
 from playground.renderers import RENDERERS, draw_boxes, media_file, segment_layers
 from playground.tasks import ASSETS, TASKS
 from tests.conftest import TOKEN
-from tests.fakes.answers import flac_bytes, mp4_bytes, tone, wav_bytes
+from tests.fakes.answers import (SHAPE_KINDS, Events, FalVideo, Media, answer_shapes, flac_bytes, mp4_bytes,
+                                 script_shape, tone, wav_bytes)
+from tests.helpers import example_inputs
 
 
 def _render(key: str, output, inputs=None):
     """The renderer's value, then what its component sends to the page (postprocess, with the props an
     update sets, as Gradio does)."""
-    renderer = RENDERERS[key]
-    value = renderer.render(output, inputs or {})
-    component = renderer.component()
+    value = RENDERERS[key].render(output, inputs or {})
+    return value, _postprocess(key, value)
+
+
+def _postprocess(key: str, value):
+    component = RENDERERS[key].component()
     if isinstance(value, dict) and value.get("__type__") == "update":
         for prop, setting in value.items():
             if prop not in ("__type__", "value"):
                 setattr(component, prop, setting)
-        return value, component.postprocess(value["value"])
-    return value, component.postprocess(value)
+        return component.postprocess(value["value"])
+    return component.postprocess(value)
 
 
 def _png_bytes(img: Image.Image) -> bytes:
@@ -352,3 +358,223 @@ def test_chat_renders_the_images_of_the_question(fake):
     text, image = history[0]["content"]
     assert text.startswith("What shapes") and image == {"path": str(ASSETS / "shapes.png")}
     assert history[1]["content"] == "I see 1 image (320×240)."
+
+
+# ------------------------------------------------------------------------------------------ every task, every answer shape
+# Each registry task answered with the smallest answer its huggingface_hub output type allows and with the full one
+# (tests/fakes/answers.py), through the real InferenceClient and the tab's handler; what the tab shows is checked.
+
+SHAPES = answer_shapes()
+
+
+def _html_text(markup: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", markup)).strip()
+
+
+def _duration(data) -> float:
+    import soundfile
+
+    samples, rate = soundfile.read(data)
+    return round(len(samples) / rate, 2)
+
+
+def _seen(task, value, shown, inputs):
+    """What a person sees in the tab, as plain values."""
+    key = task.renderer
+    if key in ("label", "similarity", "fill_mask", "answers"):
+        return shown.label, [(c.label, c.confidence) for c in shown.confidences or []]
+    if key in ("highlight", "qa"):
+        return [(t.token, t.class_or_confidence) for t in shown.root if t.class_or_confidence]
+    if key == "text":
+        return value
+    if key == "chat":
+        return [((m.get("metadata") or {}).get("title"), m["content"]) for m in value[1:]]
+    if key == "embedding":
+        return re.search(r"\*\*Shape\*\* `(.*?)`.*L2 norm ([\d.]+)", value).groups()
+    if key == "boxes":
+        with Image.open(inputs["image"]) as before:
+            return ImageChops.difference(before.convert("RGB"), _open(shown).convert("RGB")).getbbox()
+    if key == "image":
+        with _open(shown) as img:
+            return img.size, img.convert("RGB").getpixel((0, 0))
+    if key == "slider":
+        left, right = (_open(f) for f in shown.root)
+        return left.size, right.size, right.convert("RGB").getpixel((0, 0))
+    if key == "segments":
+        return [(a.label, round(float((np.asarray(_open(a.image).convert("RGBA"))[..., 3] == 255).mean()), 3))
+                for a in shown.annotations]
+    if key == "table_qa":
+        cells = _Cells()
+        cells.feed(value)
+        used = [text for row in cells.rows for text, is_used in row if is_used]
+        how = re.search(r"<p>cells used: .*?</p>", value)
+        return cells.answer, how and _html_text(how.group(0)), used
+    if key == "audio":
+        return _duration(shown.path)
+    if key == "audios":
+        captions = re.findall(r"<figcaption>(.*?) · ", value)
+        sources = re.findall(r'src="data:audio/flac;base64,([^"]+)"', value)
+        return [(c, _duration(io.BytesIO(base64.b64decode(s)))) for c, s in zip(captions, sources)]
+    if key == "video":
+        import av
+
+        with av.open(shown.path) as container:
+            frames = [f.to_image() for f in container.decode(video=0)]
+        return len(frames), frames[0].size
+    if key == "predictions":
+        return shown.headers, shown.data
+    raise AssertionError(f"no view for renderer {key!r}: add one to _seen")
+
+
+def _run_shape(fake, task_id: str, answer, kind: str):
+    """Run the task's first example against ``answer`` through the tab's handler: (value, shown, status, inputs)."""
+    task = TASKS[task_id]
+    where = script_shape(fake, task_id, kind, answer)
+    inputs = example_inputs(task)
+    header = (TOKEN, where["provider"], where["endpoint_url"], "", where["model"], "main")
+    params = [None] * len(task.params)
+    if task.renderer == "chat":
+        message = {"text": inputs["messages"][0]["content"], "files": []}
+        rest = [inputs.get(spec.name) for spec in task.inputs[1:]]
+        value, _, status, raw = list(handlers.run_chat(task, *header, [], message, *rest, *params, ""))[-1]
+        return value, None, status, inputs
+    value, status, raw = handlers.run_task(task, *header, *(inputs[spec.name] for spec in task.inputs), *params, "")
+    return value, value if value is None else _postprocess(task.renderer, value), status, inputs
+
+
+def test_every_task_has_a_minimal_and_a_full_answer_and_what_each_shows():
+    for task_id in TASKS:
+        assert set(SHAPES.get(task_id, ())) == set(SHAPE_KINDS), f"{task_id}: add its answers to answers._answer_shapes"
+        assert set(SEEN.get(task_id, ())) == set(SHAPE_KINDS), f"{task_id}: add what its answers show to SEEN"
+
+
+def _output_type(task_id: str):
+    """The huggingface_hub type a task's answer is read as (a chat stream's chunk type); None when there is none."""
+    name = "".join(word.capitalize() for word in task_id.split("-"))
+    names = ("ChatCompletionStreamOutput",) if task_id == "chat-completion" else (f"{name}OutputElement", f"{name}Output")
+    return next((getattr(hf, n) for n in names if hasattr(hf, n)), None)
+
+
+def _objects(body) -> list[dict]:
+    """The answer's top-level objects (a list's elements, at any depth)."""
+    if isinstance(body, Events):
+        return list(body.chunks)
+    if isinstance(body, dict):
+        return [body]
+    if isinstance(body, list):
+        return [obj for item in body for obj in _objects(item)]
+    return []
+
+
+@pytest.mark.parametrize("task_id", list(TASKS))
+def test_minimal_answers_have_only_the_required_fields_and_full_answers_every_field(task_id):
+    cls = _output_type(task_id)
+    answers = SHAPES[task_id]
+    if cls is None or isinstance(answers["full"], (Media, FalVideo)):
+        pytest.skip("huggingface_hub reads this answer as bytes, an image, an array or numbers: no optional fields")
+    fields = dataclasses.fields(cls)
+    required = {f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+    for shape, want in (("minimal", required), ("full", {f.name for f in fields})):
+        objects = _objects(answers[shape])
+        assert objects, f"{task_id} {shape}: no object to check"
+        for obj in objects:
+            assert {k.replace("-", "_") for k in obj} == want, f"{task_id} {shape} answer: {sorted(obj)} vs {cls.__name__}"
+
+
+@pytest.mark.parametrize("kind", SHAPE_KINDS)
+@pytest.mark.parametrize("task_id", list(TASKS))
+def test_every_task_shows_its_minimal_and_full_answer(fake, task_id, kind):
+    value, shown, status, inputs = _run_shape(fake, task_id, SHAPES[task_id][kind], kind)
+    assert status.startswith("✅"), status
+    assert _seen(TASKS[task_id], value, shown, inputs) == SEEN[task_id][kind]
+
+
+def _table_with(task_id: str, predictions: list) -> tuple[list[str], list[list]]:
+    """The example's table as the tab shows it, a prediction column last."""
+    table = TASKS[task_id].examples[0][0]
+    return [*table["headers"], "prediction"], [[*row, p] for row, p in zip(table["data"], predictions)]
+
+
+_TOOL_CALL = '```json\n{\n  "id": "call_1",\n  "name": "get_weather",\n  "arguments": {\n    "city": "Paris"\n  }\n}\n```'
+_SENTENCES = ("That is a happy dog", "That is a very happy person", "Today is a sunny day")
+
+# What each task's tab shows for its minimal and its full answer (see _seen for how each view is read).
+SEEN = {
+    "chat-completion": {
+        "minimal": [(None, "Hello there.")],
+        "full": [("🧠 Reasoning", "A greeting."), (None, "Hello"), ("🛠️ Tool call: get_weather", _TOOL_CALL)],
+    },
+    "text-generation": {"minimal": " there lived a fox.", "full": " there lived a fox."},
+    "text-classification": {"minimal": ("POSITIVE", [("POSITIVE", 0.9)]),
+                            "full": ("POSITIVE", [("POSITIVE", 0.9999), ("NEGATIVE", 0.0001)])},
+    "zero-shot-classification": {"minimal": ("urgent", [("urgent", 0.8)]),
+                                 "full": ("urgent", [("urgent", 0.7), ("phone", 0.2), ("not urgent", 0.1)])},
+    "token-classification": {"minimal": [("Sarah Jessica Parker", "ENT")],  # no entity group: a generic label
+                             "full": [("Sarah Jessica Parker", "PER"), ("Jessica", "PER")]},
+    "summarization": {"minimal": "A tall tower.", "full": "The tower is 324 metres tall, the tallest structure in Paris."},
+    "translation": {"minimal": "Ich", "full": "Mein Name ist Wolfgang und ich lebe in Berlin"},
+    "feature-extraction": {"minimal": ("(2,)", "1.0000"), "full": ("(1, 384)", "43.3598")},
+    "sentence-similarity": {"minimal": (_SENTENCES[0], list(zip(_SENTENCES, (0.5, 0.25, 0.0)))),
+                            "full": (_SENTENCES[0], list(zip(_SENTENCES, (0.9123, 0.6012, 0.1034))))},
+    "image-classification": {"minimal": ("tabby cat", [("tabby cat", 0.87)]),
+                             "full": ("tabby cat", [("tabby cat", 0.87), ("tiger cat", 0.1)])},
+    # the part of the picture that changed: each box (pixels xmin..xmax) with its caption 12 px above it
+    "object-detection": {"minimal": (100, 138, 301, 251), "full": (100, 28, 461, 251)},
+    "text-to-image": {"minimal": ((1, 1), (10, 200, 30)), "full": ((64, 48), (200, 30, 30))},
+    "automatic-speech-recognition": {"minimal": "hello world", "full": "hello world"},
+    "fill-mask": {"minimal": ("the capital of france is paris.", [("the capital of france is paris.", 0.7)]),
+                  "full": ("the capital of france is paris.", [("the capital of france is paris.", 0.7),
+                                                               ("the capital of france is lyon.", 0.1)])},
+    "question-answering": {"minimal": [("Berlin", "answer 0.97")], "full": [("Berlin", "answer 0.97"), ("baker", "#2 0.01")]},
+    "table-question-answering": {"minimal": ("36542", "cells used: 36542", ["36542"]),
+                                 "full": ("AVERAGE > 36542", "cells used: 36542 · aggregation AVERAGE", ["36542"])},
+    "document-question-answering": {"minimal": ("INV-0042", [("INV-0042", 0.98)]),
+                                    "full": ("INV-0042", [("INV-0042", 0.98), ("Acme Robotics Ltd", 0.01)])},
+    "visual-question-answering": {"minimal": ("(no answer)", [("(no answer)", 0.91)]),
+                                  "full": ("red", [("red", 0.91), ("blue", 0.05)])},
+    "image-to-text": {"minimal": "a street", "full": "a red car on a street"},
+    "zero-shot-image-classification": {
+        "minimal": ("a city street", [("a city street", 0.9)]),
+        "full": ("a city street", [("a city street", 0.9), ("a beach", 0.06), ("a forest", 0.04)])},
+    # each mask's label and the share of the picture it covers (the road's half-size mask is scaled up)
+    "image-segmentation": {"minimal": [("sky", 0.375)], "full": [("sky 0.99", 0.375), ("road 0.95", 0.375)]},
+    "image-to-image": {"minimal": ((1, 1), (1, 1), (10, 200, 30)), "full": ((64, 48), (64, 48), (200, 30, 30))},
+    "audio-classification": {"minimal": ("Speech", [("Speech", 0.83)]),
+                             "full": ("Speech", [("Speech", 0.83), ("Music", 0.09)])},
+    "text-to-speech": {"minimal": 0.05, "full": 0.8},
+    "audio-to-audio": {"minimal": [("label_0", 0.05)], "full": [("label_0", 0.3), ("label_1", 0.6)]},
+    "text-to-video": {"minimal": (1, (32, 32)), "full": (12, (64, 48))},
+    "image-to-video": {"minimal": (1, (32, 32)), "full": (12, (64, 48))},
+    "tabular-classification": {"minimal": _table_with("tabular-classification", ["5", "5", "7"]),
+                               "full": _table_with("tabular-classification", ["5", "5", "7"])},
+    "tabular-regression": {"minimal": _table_with("tabular-regression", [1.0, 2.0, 3.0]),
+                           "full": _table_with("tabular-regression", [242.71, 290.16, 99.4])},
+}
+
+
+# Answers lacking fields their type calls required: huggingface_hub's parser sets every missing field to None
+# (base.py: "all fields are made optional"), and providers do leave them out.
+_CAR_BOX = {"xmin": 100, "ymin": 150, "xmax": 300, "ymax": 250}
+BELOW_THE_TYPE = [
+    # the real hf-inference answer (impira/layoutlm-document-qa): no score, no offsets
+    ("document-question-answering", [{"answer": "$1,0000,000,00"}], ("$1,0000,000,00", [])),
+    ("visual-question-answering", [{"answer": "red"}, {"answer": "blue"}], ("red · blue", [])),
+    ("text-classification", [[{"label": "POSITIVE"}]], ("POSITIVE", [])),
+    ("fill-mask", [{"score": 0.7, "token_str": "paris"}], ("paris", [("paris", 0.7)])),
+    ("question-answering", {"answer": "Berlin"}, [("Berlin", "answer")]),  # found in the context
+    ("question-answering", {"answer": "Munich", "score": 0.4},  # not in the context: shown after it
+     [("Munich", "answer 0.40 (not found in the context)")]),
+    ("token-classification", [{"word": "Jessica"}], [("Jessica", "ENT")]),
+    ("object-detection", [{"label": "car", "box": _CAR_BOX}], (100, 138, 301, 251)),  # drawn, captioned "car"
+    ("object-detection", [{"label": "car", "score": 0.9}], None),  # no box: nothing drawn
+    ("table-question-answering", {"answer": "36542"}, ("36542", None, [])),
+    ("image-segmentation", [{"mask": _mask_b64((480, 320), (0, 0, 480, 120))}], [("segment", 0.375)]),
+    ("audio-to-audio", [{"blob": base64.b64encode(flac_bytes(tone(0.1))).decode()}], [("audio 1", 0.1)]),
+]
+
+
+@pytest.mark.parametrize("task_id, answer, seen", BELOW_THE_TYPE)
+def test_answers_without_fields_their_type_requires_show_what_is_there(fake, task_id, answer, seen):
+    value, shown, status, inputs = _run_shape(fake, task_id, answer, "partial")
+    assert status.startswith("✅"), status
+    assert _seen(TASKS[task_id], value, shown, inputs) == seen

@@ -124,3 +124,80 @@ def test_task_tabs_sit_in_their_group_tabs(app):
     for group in groups:
         (tabs,) = group.children
         assert [tab.id for tab in tabs.children] == [t.id for t in TASKS.values() if t.group == group.id]
+
+
+# ------------------------------------------------------------------------------------------ the token
+
+
+def _token_box(demo):
+    import gradio as gr
+
+    (box,) = [b for b in demo.blocks.values() if isinstance(b, gr.Textbox) and b.label == "Hugging Face token"]
+    return box
+
+
+def test_the_token_box_never_sends_its_value_as_its_own(app):
+    """Gradio keeps the value of every component an event takes (the session's deep-link state; the browser's run
+    history for public endpoints), so every event of the token box sends an empty box and the token in the place
+    of a carrier that the same event empties (the browser journey is in test_browser_token)."""
+    from playground.ui import _SEND_TOKEN_AS_ARGUMENT
+
+    box = _token_box(app)
+    assert box.type == "password" and not box.value
+    taking = [fn for fn in app.fns.values() if box in fn.inputs]
+    assert taking, "the token box reaches the server through no event"
+    for fn in taking:
+        assert fn.api_visibility == "private" and fn.js == _SEND_TOKEN_AS_ARGUMENT, fn.name
+        (carrier,) = [c for c in fn.inputs if c is not box]
+        assert carrier in fn.outputs and not carrier.visible and fn.fn(TOKEN, TOKEN)[:2] == (TOKEN, "")
+
+
+def test_the_environment_token_is_in_no_page_or_api_description(monkeypatch):
+    """A token from the environment is used, never put in the page: not the box's value, not in /config, not in
+    the API description (its defaults and examples)."""
+    from playground.ui import build_app
+
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    demo = build_app()
+    assert not _token_box(demo).value
+    assert TOKEN not in json.dumps(demo.get_config_file(), default=str)
+    assert TOKEN not in json.dumps(demo.get_api_info(), default=str)
+
+
+def test_named_endpoints_keep_their_token_argument(client):
+    """The session token (a gr.State) and the request (Gradio's) are no API parameters: `token=` stays first."""
+    from playground.handlers import ADVANCED_ARGS, HEADER_ARGS
+
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    names = [p["parameter_name"] for p in endpoints["/text_classification"]["parameters"]]
+    assert names[: len(HEADER_ARGS) + 1] == [*HEADER_ARGS, "text"] and names[-len(ADVANCED_ARGS):] == list(ADVANCED_ARGS)
+    chat = [p["parameter_name"] for p in endpoints["/chat_completion"]["parameters"]]
+    assert chat[0] == "token" and "session_token" not in chat and "request" not in chat
+
+
+def _sent_authorization(fake) -> str | None:
+    sent = [r for r in fake.received if r.path.startswith("/hf-inference/")][-1]
+    return next((v for k, v in sent.headers.items() if k.lower() == "authorization"), None)
+
+
+def test_api_callers_may_send_the_token_as_a_bearer_header(app, fake):
+    """`Authorization: Bearer hf_…` is used when no `token=` is given, `token=` wins over it, a bearer that is
+    not a Hugging Face token (a proxy's) is not sent on, and the header is never echoed."""
+    from gradio_client import Client
+
+    with_header = Client(app.local_url, headers={"Authorization": f"Bearer {TOKEN}"}, verbose=False)
+    rendered, status, raw = with_header.predict(provider="hf-inference", text="I like you",
+                                                api_name="/text_classification")
+    assert status.startswith("✅"), status
+    assert _sent_authorization(fake) == f"Bearer {TOKEN}"
+    assert TOKEN not in raw + status + json.dumps(rendered) and "Bearer [redacted]" in raw
+
+    refused = "hf_invalid" + "x" * 24
+    _, status, raw = with_header.predict(token=refused, provider="hf-inference", text="I like you",
+                                         api_name="/text_classification")
+    assert _sent_authorization(fake) == f"Bearer {refused}" and status.startswith("❌")
+    assert TOKEN not in raw + status and refused not in raw + status  # an error payload echoes neither
+
+    proxied = Client(app.local_url, headers={"Authorization": "Bearer proxy-session-1234"}, verbose=False)
+    proxied.predict(provider="hf-inference", text="I like you", api_name="/text_classification")
+    assert "proxy-session-1234" not in (_sent_authorization(fake) or "")

@@ -16,6 +16,7 @@ import json
 import re
 import threading
 import wave
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -403,3 +404,222 @@ def chat_turn(body: dict[str, Any], model: str) -> dict[str, Any]:
         sizes = ", ".join(f"{img.width}×{img.height}" for img in images)
         turn["content"] = ["I see ", f"{len(images)} image{'s' if len(images) > 1 else ''}", f" ({sizes})", "."]
     return turn
+
+
+# ------------------------------------------------------------------------------------------ answer shapes
+# Every registry task answered twice: with the smallest answer its huggingface_hub output type allows (only the
+# fields the type requires) and with the full one (every field the type has). Answers are as the wire carries them
+# (hf-inference JSON or media bytes; fal-ai's queue for the video tasks, which only fal serves; chat as SSE).
+# tests/test_renderers.py runs each through the real InferenceClient and checks what the tab shows.
+
+SHAPE_KINDS = ("minimal", "full")
+
+
+@dataclass(frozen=True)
+class Media:
+    """A media answer: the body's bytes and their content type."""
+
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Events:
+    """A streamed (SSE) answer: one ``data:`` line per chunk, then ``[DONE]``."""
+
+    chunks: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class FalVideo:
+    """fal-ai's queue result (its ``video`` names the file on fal's CDN) and the video file."""
+
+    result: dict[str, Any]
+    data: bytes
+
+
+def _b64_mask(size: tuple[int, int], box: tuple[int, int, int, int]) -> str:
+    mask = Image.new("L", size, 0)
+    mask.paste(255, box)
+    return base64.b64encode(_png(mask)).decode()
+
+
+def _chunk(delta: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """A chat stream chunk with only the fields ChatCompletionStreamOutput requires, plus ``extra``."""
+    choice = {"index": 0, "delta": {"role": "assistant", **delta}, **extra.pop("choice", {})}
+    return {"id": "chatcmpl-shape", "created": 1, "model": "shape", "system_fingerprint": "fp_shape",
+            "choices": [choice], **extra}
+
+
+_LOGPROBS = {"content": [{"logprob": -0.01, "token": "Hello", "top_logprobs": [{"logprob": -0.01, "token": "Hello"}]}]}
+_TOKEN = {"id": 1, "logprob": -0.1, "special": False, "text": " there"}
+_SKY, _ROAD = (0, 0, 480, 120), (0, 200, 480, 320)  # in street.png (480×320)
+
+
+def answer_shapes() -> dict[str, dict[str, Any]]:
+    """task id -> {"minimal": answer, "full": answer} (media made once, on first use)."""
+    if not _SHAPES:
+        _SHAPES.update(_answer_shapes())
+    return _SHAPES
+
+
+_SHAPES: dict[str, dict[str, Any]] = {}
+
+
+def _answer_shapes() -> dict[str, dict[str, Any]]:
+    one_by_one = Image.new("RGB", (1, 1), (10, 200, 30))
+    red = Image.new("RGB", (64, 48), (200, 30, 30))
+    flac = lambda seconds: Media("audio/flac", flac_bytes(tone(seconds, 330.0)))  # noqa: E731
+    one_frame = [Image.new("RGB", (32, 32), (230, 57, 70))]
+    twelve_frames = [Image.new("RGB", (64, 48), (i * 20, 0, 0)) for i in range(12)]
+    return {
+        # content is optional in a chunk's delta, but a reply without any is no reply: the smallest reply has it
+        "chat-completion": {
+            "minimal": Events((_chunk({"content": "Hello"}), _chunk({"content": " there."}))),
+            "full": Events((
+                _chunk({"content": None, "reasoning": "A greeting.", "tool_call_id": None, "tool_calls": None},
+                       choice={"finish_reason": None, "logprobs": None}, usage=None),
+                _chunk({"content": "Hello", "reasoning": None, "tool_call_id": None, "tool_calls": None},
+                       choice={"finish_reason": None, "logprobs": _LOGPROBS}, usage=None),
+                _chunk({"content": None, "reasoning": None, "tool_call_id": None, "tool_calls": [
+                    {"index": 0, "id": "call_1", "type": "function",
+                     "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]},
+                       choice={"finish_reason": "tool_calls", "logprobs": None},
+                       usage={"completion_tokens": 3, "prompt_tokens": 5, "total_tokens": 8}),
+            )),
+        },
+        "text-generation": {
+            "minimal": [{"generated_text": " there lived a fox."}],
+            "full": [{"generated_text": " there lived a fox.", "details": {
+                "finish_reason": "length", "generated_tokens": 1, "prefill": [], "tokens": [_TOKEN], "seed": 42,
+                "best_of_sequences": [], "top_tokens": [[_TOKEN]]}}],
+        },
+        "text-classification": {
+            "minimal": [[{"label": "POSITIVE", "score": 0.9}]],
+            "full": [[{"label": "POSITIVE", "score": 0.9999}, {"label": "NEGATIVE", "score": 0.0001}]],
+        },
+        "zero-shot-classification": {
+            "minimal": [{"label": "urgent", "score": 0.8}],
+            "full": [{"label": "urgent", "score": 0.7}, {"label": "phone", "score": 0.2}, {"label": "not urgent", "score": 0.1}],
+        },
+        "token-classification": {  # the example: "My name is Sarah Jessica Parker but you can call me Jessica"
+            "minimal": [{"word": "Sarah Jessica Parker", "score": 0.99, "start": 11, "end": 31}],
+            "full": [{"word": "Sarah Jessica Parker", "score": 0.99, "start": 11, "end": 31, "entity": "B-PER",
+                      "entity_group": "PER"},
+                     {"word": "Jessica", "score": 0.98, "start": 52, "end": 59, "entity": "B-PER", "entity_group": "PER"}],
+        },
+        "summarization": {
+            "minimal": [{"summary_text": "A tall tower."}],
+            "full": [{"summary_text": "The tower is 324 metres tall, the tallest structure in Paris."}],
+        },
+        "translation": {
+            "minimal": [{"translation_text": "Ich"}],
+            "full": [{"translation_text": "Mein Name ist Wolfgang und ich lebe in Berlin"}],
+        },
+        "feature-extraction": {"minimal": [0.6, 0.8], "full": [[round(0.01 * i, 4) for i in range(384)]]},
+        "sentence-similarity": {"minimal": [0.5, 0.25, 0.0], "full": [0.9123, 0.6012, 0.1034]},  # one per sentence
+        "image-classification": {
+            "minimal": [{"label": "tabby cat", "score": 0.87}],
+            "full": [{"label": "tabby cat", "score": 0.87}, {"label": "tiger cat", "score": 0.1}],
+        },
+        "object-detection": {
+            "minimal": [{"label": "car", "score": 0.98, "box": {"xmin": 100, "ymin": 150, "xmax": 300, "ymax": 250}}],
+            "full": [{"label": "car", "score": 0.98, "box": {"xmin": 100, "ymin": 150, "xmax": 300, "ymax": 250}},
+                     {"label": "sign", "score": 0.61, "box": {"xmin": 380, "ymin": 40, "xmax": 460, "ymax": 90}}],
+        },
+        "text-to-image": {"minimal": Media("image/png", _png(one_by_one)), "full": Media("image/png", _png(red))},
+        "automatic-speech-recognition": {
+            "minimal": {"text": "hello world"},
+            "full": {"text": "hello world", "chunks": [{"text": "hello", "timestamp": [0.0, 0.4]},
+                                                       {"text": " world", "timestamp": [0.4, 0.9]}]},
+        },
+        "fill-mask": {  # the example: "The capital of France is [MASK]."
+            "minimal": [{"score": 0.7, "sequence": "the capital of france is paris.", "token": 3000, "token_str": "paris"}],
+            "full": [{"score": 0.7, "sequence": "the capital of france is paris.", "token": 3000, "token_str": "paris",
+                      "fill_mask_output_token_str": "paris"},
+                     {"score": 0.1, "sequence": "the capital of france is lyon.", "token": 3001, "token_str": "lyon",
+                      "fill_mask_output_token_str": "lyon"}],
+        },
+        "question-answering": {  # the example's context: "My name is Wolfgang and I live in Berlin. I work as a baker."
+            "minimal": {"answer": "Berlin", "score": 0.97, "start": 34, "end": 40},
+            "full": [{"answer": "Berlin", "score": 0.97, "start": 34, "end": 40},
+                     {"answer": "baker", "score": 0.01, "start": 54, "end": 59}],
+        },
+        "table-question-answering": {  # the example: the repositories table, "How many stars…transformers…?"
+            "minimal": {"answer": "36542", "cells": ["36542"], "coordinates": [[0, 1]]},
+            "full": {"answer": "AVERAGE > 36542", "cells": ["36542"], "coordinates": [[0, 1]], "aggregator": "AVERAGE"},
+        },
+        "document-question-answering": {
+            "minimal": [{"answer": "INV-0042", "score": 0.98, "start": 4, "end": 4}],
+            "full": [{"answer": "INV-0042", "score": 0.98, "start": 4, "end": 4},
+                     {"answer": "Acme Robotics Ltd", "score": 0.01, "start": 8, "end": 10}],
+        },
+        "visual-question-answering": {"minimal": [{"score": 0.91}],  # the answer itself is optional in the type
+                                      "full": [{"score": 0.91, "answer": "red"}, {"score": 0.05, "answer": "blue"}]},
+        "image-to-text": {
+            "minimal": [{"generated_text": "a street"}],
+            "full": [{"generated_text": "a red car on a street", "image_to_text_output_generated_text": "a red car on a street"}],
+        },
+        "zero-shot-image-classification": {
+            "minimal": [{"label": "a city street", "score": 0.9}],
+            "full": [{"label": "a city street", "score": 0.9}, {"label": "a beach", "score": 0.06}, {"label": "a forest", "score": 0.04}],
+        },
+        "image-segmentation": {
+            "minimal": [{"label": "sky", "mask": _b64_mask((480, 320), _SKY)}],
+            "full": [{"label": "sky", "mask": _b64_mask((480, 320), _SKY), "score": 0.99},
+                     {"label": "road", "mask": _b64_mask((240, 160), tuple(v // 2 for v in _ROAD)), "score": 0.95}],
+        },
+        "image-to-image": {"minimal": Media("image/png", _png(one_by_one)), "full": Media("image/png", _png(red))},
+        "audio-classification": {
+            "minimal": [{"label": "Speech", "score": 0.83}],
+            "full": [{"label": "Speech", "score": 0.83}, {"label": "Music", "score": 0.09}],
+        },
+        "text-to-speech": {"minimal": flac(0.05), "full": flac(0.8)},
+        "audio-to-audio": {
+            "minimal": [{"label": "label_0", "content-type": "audio/flac", "blob": base64.b64encode(flac(0.05).data).decode()}],
+            "full": [{"label": f"label_{i}", "content-type": "audio/flac", "blob": base64.b64encode(flac(s).data).decode()}
+                     for i, s in enumerate((0.3, 0.6))],
+        },
+        "text-to-video": {
+            "minimal": FalVideo({"video": {"url": ""}}, mp4_bytes(one_frame)),
+            "full": FalVideo({"video": {"url": "", "content_type": "video/mp4", "file_name": "output.mp4", "file_size": 0},
+                              "seed": 42}, mp4_bytes(twelve_frames)),
+        },
+        "image-to-video": {
+            "minimal": FalVideo({"video": {"url": ""}}, mp4_bytes(one_frame)),
+            "full": FalVideo({"video": {"url": "", "content_type": "video/mp4", "file_name": "output.mp4", "file_size": 0}},
+                             mp4_bytes(twelve_frames)),
+        },
+        "tabular-classification": {"minimal": ["5", "5", "7"], "full": ["5", "5", "7"]},  # one per row: no optional part
+        "tabular-regression": {"minimal": [1.0, 2.0, 3.0], "full": [242.71, 290.16, 99.4]},
+    }
+
+
+_FAL_VIDEO_MODELS = {"text-to-video": "Wan-AI/Wan2.1-T2V-14B", "image-to-video": "Wan-AI/Wan2.1-I2V-14B-720P"}
+
+
+def script_shape(fake: Any, task_id: str, kind: str, answer: Any) -> dict[str, str]:
+    """Queue ``answer`` on the fake server; returns where the run goes (provider, endpoint_url, model). Every task
+    goes to its own custom endpoint, except the video tasks: only fal-ai serves them (submit, result, then the file)."""
+    tag = f"shape-{task_id}-{kind}"
+    if isinstance(answer, FalVideo):
+        provider_id = MODELS[_FAL_VIDEO_MODELS[task_id]]["provider_ids"]["fal-ai"]
+        url = f"https://{FILE_HOSTS[0]}/files/{tag}.mp4"
+        video = {**answer.result["video"], "url": url}
+        if "file_size" in video:
+            video["file_size"] = len(answer.data)
+        fake.script(f"{provider_id}?_subdomain=queue", [_json({
+            "request_id": tag, "status": "COMPLETED", "response_url": f"https://queue.fal.run/{provider_id}/requests/{tag}"})])
+        fake.script(f"/requests/{tag}", [_json({**answer.result, "video": video})])
+        fake.script(f"/files/{tag}.mp4", [(200, {"content-type": "video/mp4"}, answer.data)])
+        return {"provider": "fal-ai", "endpoint_url": "", "model": _FAL_VIDEO_MODELS[task_id]}
+    if isinstance(answer, Events):
+        lines = [f"data: {json.dumps(chunk)}\n\n".encode() for chunk in answer.chunks] + [b"data: [DONE]\n\n"]
+        wire: Answer = (200, {"content-type": "text/event-stream"}, lines)
+    elif isinstance(answer, Media):
+        wire = (200, {"content-type": answer.content_type}, answer.data)
+    else:
+        wire = _json(answer)
+    fake.script(f"/{tag}", [wire])
+    return {"provider": "custom", "endpoint_url": f"{fake.url}/{tag}", "model": "owner/shape-test"}
+

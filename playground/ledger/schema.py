@@ -1,0 +1,96 @@
+"""The ledger's tables, as SQLAlchemy Core ``Table`` objects: what the queries are written against.
+
+The database itself is created and upgraded by the Alembic migrations in ``migrations/versions``, never by
+``metadata.create_all``; ``tests/test_ledger.py`` checks that the migrations at head build exactly these tables.
+
+    ledger_runs         one narrow row per run: what History lists, filters, searches and Usage sums
+    ledger_run_details  the rest of the run's record, as JSON: inputs, parameters, output, redacted exchange...
+    ledger_media        every input or output file, once, keyed by the SHA-256 of its bytes
+    ledger_run_media    which runs use which media (so media no run uses any more can be removed)
+
+The record is split in two so that History's scans read small rows: SQLite keeps a row's first kilobytes in
+the table's own pages, so JSON beside the listed columns would make every filter read megabytes.
+
+Names start with ``ledger_`` so a team's PostgreSQL database can hold them beside other tables.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+__all__ = ["metadata", "runs", "run_details", "media", "run_media", "VERSION_TABLE", "Json", "DETAILS"]
+
+VERSION_TABLE = "ledger_alembic_version"
+
+# JSON on SQLite, JSONB on PostgreSQL (smaller, and can be indexed later if a view needs it)
+Json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+metadata = sa.MetaData()
+
+runs = sa.Table(
+    "ledger_runs",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),  # uuid4 hex, given when the run finishes
+    sa.Column("created_ms", sa.BigInteger, nullable=False),  # when the run started, ms since the epoch (UTC)
+    sa.Column("owner", sa.String(128), nullable=False),  # the browser's opaque owner key ("" for none)
+    sa.Column("hub_user", sa.String(96)),  # the Hub user name, when the user signed in or the token said it
+    sa.Column("source", sa.String(16), nullable=False),  # tab, chat, compare, batch, api
+    sa.Column("task", sa.String(64), nullable=False),
+    sa.Column("model", sa.String(1024), nullable=False),
+    sa.Column("revision", sa.String(256), nullable=False),  # as asked
+    sa.Column("commit_sha", sa.String(64)),  # the commit the revision resolved to (served or recorded)
+    sa.Column("provider_asked", sa.String(128), nullable=False),
+    sa.Column("provider_served", sa.String(1024)),
+    sa.Column("endpoint_host", sa.String(255)),
+    sa.Column("status", sa.String(8), nullable=False),  # "ok" | "error"
+    sa.Column("error_kind", sa.String(32)),
+    sa.Column("error_title", sa.Text),
+    sa.Column("latency_ms", sa.Float, nullable=False),
+    sa.Column("retries", sa.Integer, nullable=False),
+    sa.Column("waited_s", sa.Float, nullable=False),
+    sa.Column("truncated", sa.Boolean, nullable=False),
+    sa.Column("prompt_tokens", sa.Integer),
+    sa.Column("completion_tokens", sa.Integer),
+    sa.Column("total_tokens", sa.Integer),
+    sa.Column("cost_usd", sa.Float),  # NULL: unknown (cost_basis says why)
+    sa.Column("cost_basis", sa.Text, nullable=False),
+    sa.Column("search_text", sa.Text, nullable=False),  # lower-cased text of the run, for History's search (last)
+    sa.Index("ix_ledger_runs_owner_created", "owner", "created_ms"),
+    sa.Index("ix_ledger_runs_hub_user_created", "hub_user", "created_ms"),
+    sa.Index("ix_ledger_runs_created", "created_ms"),
+)
+
+run_details = sa.Table(
+    "ledger_run_details",
+    metadata,
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("ledger_runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("inputs", Json, nullable=False),  # media as {"$media": sha256, ...}
+    sa.Column("params", Json, nullable=False),
+    sa.Column("target", Json, nullable=False),  # timeouts, fallbacks, endpoint URL, bill-to: never the token
+    sa.Column("output", Json),  # as received; media by hash
+    sa.Column("exchange", Json, nullable=False),  # RunResult.raw(): redacted exchanges, attempts, error
+    sa.Column("error", Json),
+    sa.Column("notes", Json, nullable=False),  # the status line's notes (failover, revision drift...)
+    sa.Column("versions", Json, nullable=False),  # huggingface_hub, gradio, python: for the run card
+)
+
+media = sa.Table(
+    "ledger_media",
+    metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("content_type", sa.String(128), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+)
+
+run_media = sa.Table(
+    "ledger_run_media",
+    metadata,
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("ledger_runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("sha256", sa.String(64), sa.ForeignKey("ledger_media.sha256"), primary_key=True),
+    sa.Index("ix_ledger_run_media_sha256", "sha256"),
+)
+
+DETAILS = tuple(c.name for c in run_details.columns if c.name != "run_id")  # a record's fields kept in details

@@ -1,0 +1,748 @@
+"""The ledger's store: one SQLAlchemy Core engine (SQLite by default, PostgreSQL by URL), its migrations,
+the background writer, and the reads every view of runs is built from.
+
+Writing (``Ledger.record``) costs the run a queue put: a writer thread takes the queued runs in batches,
+turns each into its row (``record.row_of``) and inserts them in one transaction. A database that is locked,
+read-only, full, damaged or unreachable never fails a run:
+
+- a batch that cannot be written is tried three times, then given up; the store remembers why
+  (``Ledger.problem``, in words a person can act on);
+- while it has a problem, ``record`` keeps no run and answers ``"not recorded: <why>"`` at once, which the
+  service adds to the run's notes (its status line); runs given up on before the problem was known are
+  counted in the next such note ("... (nor 3 earlier runs)");
+- the writer probes the database every ``probe_s`` seconds (a write it rolls back) and clears the problem
+  when the database works again.
+
+Reads (History, Usage) run on the caller's thread and are always scoped to an ``Owner``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone, tzinfo
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .. import capture
+from .record import Media, Row, owner_hash, row_of
+from .schema import DETAILS, VERSION_TABLE, media, run_details, run_media, runs
+
+__all__ = ["Ledger", "LedgerError", "Owner", "RunSummary", "Run", "RunPage", "UsageRow", "make_engine", "migrate",
+           "describe"]
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+_MIGRATION_LOCK = 0x6C6564676572  # PostgreSQL advisory lock held while migrating ("ledger" in hex)
+_MAX_PAGE = 500
+_PROBE_SHA = "0" * 64
+_ALEMBIC = threading.Lock()
+
+
+class LedgerError(Exception):
+    """The ledger cannot be used; the message says why, in words for the status line."""
+
+
+# ------------------------------------------------------------------------------------------ faults
+
+_REASONS = (  # a database driver's message -> what the status line says
+    ("database is locked", "the database is locked by another program"),
+    ("database table is locked", "the database is locked by another program"),
+    ("lock timeout", "the database is locked by another program"),
+    ("readonly database", "the database is read-only"),
+    ("read-only transaction", "the database is read-only"),
+    ("database or disk is full", "the database or its disk is full"),
+    ("no space left on device", "the database's disk is full"),
+    ("could not extend file", "the database's disk is full"),
+    ("file is not a database", "the database file is damaged"),
+    ("disk image is malformed", "the database file is damaged"),
+    ("unable to open database file", "the database file cannot be opened"),
+    ("can't create a connection", "the database server cannot be reached"),
+    ("connection refused", "the database server cannot be reached"),
+    ("network error", "the connection to the database server was lost"),
+)
+
+
+def describe(exc: BaseException) -> str:
+    """Why the ledger failed, in a few words. Never the SQL's parameters (they hold the run's content)."""
+    if isinstance(exc, LedgerError):
+        return str(exc)
+    detail = str(exc.orig) if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None else str(exc)
+    low = detail.lower()
+    for needle, reason in _REASONS:
+        if needle in low:
+            return reason
+    return capture.redact_text(f"{type(exc).__name__}: {detail.splitlines()[0] if detail else ''}")[:160]
+
+
+# ------------------------------------------------------------------------------------------ engine
+
+
+def make_engine(url: str | sa.URL, busy_timeout_s: float = 5.0) -> sa.Engine:
+    """An engine for the ledger's URL: ``sqlite:///path`` or ``postgresql://...`` (pure-Python pg8000)."""
+    url = sa.make_url(url)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+pg8000")
+    if url.get_backend_name() == "postgresql":
+        # a lock held elsewhere fails a statement after busy_timeout_s, as on SQLite, instead of waiting forever
+        params = {"lock_timeout": str(int(busy_timeout_s * 1000))}
+        return sa.create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=4,
+                                connect_args={"timeout": max(busy_timeout_s, 10.0), "startup_params": params})
+    if url.get_backend_name() != "sqlite":
+        raise LedgerError(f"the ledger speaks SQLite and PostgreSQL, not {url.get_backend_name()}")
+    database = url.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # runs are private
+    engine = sa.create_engine(url, connect_args={"timeout": busy_timeout_s, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record) -> None:
+        # sqlite3 left alone emits BEGIN only before DML, so DDL and reads would run outside transactions:
+        # SQLAlchemy's documented recipe turns that off and emits BEGIN itself (below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")  # readers (History) never block the writer
+        except Exception as exc:  # a read-only file keeps the mode it has
+            if "readonly" not in str(exc):
+                raise
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA cache_size = -16000")  # 16 MB of pages (the default 2 MB rereads History's scans)
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn) -> None:
+        # a writing transaction takes the write lock at once: waiting for it honours busy_timeout, where a
+        # deferred transaction upgrading its lock midway would fail at once with "database is locked"
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("ledger_write") else "BEGIN")
+
+    return engine
+
+
+def _writing(conn: sa.Connection) -> sa.Connection:
+    return conn.execution_options(ledger_write=True)
+
+
+def migrate(engine: sa.Engine) -> None:
+    """Bring the database to the newest schema (Alembic, ``migrations/versions``), in one transaction.
+
+    A database already at head is only read (a read-only file opens). Otherwise the upgrade holds a lock
+    while it runs (PostgreSQL: an advisory lock; SQLite: the write lock), so replicas starting together
+    upgrade once. A database written by a newer playground is refused, untouched."""
+    from alembic import command
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    script = ScriptDirectory.from_config(config)
+    head = script.get_current_head()
+
+    def current(conn: sa.Connection) -> tuple[str, ...]:
+        heads = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_heads()
+        for rev in heads:
+            try:
+                script.get_revision(rev)
+            except Exception:
+                raise LedgerError(f"the database was written by a newer playground (schema {rev}); "
+                                  "upgrade the playground to use it") from None
+        return heads
+
+    with engine.connect() as conn, conn.begin():
+        if current(conn) == (head,):
+            return
+    with _ALEMBIC, engine.connect() as conn:  # Alembic's ``context`` and ``op`` are one per process
+        with _writing(conn).begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+            if current(conn) == (head,):  # another process upgraded it meanwhile
+                return
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+
+# ------------------------------------------------------------------------------------------ reads
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who is looking: the browser's owner key and, when known, the Hub user name. Every read is scoped to
+    the runs recorded under this key or this user; no read can be made without one."""
+
+    key: str = field(repr=False)
+    hub_user: str | None = None
+
+    def clause(self) -> sa.ColumnElement[bool]:
+        mine = runs.c.owner == owner_hash(self.key)
+        return sa.or_(mine, runs.c.hub_user == self.hub_user) if self.hub_user else mine
+
+
+def _dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, timezone.utc)
+
+
+def _ms(when: datetime | float) -> int:
+    return int((when.timestamp() if isinstance(when, datetime) else when) * 1000)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A History row."""
+
+    id: str
+    created: datetime  # when the run started (UTC)
+    source: str
+    task: str
+    model: str
+    revision: str
+    commit_sha: str | None
+    provider_asked: str
+    provider_served: str | None
+    status: str
+    error_title: str | None
+    latency_ms: float
+    retries: int
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    total_tokens: int | None
+    cost_usd: float | None
+    cost_basis: str
+    hub_user: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def model_ref(self) -> str:
+        """``model@sha7`` when the commit is known."""
+        return f"{self.model}@{self.commit_sha[:7]}" if self.commit_sha else self.model
+
+
+@dataclass(frozen=True)
+class Run(RunSummary):
+    """The whole record of one run: what reopening, the run card and share links are made from."""
+
+    endpoint_host: str | None = None
+    error_kind: str | None = None
+    waited_s: float = 0.0
+    truncated: bool = False
+    inputs: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    target: dict[str, Any] = field(default_factory=dict)
+    output: Any = None
+    exchange: dict[str, Any] = field(default_factory=dict)
+    error: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+    versions: dict[str, str] = field(default_factory=dict)
+
+
+_SUMMARY = [runs.c[f.name] for f in fields(RunSummary) if f.name != "created"] + [runs.c.created_ms]
+_RUN = _SUMMARY + [runs.c[f.name] if f.name in runs.c else run_details.c[f.name]
+                   for f in fields(Run) if f.name not in {g.name for g in fields(RunSummary)}]
+
+
+def _summary(row: sa.Row, cls: type = RunSummary) -> Any:
+    values = dict(row._mapping)
+    values["created"] = _dt(values.pop("created_ms"))
+    return cls(**values)
+
+
+@dataclass(frozen=True)
+class RunPage:
+    runs: list[RunSummary]
+    total: int  # runs matching the filters, all pages together
+    next_cursor: str | None  # give it back as ``cursor`` for the next (older) page; None on the last page
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    """Totals of one group of runs (a day, a model, a provider, or a combination)."""
+
+    day: str | None  # YYYY-MM-DD in the timezone asked for
+    task: str | None
+    model: str | None
+    provider: str | None  # the provider that served (else the one asked)
+    calls: int
+    errors: int
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    cost_usd: float  # the sum of the known estimates
+    cost_unknown: int  # runs whose cost is unknown (not counted in cost_usd)
+    p50_ms: float
+    p95_ms: float
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    """The ``q`` quantile of sorted values, linearly interpolated (numpy's default)."""
+    if not ordered:
+        return math.nan
+    pos = (len(ordered) - 1) * q
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+GROUPS = ("day", "task", "model", "provider")
+
+
+class _Totals:
+    __slots__ = ("calls", "errors", "prompt", "completion", "total", "cost", "unknown", "latencies")
+
+    def __init__(self) -> None:
+        self.calls = self.errors = self.prompt = self.completion = self.total = self.unknown = 0
+        self.cost = 0.0
+        self.latencies: list[float] = []
+
+    def add(self, status: str, latency: float, prompt: int | None, completion: int | None, total: int | None,
+            cost: float | None) -> None:
+        self.calls += 1
+        self.errors += status != "ok"
+        self.prompt += prompt or 0
+        self.completion += completion or 0
+        self.total += total or 0
+        if cost is None:
+            self.unknown += 1
+        else:
+            self.cost += cost
+        self.latencies.append(latency)
+
+    def row(self, key: tuple) -> UsageRow:
+        latencies = sorted(self.latencies)
+        return UsageRow(*key, calls=self.calls, errors=self.errors, prompt_tokens=self.prompt,
+                        completion_tokens=self.completion, total_tokens=self.total, cost_usd=self.cost,
+                        cost_unknown=self.unknown, p50_ms=percentile(latencies, 0.5), p95_ms=percentile(latencies, 0.95))
+
+
+# ------------------------------------------------------------------------------------------ the ledger
+
+
+@dataclass
+class _Queued:
+    result: Any
+    run_id: str
+    started_ms: int
+    notes: list[str]
+
+
+_STOP = object()
+
+
+class Ledger:
+    """Every run, recorded once. ``record`` is the one write of the service path; the other methods are
+    the reads and deletions the views of runs need."""
+
+    def __init__(self, url: str, *, retention_days: float | None = None, busy_timeout_s: float = 5.0,
+                 probe_s: float = 5.0, queue_size: int = 10_000, batch: int = 200, gather_s: float = 0.05,
+                 retries: int = 3):
+        self.url = url
+        self.retention_days = retention_days
+        self.busy_timeout_s = busy_timeout_s
+        self.probe_s = probe_s
+        self.batch = batch
+        self.gather_s = gather_s
+        self.retries = retries
+        self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
+        self._pending = 0  # runs queued and not yet written or given up
+        self._idle = threading.Condition()
+        self._problem: str | None = None
+        self._lost_unreported = 0
+        self._engine: sa.Engine | None = None
+        self._open_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._last_probe = 0.0
+        self._last_upkeep = -math.inf  # at the first batch, then hourly
+        self.written = 0  # runs written by this process (for tests and benchmarks)
+        self.lost = 0  # runs given up on by this process
+
+    def __repr__(self) -> str:
+        return f"Ledger({sa.make_url(self.url).render_as_string(hide_password=True)!r})"
+
+    # -------------------------------------------------------------------------------------- writing
+
+    @property
+    def problem(self) -> str | None:
+        """Why runs are not being recorded now (None when they are)."""
+        return self._problem
+
+    def start(self) -> Ledger:
+        """Start the writer, which opens (and migrates) the database at once, off the caller's thread."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="ledger-writer", daemon=True)
+            self._thread.start()
+        return self
+
+    def record(self, result: Any) -> str | None:
+        """Queue a finished run (cheap: no I/O). Sets ``result.run_id``; returns the note for its status
+        line when the run will not be recorded."""
+        problem = self._problem
+        if problem is None:
+            run_id = uuid.uuid4().hex
+            item = _Queued(result, run_id, int((time.time() - result.latency_s) * 1000), list(result.notes))
+            with self._idle:
+                self._pending += 1
+            try:
+                self._queue.put_nowait(item)
+                result.run_id = run_id
+                self.start()
+                return None
+            except queue.Full:
+                self._settle(1)
+                problem = f"the ledger is {self._queue.maxsize} runs behind"
+        with self._idle:
+            self.lost += 1
+            earlier, self._lost_unreported = self._lost_unreported, 0
+        return f"not recorded: {problem}" + (f" (nor {earlier} earlier run{'s' * (earlier > 1)})" if earlier else "")
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until every run queued so far is written (or given up on). False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is queued (up to ``timeout``), stop the writer, close the connections."""
+        self.flush(timeout)
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join(timeout)
+        self._thread = None
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def _settle(self, n: int) -> None:
+        with self._idle:
+            self._pending -= n
+            self._idle.notify_all()
+
+    def _loop(self) -> None:
+        try:
+            self._open()
+        except Exception as exc:
+            self._fail(exc, 0)
+        while True:
+            try:
+                item = self._queue.get(timeout=self.probe_s)
+            except queue.Empty:
+                self._maintain()
+                continue
+            if item is _STOP:
+                return
+            batch = [item]
+            until = time.monotonic() + self.gather_s  # runs in quick succession share one transaction
+            while len(batch) < self.batch:
+                try:
+                    more = self._queue.get(timeout=max(0.0, until - time.monotonic()))
+                except queue.Empty:
+                    break
+                if more is _STOP:
+                    self._queue.put(_STOP)
+                    break
+                batch.append(more)
+            try:
+                self._maintain()
+                self._write(batch)
+            finally:
+                self._settle(len(batch))
+
+    def _maintain(self) -> None:
+        now = time.monotonic()
+        if self._problem is not None and now - self._last_probe >= self.probe_s:
+            self._last_probe = now
+            self._probe()
+        if self._problem is None and now - self._last_upkeep >= 3600:
+            self._last_upkeep = now
+            try:
+                self.upkeep()
+            except Exception as exc:  # tried again within the hour
+                log.warning("ledger: upkeep failed: %s", describe(exc))
+
+    def _write(self, batch: list[_Queued]) -> None:
+        rows = []
+        for item in batch:
+            try:
+                rows.append(row_of(item.result, item.run_id, item.started_ms, item.notes, _secrets(item.result)))
+            except Exception:  # a value the converter cannot read: that run alone is lost, and logged
+                log.exception("ledger: run %s could not be turned into a record", item.run_id)
+                self._lose(1)
+        if not rows:
+            return
+        if self._problem is not None:  # known broken: do not wait on it for every batch
+            self._fail(LedgerError(self._problem), len(rows))
+            return
+        error = self._insert(rows, self.retries)
+        if error is None:
+            return
+        if not self._probe():  # the database refuses writes
+            self._fail(error, len(rows))
+            return
+        # the database takes writes, so a row is at fault: each alone, so that it does not sink the others
+        refused = [row for row in rows if self._insert([row], 1) is not None] if len(rows) > 1 else rows
+        if refused:
+            log.error("ledger: %d run(s) refused by the database: %s", len(refused), describe(error))
+            self._lose(len(refused))
+
+    def _insert(self, rows: list[Row], tries: int) -> Exception | None:
+        """Insert rows in one transaction, trying ``tries`` times; the last error, or None once written."""
+        error: Exception | None = None
+        for attempt in range(tries):
+            try:
+                with self._connect() as conn, _writing(conn).begin():
+                    _insert_rows(conn, rows)
+                self.written += len(rows)
+                return None
+            except Exception as exc:
+                error = exc
+                if isinstance(exc, LedgerError) or attempt == tries - 1:
+                    break
+                time.sleep(0.1 * 3**attempt)
+        return error
+
+    def _lose(self, n: int) -> None:
+        with self._idle:
+            self.lost += n
+
+    def _fail(self, exc: BaseException, lost: int) -> None:
+        reason = describe(exc)
+        if self._problem != reason:
+            log.warning("ledger: runs are not recorded: %s", reason)
+        with self._idle:
+            self._problem = reason
+            self._last_probe = time.monotonic()
+            self._lost_unreported += lost
+            self.lost += lost
+        if self._engine is not None:
+            self._engine.dispose()  # the probe and the next writes start on fresh connections
+
+    def _probe(self) -> bool:
+        """A write the database must accept (then rolled back): clears the problem when it does."""
+        try:
+            with self._connect() as conn, _writing(conn).begin() as tx:
+                conn.execute(media.insert().values(sha256=_PROBE_SHA, content_type="probe", size=0,
+                                                   data=b"\0" * 16384, created_ms=0))  # a few new pages
+                conn.execute(runs.update().where(runs.c.id == "").values(retries=0))  # the runs table's lock
+                tx.rollback()
+        except Exception as exc:
+            self._problem = describe(exc)
+            if self._engine is not None:
+                self._engine.dispose()
+            return False
+        if self._problem is not None:
+            log.warning("ledger: the database works again")
+            self._problem = None
+        return True
+
+    # -------------------------------------------------------------------------------------- opening
+
+    def _open(self) -> sa.Engine:
+        with self._open_lock:
+            if self._engine is None:
+                engine = make_engine(self.url, self.busy_timeout_s)
+                try:
+                    migrate(engine)
+                except Exception:
+                    engine.dispose()
+                    raise
+                self._engine = engine
+            return self._engine
+
+    def _connect(self) -> sa.Connection:
+        return self._open().connect()
+
+    def _reading(self) -> sa.Connection:
+        try:
+            return self._connect()
+        except LedgerError:
+            raise
+        except Exception as exc:
+            raise LedgerError(describe(exc)) from exc
+
+    # -------------------------------------------------------------------------------------- reads
+
+    def list_runs(self, owner: Owner, *, task: str | None = None, model: str | None = None,
+                  provider: str | None = None, status: str | None = None, source: str | None = None,
+                  text: str | None = None, since: datetime | None = None, until: datetime | None = None,
+                  limit: int = 50, cursor: str | None = None) -> RunPage:
+        """History: the owner's runs, newest first, filtered; ``text`` matches every word (any case) in
+        the run's inputs, output, model, provider and error. Pages by ``cursor`` (from ``next_cursor``)."""
+        where = _filters(owner, task=task, model=model, provider=provider, status=status, source=source,
+                         text=text, since=since, until=until)
+        page = where
+        if cursor:
+            ms, _, last = cursor.partition(":")
+            page = sa.and_(where, runs.c.created_ms <= int(ms),  # a range the (owner, created_ms) index serves
+                           sa.or_(runs.c.created_ms < int(ms), runs.c.id < last))
+        limit = max(1, min(limit, _MAX_PAGE))
+        query = (sa.select(*_SUMMARY).where(page).order_by(runs.c.created_ms.desc(), runs.c.id.desc())
+                 .limit(limit + 1))
+        with self._reading() as conn:
+            rows = conn.execute(query).all()
+            total = conn.execute(sa.select(sa.func.count()).select_from(runs).where(where)).scalar_one()
+        found = [_summary(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        return RunPage(found, total, f"{_ms(found[-1].created)}:{found[-1].id}" if more else None)
+
+    def get_run(self, owner: Owner, run_id: str) -> Run | None:
+        """One run, whole (None when it is not this owner's, or does not exist)."""
+        with self._reading() as conn:
+            row = conn.execute(sa.select(*_RUN).join_from(runs, run_details, run_details.c.run_id == runs.c.id)
+                               .where(runs.c.id == run_id, owner.clause())).first()
+        return None if row is None else _summary(row, Run)
+
+    def get_media(self, owner: Owner, sha256: str) -> Media | None:
+        """A file one of the owner's runs uses (None otherwise)."""
+        mine = (sa.select(run_media.c.sha256).join(runs, runs.c.id == run_media.c.run_id)
+                .where(run_media.c.sha256 == sha256, owner.clause()).limit(1))
+        with self._reading() as conn:
+            row = conn.execute(sa.select(media.c.sha256, media.c.content_type, media.c.data)
+                               .where(media.c.sha256 == sha256, media.c.sha256.in_(mine))).first()
+        return None if row is None else Media(row.sha256, row.content_type, bytes(row.data))
+
+    def facets(self, owner: Owner) -> dict[str, list[str]]:
+        """The values History's filters offer: this owner's tasks, models, providers and sources."""
+        names = ("task", "model", "provider", "source")
+        query = sa.select(runs.c.task, runs.c.model, runs.c.provider_served, runs.c.source).where(owner.clause())
+        with self._reading() as conn:
+            combinations = conn.execute(query.distinct()).all()
+        return {name: sorted({c[i] for c in combinations if c[i]}) for i, name in enumerate(names)}
+
+    def usage(self, owner: Owner, *, since: datetime | None = None, until: datetime | None = None,
+              by: tuple[str, ...] = ("day", "model", "provider"), tz: tzinfo = timezone.utc) -> list[UsageRow]:
+        """Usage & cost: calls, errors, tokens, cost and p50/p95 latency per group (``by`` a subset of
+        ``GROUPS``; days in ``tz``), sorted by group. Percentiles are computed here, the same on every
+        database."""
+        unknown = set(by) - set(GROUPS)
+        if unknown:
+            raise ValueError(f"cannot group by {sorted(unknown)}; choose from {GROUPS}")
+        query = sa.select(runs.c.created_ms, runs.c.task, runs.c.model,
+                          sa.func.coalesce(runs.c.provider_served, runs.c.provider_asked), runs.c.status,
+                          runs.c.latency_ms, runs.c.prompt_tokens, runs.c.completion_tokens, runs.c.total_tokens,
+                          runs.c.cost_usd).where(_filters(owner, since=since, until=until))
+        day_of: dict[int, str] = {}  # a 15-minute slot -> its day in tz (every UTC offset is a multiple of 15 min)
+        groups: dict[tuple, _Totals] = {}
+        with self._reading() as conn:
+            for created, task, model, provider, status, latency, prompt, completion, total, cost in conn.execute(query).tuples():
+                day = None
+                if "day" in by:
+                    slot = created // 900_000
+                    day = day_of.get(slot) or day_of.setdefault(
+                        slot, datetime.fromtimestamp(slot * 900, tz).strftime("%Y-%m-%d"))
+                key = (day, task if "task" in by else None, model if "model" in by else None,
+                       provider if "provider" in by else None)
+                totals = groups.get(key) or groups.setdefault(key, _Totals())
+                totals.add(status, latency, prompt, completion, total, cost)
+        return [totals.row(key) for key, totals in sorted(groups.items(), key=lambda kv: tuple(k or "" for k in kv[0]))]
+
+    # -------------------------------------------------------------------------------------- deletions
+
+    def delete_run(self, owner: Owner, run_id: str) -> bool:
+        """Delete one of the owner's runs, and the media no run uses any more."""
+        return self._delete(sa.and_(runs.c.id == run_id, owner.clause())) > 0
+
+    def clear(self, owner: Owner) -> int:
+        """Delete every run of the owner (those still queued too); returns how many."""
+        self.flush(10.0)
+        return self._delete(owner.clause())
+
+    def prune(self, now: float | None = None) -> int:
+        """Retention: delete runs older than ``retention_days``, and the media no run uses any more."""
+        if not self.retention_days:
+            return 0
+        cutoff = _ms((time.time() if now is None else now) - self.retention_days * 86400)
+        return self._delete(runs.c.created_ms < cutoff)
+
+    def upkeep(self) -> None:
+        """What the writer does at its first batch and then hourly: retention, then (SQLite) the statistics
+        its query planner needs to know that the owner index is worth nothing on a one-person ledger, where a
+        scan is several times faster. PostgreSQL's autovacuum keeps its own."""
+        self.prune()
+        if self._open().dialect.name == "sqlite":
+            with self._connect() as conn, _writing(conn).begin():
+                conn.exec_driver_sql("PRAGMA analysis_limit = 1000")  # statistics from a sample: milliseconds
+                conn.exec_driver_sql("ANALYZE")
+
+    def _delete(self, where: sa.ColumnElement[bool]) -> int:
+        ids = sa.select(runs.c.id).where(where)
+        with self._reading() as conn, _writing(conn).begin():
+            conn.execute(run_media.delete().where(run_media.c.run_id.in_(ids)))
+            conn.execute(run_details.delete().where(run_details.c.run_id.in_(ids)))
+            deleted = conn.execute(runs.delete().where(where)).rowcount
+            conn.execute(media.delete().where(~sa.exists().where(run_media.c.sha256 == media.c.sha256)))
+        return deleted
+
+    # -------------------------------------------------------------------------------------- benchmarks
+
+    def write_rows(self, rows: list[Row]) -> None:
+        """Insert ready-made rows at once, on this thread (benchmarks fill a ledger with it)."""
+        with self._connect() as conn, _writing(conn).begin():
+            _insert_rows(conn, rows)
+
+
+def _filters(owner: Owner, *, task=None, model=None, provider=None, status=None, source=None, text=None,
+             since=None, until=None) -> sa.ColumnElement[bool]:
+    clauses = [owner.clause()]
+    for column, value in ((runs.c.task, task), (runs.c.model, model), (runs.c.provider_served, provider),
+                          (runs.c.status, status), (runs.c.source, source)):
+        if value:
+            clauses.append(column == value)
+    for word in (text or "").lower().split():
+        clauses.append(runs.c.search_text.contains(word, autoescape=True))
+    if since is not None:
+        clauses.append(runs.c.created_ms >= _ms(since))
+    if until is not None:
+        clauses.append(runs.c.created_ms < _ms(until))
+    return sa.and_(*clauses)
+
+
+def _insert_ignoring_duplicates(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(dialect.insert(table).on_conflict_do_nothing(), rows)
+
+
+_LENGTHS = {c.name: c.type.length for c in runs.columns if isinstance(c.type, sa.String) and c.type.length}
+
+
+def _fit(column: str, value: Any) -> Any:
+    """A value cut to its column's length: PostgreSQL refuses a longer one (a 2,000-character model id...)."""
+    limit = _LENGTHS.get(column)
+    return value[: limit - 1] + "…" if limit and isinstance(value, str) and len(value) > limit else value
+
+
+def _insert_rows(conn: sa.Connection, rows: list[Row]) -> None:
+    """One transaction's worth of runs: their new media (each file once), the runs, and the links."""
+    files = {sha: m for row in rows for sha, m in row.media.items()}
+    if files:
+        known = set(conn.execute(sa.select(media.c.sha256).where(media.c.sha256.in_(list(files)))).scalars())
+        now = int(time.time() * 1000)
+        new = [dict(sha256=m.sha256, content_type=m.content_type, size=len(m.data), data=m.data, created_ms=now)
+               for sha, m in files.items() if sha not in known]
+        if new:  # another replica may add the same file at the same moment
+            _insert_ignoring_duplicates(conn, media, new)
+    conn.execute(runs.insert(), [{k: _fit(k, v) for k, v in row.values.items() if k not in DETAILS} for row in rows])
+    conn.execute(run_details.insert(), [{"run_id": row.values["id"], **{k: row.values[k] for k in DETAILS}}
+                                        for row in rows])
+    links = [{"run_id": row.values["id"], "sha256": sha} for row in rows for sha in row.media]
+    if links:
+        conn.execute(run_media.insert(), links)
+
+
+def _secrets(result: Any) -> tuple[str, ...]:
+    """Every token the run may have sent (as ``service._secrets``): the typed one and the environment's."""
+    from huggingface_hub import get_token
+
+    target = getattr(result.request, "target", None)
+    typed = (getattr(target, "token", None) or "").strip()
+    return tuple(s for s in {typed, get_token() or ""} if s)

@@ -1,0 +1,108 @@
+"""A token pasted in the page stays in that tab: after two tasks and a chat, it is in none of the places Gradio keeps
+or serves what a page sent (the browser's storages and cookies, the run history at ``/gradio_api/runs``, the
+session's deep-link state, the page, ``/config``, the API docs) nor in the server's log. Kept in the suite so that
+a Gradio upgrade cannot bring a leak back."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import httpx
+
+from tests.browser import browser_page, open_task, pick_dropdown
+from tests.conftest import TOKEN
+
+# Everything the page can reach in the browser's own storage, as one string.
+BROWSER_STORAGE = """async () => {
+    const dump = store => Object.fromEntries(Object.keys(store).map(k => [k, store.getItem(k)]));
+    const indexed = [];
+    for (const info of await indexedDB.databases()) {
+        const db = await new Promise((ok, fail) => {
+            const open = indexedDB.open(info.name); open.onsuccess = () => ok(open.result); open.onerror = fail;
+        });
+        for (const name of db.objectStoreNames) {
+            const rows = await new Promise((ok, fail) => {
+                const all = db.transaction(name).objectStore(name).getAll(); all.onsuccess = () => ok(all.result);
+                all.onerror = fail;
+            });
+            indexed.push({db: info.name, store: name, rows});
+        }
+        db.close();
+    }
+    return JSON.stringify({local: dump(localStorage), session: dump(sessionStorage), indexed, cookie: document.cookie});
+}"""
+
+
+class _Log(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+def _run(panel, provider: str) -> None:
+    panel.get_by_role("button", name="Run", exact=True).click()
+    panel.get_by_text(f"served by {provider}").first.wait_for(timeout=30_000)
+
+
+def test_the_pasted_token_is_kept_nowhere(app, fake, capfd):
+    log = _Log()
+    root, level = logging.getLogger(), logging.getLogger().level
+    root.addHandler(log)
+    root.setLevel(logging.DEBUG)  # everything any library logs, not only what reaches the console by default
+    sessions: set[str] = set()
+    try:
+        with browser_page(height=1100) as page:
+            page.on("request", lambda r: sessions.add(json.loads(r.post_data)["session_hash"])
+                    if "/queue/join" in r.url and r.post_data else None)
+            page.goto(app.local_url)
+            page.get_by_text("No token found").first.wait_for(timeout=20_000)
+            page.get_by_label("Hugging Face token").fill(TOKEN)
+            page.get_by_text("Token of tester").first.wait_for(timeout=20_000)
+            pick_dropdown(page, "Provider", "hf-inference")
+
+            panel = open_task(page, "Text classification")
+            panel.get_by_role("button", name="I like you. I love you").first.click()
+            _run(panel, "hf-inference")
+            panel = open_task(page, "Summarization")
+            panel.locator(".gallery-item, tr.tr-body").first.click()
+            _run(panel, "hf-inference")
+            panel = open_task(page, "Chat")
+            pick_dropdown(page, "Provider", "together")
+            panel.get_by_placeholder("Ask anything").first.fill("What is the capital of France?")
+            panel.get_by_role("button", name="Send", exact=True).click()
+            panel.get_by_text("served by together").first.wait_for(timeout=30_000)
+
+            assert page.get_by_label("Hugging Face token").input_value() == TOKEN  # still there, for the next run
+
+            # what the server keeps for this session, as "Share via link" (gr.DeepLinkButton) would save and serve it
+            (session,) = sessions
+            link = httpx.get(f"{app.local_url}gradio_api/deep_link", params={"session_hash": session}).json()
+            assert link, "the session's state could not be saved as a deep link"
+            linked_page = httpx.get(app.local_url, params={"deep_link": link}).text
+            assert "Hugging Face token" in linked_page  # the page that link opens, with the session's values
+            assert TOKEN not in linked_page, "the token is in the session's deep-link state"
+
+            stored = page.evaluate(BROWSER_STORAGE)
+            assert "gradio:run-history:v2:" in stored, "Gradio's run history recorded nothing: is it still on?"
+            assert TOKEN not in stored, "the token is in the browser's storage"
+            assert TOKEN not in json.dumps(page.context.cookies()), "the token is in a cookie"
+            assert TOKEN not in page.content(), "the token is in the page's HTML"
+
+            page.goto(f"{app.local_url}gradio_api/runs")
+            runs = page.get_by_test_id("run-history")
+            for endpoint in ("/text_classification", "/summarization", "/chat_completion"):
+                runs.get_by_text(endpoint).first.wait_for(timeout=20_000)  # the history is kept, replays and all
+            assert TOKEN not in page.content(), "the token is on the run history page"
+            assert TOKEN not in page.evaluate(BROWSER_STORAGE)
+
+        for path in ("config", "gradio_api/info", "gradio_api/info?all_endpoints=true"):
+            assert TOKEN not in httpx.get(app.local_url + path).text, f"the token is in /{path}"
+    finally:
+        root.removeHandler(log)
+        root.setLevel(level)
+    out, err = capfd.readouterr()
+    assert TOKEN not in "\n".join([*log.lines, out, err]), "the token is in the server's log"
