@@ -437,7 +437,8 @@ def handler_for(task: Task):
             values, advanced, request = split(args)
             yield from body(task, *values, advanced=advanced, session=getattr(request, "session_hash", "") or "")
     else:
-        def handler(*args, progress=gr.Progress()):
+        def handler(*args):
+            *args, progress = args  # Gradio passes its tracked Progress last (see the signature below)
             values, advanced, request = split(args)
             return body(task, *values, advanced=advanced, progress=progress,
                         session=getattr(request, "session_hash", "") or "")
@@ -450,7 +451,8 @@ def handler_for(task: Task):
     params.append(inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None,
                                     annotation=gr.Request))
     handler.__annotations__ = {"request": gr.Request}
-    if task.renderer != "chat":  # Gradio fills a Progress argument itself: the page shows model loading
-        params.append(inspect.Parameter("progress", inspect.Parameter.KEYWORD_ONLY, default=gr.Progress()))
+    if task.renderer != "chat":  # Gradio fills a Progress argument itself (positional: it looks nowhere else),
+        # so the page shows the local model loading
+        params.append(inspect.Parameter("progress", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=gr.Progress()))
     handler.__signature__ = inspect.Signature(params)
     return handler
