@@ -25,13 +25,18 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
 
-# torch is installed first, alone, so the pinned CPU build is what sentence-transformers finds.
-# The engine is built next, with the portable flags and without pip's wheel cache (a wheel built earlier
-# with -march=native would otherwise be reused).
-$(VENV)/.run-deps: requirements.txt Makefile | $(BIN)/python
-	$(BIN)/pip install torch==2.13.0
+# The engine is built with the portable flags and without pip's wheel cache (a wheel built earlier with
+# -march=native would otherwise be reused). Its stamp names the version and the flags: it is rebuilt when
+# either changes, not when another requirement does.
+ENGINE_STAMP := $(VENV)/.engine-$(LLAMA_CPP_VERSION)-$(shell echo '$(LLAMA_CMAKE_ARGS)' | cksum | cut -d' ' -f1)
+$(ENGINE_STAMP): | $(BIN)/python
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --no-cache-dir --force-reinstall --no-deps \
 		llama-cpp-python==$(LLAMA_CPP_VERSION)
+	touch $@
+
+# torch is installed first, alone, so the pinned CPU build is what sentence-transformers finds.
+$(VENV)/.run-deps: requirements.txt $(ENGINE_STAMP) | $(BIN)/python
+	$(BIN)/pip install torch==2.13.0
 	$(BIN)/pip install -r requirements.txt
 	touch $@
 
