@@ -164,9 +164,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--n", type=int, default=40, help="runs per block")
-    parser.add_argument("--latency-ms", type=float, nargs="+", default=[0, 20],
+    parser.add_argument("--latency-ms", type=float, nargs="*", default=[0, 20],
                         help="the fake router's answer time(s): 0 is the worst case, where the writer's work "
-                             "competes with the run for the CPU instead of overlapping its wait")
+                             "competes with the run for the CPU instead of overlapping its wait; none: skip")
     parser.add_argument("--runs", type=int, default=10_000, help="runs in the History ledger")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--url", help="a database URL for the History part (default: a temporary SQLite file)")

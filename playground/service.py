@@ -1,7 +1,7 @@
 """The one service path every run takes, whatever the task, provider or endpoint.
 
     resolve the target  ->  prepare the inputs  ->  build the InferenceClient  ->  call
-        ->  capture the exchange  ->  shape one RunResult
+        ->  capture the exchange  ->  shape one RunResult  ->  record it in the ledger (queued, off the path)
 
 The call step goes through ``reliability.Failover``: retries with backoff, cooldowns and failover to the
 model's next provider, each attempt recorded (status, wait before it, provider) in the raw exchange.

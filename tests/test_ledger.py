@@ -160,11 +160,15 @@ def test_a_file_used_by_many_runs_is_stored_once_and_removed_with_the_last(fake,
     sha = store.get_run(ME, first.run_id).inputs["image"]["$media"]
     assert store.get_run(ME, second.run_id).inputs["image"]["$media"] == sha
     engine = make_engine(database)
-    count = lambda: engine.connect().__enter__().execute(sa.select(sa.func.count()).select_from(media)).scalar_one()
+
+    def files() -> int:
+        with engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(media)).scalar_one()
+
     try:
-        assert count() == 1
+        assert files() == 1
         assert store.delete_run(ME, first.run_id) and store.get_media(ME, sha) is not None
-        assert store.delete_run(ME, second.run_id) and store.get_media(ME, sha) is None and count() == 0
+        assert store.delete_run(ME, second.run_id) and store.get_media(ME, sha) is None and files() == 0
     finally:
         engine.dispose()
 
@@ -287,14 +291,15 @@ def test_a_run_the_database_refuses_does_not_sink_the_others(fake, store, monkey
 
     first = classify("one")
     history(store)
-    ids = iter([first.run_id, "f" * 32])  # the first record of the two takes an id already used: refused
+    taken = first.run_id
+    ids = iter([taken, "f" * 32])  # the first record of the two takes an id already used: refused
     monkeypatch.setattr(store_module.uuid, "uuid4", lambda: SimpleNamespace(hex=next(ids)))
     written = store.written
     store.record(first)
     store.record(first)  # both in one transaction (the writer gathers runs that come together)
     monkeypatch.undo()
     assert store.flush(30) and (store.written, store.lost, store.problem) == (written + 1, 1, None)
-    assert sorted(history(store)) == sorted([first.run_id, "f" * 32])
+    assert sorted(history(store)) == sorted([taken, "f" * 32])
     # a value longer than its column is cut, not refused (PostgreSQL checks VARCHAR lengths)
     long = service.run(RunRequest("text-classification", SST2, {"text": "hi"}, revision="v" * 300, owner=OWNER))
     history(store)
@@ -310,10 +315,12 @@ def test_one_owner_never_sees_anothers_runs(fake, store, database):
     b = classify(owner="key-b", hub_user="tester")
     c = classify(owner="key-c", hub_user="tester")
     image = task_run("image-classification", owner="key-a")
+    nobodys = classify(owner="")  # a plain API call: recorded, and browsable by no one
     assert history(store, Owner("key-a")) == [image.run_id, a.run_id]
     assert history(store, Owner("key-b")) == [b.run_id]
     assert history(store, Owner("key-b", hub_user="tester")) == [c.run_id, b.run_id]  # signed in: theirs too
     assert history(store, Owner("key-x")) == history(store, Owner("key-x", hub_user="someone")) == []
+    assert nobodys.run_id and history(store, Owner("")) == history(store, Owner("", hub_user="someone")) == []
     sha = store.get_run(Owner("key-a"), image.run_id).inputs["image"]["$media"]
     assert store.get_run(Owner("key-b"), a.run_id) is None and store.get_media(Owner("key-b"), sha) is None
     assert not store.delete_run(Owner("key-b"), a.run_id) and store.get_run(Owner("key-a"), a.run_id)

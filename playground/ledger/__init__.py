@@ -76,8 +76,9 @@ def configure(url: str | None = None, *, data_dir: str | Path | None = None, ret
     records nothing. ``options`` go to ``Ledger`` (busy_timeout_s, probe_s, queue_size...)."""
     if url is None and data_dir is not None:
         url = f"sqlite:///{Path(data_dir).expanduser() / DATABASE_FILE}"
-    ledger = Ledger(url or default_url(), retention_days=retention_days if retention_days is not None else _retention_days(),
-                    **options).start() if enabled else None
+    if retention_days is None:
+        retention_days = _retention_days()
+    ledger = Ledger(url or default_url(), retention_days=retention_days, **options).start() if enabled else None
     with _lock:
         previous, _current[0] = _current[0], ledger
         if not _configured[0]:

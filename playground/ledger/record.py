@@ -199,15 +199,11 @@ def row_of(result: Any, run_id: str, started_ms: int, notes: list[str], secrets:
     cost, basis = cost_of(result)
     calls = _calls(result.exchanges)
     usage = result.usage or {}
-    text: list[str] = []
-    budget = [MAX_SEARCH_CHARS]
-    _strings([result.task, result.model, result.provider_served or "", error and error.get("title") or "",
-              inputs, output], text, budget)
     values = {
         "id": run_id,
         "created_ms": started_ms,
         "owner": owner_hash(getattr(request, "owner", "") or ""),
-        "hub_user": getattr(request, "hub_user", None) or None,
+        "hub_user": convert.text(getattr(request, "hub_user", None) or "") or None,
         "source": getattr(request, "source", "api") or "api",
         "task": result.task,
         "model": convert.text(result.model),
@@ -228,7 +224,7 @@ def row_of(result: Any, run_id: str, started_ms: int, notes: list[str], secrets:
         "total_tokens": usage.get("total_tokens"),
         "cost_usd": cost,
         "cost_basis": basis,
-        "search_text": " ".join(text).lower(),
+        "search_text": "",  # below, from the values as stored
         "inputs": inputs,
         "params": convert(dict(request.params) if request is not None else {}),
         "target": convert(_target(target)) if target is not None else {},
@@ -238,6 +234,10 @@ def row_of(result: Any, run_id: str, started_ms: int, notes: list[str], secrets:
         "notes": convert(list(notes)),
         "versions": versions(),
     }
+    text: list[str] = []
+    _strings([values[k] for k in ("task", "model", "provider_served", "error_title", "inputs", "output")], text,
+             [MAX_SEARCH_CHARS])
+    values["search_text"] = " ".join(text).lower()
     return Row(values, convert.media)
 
 

@@ -186,7 +186,8 @@ class Owner:
     hub_user: str | None = None
 
     def clause(self) -> sa.ColumnElement[bool]:
-        mine = runs.c.owner == owner_hash(self.key)
+        # no key sees no run by key: runs recorded without an owner (plain API calls) are nobody's to browse
+        mine = runs.c.owner == owner_hash(self.key) if self.key else sa.false()
         return sa.or_(mine, runs.c.hub_user == self.hub_user) if self.hub_user else mine
 
 
@@ -324,7 +325,8 @@ class _Totals:
         latencies = sorted(self.latencies)
         return UsageRow(*key, calls=self.calls, errors=self.errors, prompt_tokens=self.prompt,
                         completion_tokens=self.completion, total_tokens=self.total, cost_usd=self.cost,
-                        cost_unknown=self.unknown, p50_ms=percentile(latencies, 0.5), p95_ms=percentile(latencies, 0.95))
+                        cost_unknown=self.unknown, p50_ms=percentile(latencies, 0.5),
+                        p95_ms=percentile(latencies, 0.95))
 
 
 # ------------------------------------------------------------------------------------------ the ledger
@@ -634,7 +636,8 @@ class Ledger:
         day_of: dict[int, str] = {}  # a 15-minute slot -> its day in tz (every UTC offset is a multiple of 15 min)
         groups: dict[tuple, _Totals] = {}
         with self._reading() as conn:
-            for created, task, model, provider, status, latency, prompt, completion, total, cost in conn.execute(query).tuples():
+            rows = conn.execute(query).tuples()
+            for created, task, model, provider, status, latency, prompt, completion, total, cost in rows:
                 day = None
                 if "day" in by:
                     slot = created // 900_000
