@@ -12,9 +12,11 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--share", action="store_true", help="create a public gradio.live link (implies --public)")
     parser.add_argument("--public", action="store_true", help="public mode, for a deployment others use (README)")
+    parser.add_argument("--max-concurrency", type=int, help="events served at once, in all (default: "
+                        "PLAYGROUND_MAX_CONCURRENCY, else 64)")
     args = parser.parse_args()
     public = public_mode.configure(args.public or args.share)  # also on by itself on a Space (SPACE_ID)
     if default_provider() == LOCAL:  # no token: the first run will be local, so start its engine process now
         local_backend.start_in_background(preload=True)
-    build_app().launch(server_name=args.host, server_port=args.port, share=args.share, css=CSS,
-                       **public.launch_options())
+    build_app(args.max_concurrency).launch(server_name=args.host, server_port=args.port, share=args.share, css=CSS,
+                                           **public.launch_options())

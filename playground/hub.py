@@ -558,3 +558,10 @@ def check_token(token: str | None) -> TokenStatus | None:
         return None
     me = _ask("whoami", (), typed, lambda: _API.whoami(token=effective))
     return _token_status(me, from_environment=typed is None)
+
+
+def checked_user(token: str | None) -> str | None:
+    """The Hub user name of a token the Hub checked in the last few minutes (``check_token``'s cached answer),
+    else None. Never asks the Hub: a run's owner is known at no cost to the run."""
+    found, me = _CACHE.get(("whoami", (), _token_key(token)))
+    return (me.get("name") or None) if found and isinstance(me, dict) else None

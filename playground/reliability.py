@@ -15,6 +15,10 @@ The service hands its call step to ``Failover.call(attempt)``::
   provider that fails ``cooldown_after`` times in a row cools down for every run of the process; one that
   answers 429 cools down for that token only (limits are per account). Tokens are known by a keyed hash
   (``token_key``), never by value, so this state holds no secret and may live at module level.
+- Calls in flight are bounded per provider and token (limits are per account): at most ``per_token_limit``
+  at once (``PLAYGROUND_MAX_PER_TOKEN``, default 16; a stream counts until it ends); the next one waits for a
+  place, within its run's deadline. The local backend and custom endpoints are not bounded here: the local
+  engine keeps its own line (``concurrency.LOCAL_ENGINE``), and a custom endpoint is the user's own server.
 
 A cooling provider is skipped while another candidate is left; a run whose every candidate is cooling down
 still calls the one that recovers first (as LiteLLM does with a single deployment), so a cooldown never
@@ -26,11 +30,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import itertools
+import os
 import secrets
 import threading
 import time
 from collections import Counter
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, TypeVar
 
@@ -62,6 +67,7 @@ T = TypeVar("T")
 BALANCE = "balance"
 ROUTER_POLICIES = ("auto", ":fastest", ":cheapest")
 _DIRECT = ("local", "custom")  # one server, nothing to fail over to
+PER_TOKEN_LIMIT = 16  # calls in flight per provider and token, unless PLAYGROUND_MAX_PER_TOKEN says otherwise
 
 
 @dataclass(frozen=True)
@@ -117,15 +123,19 @@ class ProviderHealth:
 
     Server-error cooldowns are per provider for the whole process; rate-limit cooldowns are keyed by
     ``(token_key, provider)``. Only Hub provider names are tracked: a custom endpoint's URL is never kept.
+    Calls in flight are counted per provider, and bounded per ``(token_key, provider)`` (``busy``).
     """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, per_token_limit: int | None = None) -> None:
         self.clock = clock
+        self.per_token_limit = per_token_limit or int(os.environ.get("PLAYGROUND_MAX_PER_TOKEN") or PER_TOKEN_LIMIT)
         self._lock = threading.Lock()
+        self._room = threading.Condition(self._lock)  # notified whenever a call in flight ends
         self._streak: Counter[str] = Counter()
         self._server: dict[str, Cooldown] = {}
         self._limited: dict[tuple[str, str], Cooldown] = {}
         self._in_flight: Counter[str] = Counter()
+        self._per_token: Counter[tuple[str, str]] = Counter()
         self._turn = itertools.count()
 
     @staticmethod
@@ -181,14 +191,31 @@ class ProviderHealth:
         return [f"{c.provider} cooling down, {c.left(now):.0f} s left ({c.reason})" for c in self.cooldowns(token_key(token))]
 
     @contextmanager
-    def busy(self, provider: str) -> Iterator[None]:
-        with self._lock:
+    def busy(self, provider: str, key: str = "anonymous", wait_s: float | None = None) -> Iterator[float]:
+        """A call in flight to ``provider`` with the token keyed ``key``; yields how long it waited for its place.
+        With ``per_token_limit`` calls of that token already in flight there, it waits up to ``wait_s`` (None:
+        as long as it takes) for one to end, then raises a ProviderError. The local backend and custom
+        endpoints are counted, never bounded."""
+        pair, started = (key, provider), time.monotonic()
+        bounded = provider not in _DIRECT
+        with self._room:
+            if bounded and not self._room.wait_for(lambda: self._per_token[pair] < self.per_token_limit, wait_s):
+                raise ProviderError(
+                    f"Too many runs at once on {provider} with this token",
+                    f"{self.per_token_limit} were already in flight, and none ended within {wait_s or 0:.0f} s.",
+                    "Wait for them to finish, or raise the deadline in Advanced (the host sets the limit with "
+                    "PLAYGROUND_MAX_PER_TOKEN).")
+            self._per_token[pair] += 1
             self._in_flight[provider] += 1
         try:
-            yield
+            yield time.monotonic() - started
         finally:
-            with self._lock:
+            with self._room:
                 self._in_flight[provider] -= 1
+                self._per_token[pair] -= 1
+                if not self._per_token[pair]:
+                    del self._per_token[pair]
+                self._room.notify_all()
 
     def in_flight(self, provider: str) -> int:
         with self._lock:
@@ -343,12 +370,16 @@ class Failover:
         self._avoid: set[str] = set()  # providers the router picked for an attempt that failed
         self._pending_wait = 0.0
         self._pending_note = ""
+        self._hold = False
+        self._held = ExitStack()  # the place in flight of a stream being read (``call(..., hold=True)``)
         self._backoff = tenacity.wait_exponential_jitter(multiplier=policy.base_s, max=policy.cap_s, jitter=policy.base_s)
 
     # -------------------------------------------------------------------------------- the loop
 
-    def call(self, attempt: Callable[[str, float], T]) -> T:
-        """The value of the first attempt that succeeds; raises the last PlaygroundError otherwise."""
+    def call(self, attempt: Callable[[str, float], T], hold: bool = False) -> T:
+        """The value of the first attempt that succeeds; raises the last PlaygroundError otherwise. With ``hold``
+        (a stream, read after the call returns) that attempt keeps its place in flight until ``release()``."""
+        self._hold = hold
         last: PlaygroundError | None = None
         while True:
             try:
@@ -369,6 +400,10 @@ class Failover:
                 if not self._may_move_on(err):
                     raise
                 self._pending_note = f"failover from {self.attempts[-1].who} ({self.attempts[-1].why()})"
+
+    def release(self) -> None:
+        """The held stream ended (read, broken or abandoned): its place in flight goes to the next call."""
+        self._held.close()
 
     def broke(self, exc: BaseException) -> PlaygroundError:
         """A stream that broke after its first chunk: not retried (its text was shown), but counted."""
@@ -475,10 +510,14 @@ class Failover:
             rec.next_wait_s = record.waited_s
             rec.next_note = f"attempt {record.number} · {provider}" + (f" · {record.note}" if record.note else "")
         left = max(0.05, self._deadline - self._clock())
+        place = ExitStack()
         try:
-            with self.health.busy(provider):
-                value = attempt(provider, left)
+            waited = place.enter_context(self.health.busy(provider, self._key, wait_s=left))
+            if waited >= 0.05:  # the token's other runs held every place at this provider
+                record.note = ", ".join(filter(None, (record.note, f"waited {waited:.1f} s for a place in flight")))
+            value = attempt(provider, max(0.05, left - waited))
         except Exception as exc:
+            place.close()
             capture.note_transport_error(exc)
             err = self._fail(exc, provider)
             self._settle(record, rec, first, err)
@@ -487,6 +526,10 @@ class Failover:
             if is_retryable(err):
                 self.health.failed(record.who, self._key, err, self.policy)
             raise err from exc
+        if self._hold:
+            self._held.push(place.pop_all())
+        else:
+            place.close()
         self._settle(record, rec, first, None)
         self.health.succeeded(record.who)
         return value

@@ -7,8 +7,10 @@ The call step goes through ``reliability.Failover``: retries with backoff, coold
 model's next provider, each attempt recorded (status, wait before it, provider) in the raw exchange.
 
 ``run(request)`` returns a RunResult; ``run_stream(request)`` yields ``StreamDelta`` text as it arrives
-and ends with the RunResult. Nothing here keeps per-user state: the token travels inside the request,
-the exchange is recorded through a context variable (``capture.recording``).
+and ends with the RunResult. A local run first waits for its turn at the engine (``concurrency.LOCAL_ENGINE``):
+``run`` tells ``on_wait`` how many are ahead, ``run_stream`` yields ``InLine``. Nothing here keeps per-user
+state: the token travels inside the request, the exchange is recorded through a context variable
+(``capture.recording``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import re
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import httpx2
 from huggingface_hub import InferenceClient, get_token
@@ -31,7 +33,7 @@ from huggingface_hub.inference._providers import PROVIDERS
 from huggingface_hub.inference._providers.hf_inference import HFInferenceTask
 from PIL import Image, UnidentifiedImageError
 
-from . import capture, hub, ledger, reliability
+from . import capture, concurrency, hub, ledger, reliability
 from . import netguard, public_mode
 from .errors import InputError, PlaygroundError, ProviderError, translate
 from .reliability import RetryPolicy
@@ -42,6 +44,7 @@ __all__ = [
     "RunRequest",
     "RunResult",
     "StreamDelta",
+    "InLine",
     "run",
     "run_stream",
     "prepare_input",
@@ -94,6 +97,13 @@ class StreamDelta:
     so_far: str  # everything received so far
     reasoning: str = ""  # the model's reasoning so far (``reasoning_content`` or ``reasoning`` deltas)
     tool_calls: list[dict[str, str]] = field(default_factory=list)  # so far: {"id", "name", "arguments"}
+
+
+@dataclass
+class InLine:
+    """A local run waiting for the engine: ``ahead`` runs are before it (0: its turn has come)."""
+
+    ahead: int
 
 
 def _add_tool_call_pieces(calls: dict[int, dict[str, str]], pieces: list[Any]) -> None:
@@ -711,18 +721,37 @@ def _label(p: _Prepared | None, failover: reliability.Failover | None, asked: st
     return _plan_for(p, failover.attempts[-1].provider).provider_label
 
 
-def run(request: RunRequest) -> RunResult:
-    """Run one request through the service path. Never raises: failures are in ``result.error``."""
+def _join_line(p: _Prepared) -> concurrency.Ticket | None:
+    """A local run's place in its model's line: the engine generates one reply per model at a time."""
+    return concurrency.LOCAL_ENGINE.join(p.model) if p.target.provider == LOCAL else None
+
+
+def _time_in_line(ticket: concurrency.Ticket | None, result: RunResult) -> float:
+    """The seconds a local run waited for its turn, noted on the result: they are not its latency."""
+    if ticket is None or ticket.waited_s < 0.05:
+        return 0.0
+    result.notes.append(f"waited {ticket.waited_s:.1f} s in line for the local engine")
+    return ticket.waited_s
+
+
+def run(request: RunRequest, on_wait: Callable[[int], None] | None = None) -> RunResult:
+    """Run one request through the service path. Never raises: failures are in ``result.error``. A local run
+    waiting for its turn calls ``on_wait`` with the number ahead of it (then 0)."""
     capture.install_default()
     secrets = _secrets(request.target)
     result = _new_result(request)
     started = time.perf_counter()
-    p = failover = None
+    p = failover = ticket = None
     with capture.recording(secrets) as rec:
         try:
             p = _prepare(request)
             result.inputs = p.inputs
             result.revision, result.notes = p.revision, result.notes + p.notes
+            ticket = _join_line(p)
+            for ahead in ticket.waiting() if ticket else ():
+                if on_wait is not None:
+                    on_wait(ahead)
+            started += _time_in_line(ticket, result)
             failover = _failover(p, rec, secrets)
 
             def call(provider: str, seconds_left: float) -> Any:
@@ -745,17 +774,21 @@ def run(request: RunRequest) -> RunResult:
             capture.note_transport_error(exc)
             label = _label(p, failover, request.target.provider)
             result.error = translate(exc, model=result.model, provider=label, secrets=secrets)
+        finally:
+            if ticket is not None:
+                ticket.leave()
         return _finish(result, rec, started, _label(p, failover, request.target.provider), failover)
 
 
-def run_stream(request: RunRequest) -> Iterator[StreamDelta | RunResult]:
-    """Stream a chat reply: yields StreamDelta pieces, then the final RunResult (always)."""
+def run_stream(request: RunRequest) -> Iterator[StreamDelta | InLine | RunResult]:
+    """Stream a chat reply: yields StreamDelta pieces, then the final RunResult (always). A local run waiting for
+    its turn yields InLine first."""
     capture.install_default()
     secrets = _secrets(request.target)
     result = _new_result(request)
     started = time.perf_counter()
     text = ""
-    p = failover = None
+    p = failover = ticket = None
     streaming = False
     clients: list[InferenceClient] = []
     with capture.recording(secrets) as rec:
@@ -763,6 +796,11 @@ def run_stream(request: RunRequest) -> Iterator[StreamDelta | RunResult]:
             p = _prepare(request)
             result.inputs = p.inputs
             result.revision, result.notes = p.revision, result.notes + p.notes
+            ticket = _join_line(p)
+            for ahead in ticket.waiting() if ticket else ():
+                yield InLine(ahead)
+                capture.activate(rec)
+            started += _time_in_line(ticket, result)
             failover = _failover(p, rec, secrets)
 
             def open_stream(provider: str, seconds_left: float):
@@ -774,7 +812,7 @@ def run_stream(request: RunRequest) -> Iterator[StreamDelta | RunResult]:
                     )
                     return stream, next(stream, None)  # a stream that breaks before its first chunk is retried
 
-            stream, first = failover.call(open_stream)
+            stream, first = failover.call(open_stream, hold=True)  # its place in flight lasts as long as it does
             streaming = True
             reasoning, calls = "", {}
             for chunk in itertools.chain([first] if first is not None else [], stream):
@@ -803,4 +841,8 @@ def run_stream(request: RunRequest) -> Iterator[StreamDelta | RunResult]:
         finally:
             for client in clients:
                 client.close()
+            if failover is not None:
+                failover.release()
+            if ticket is not None:
+                ticket.leave()
         yield _finish(result, rec, started, _label(p, failover, request.target.provider), failover)

@@ -9,7 +9,9 @@ from typing import Any
 
 import gradio as gr
 
-from . import handlers, pickers, public_mode
+from . import concurrency, handlers, owners, pickers, public_mode, run_cards, snippets
+from .pages import history as history_page
+from .pages import usage
 from .params import ParamSpec
 from .renderers import RENDERERS
 from .reliability import RetryPolicy
@@ -159,9 +161,11 @@ def _build_advanced() -> tuple[list[gr.components.Component], gr.Markdown, gr.Bu
 
 
 def _build_tab(task: Task, header: list[gr.components.Component], session_token: gr.State, tab: gr.Tab,
-               advanced: list[gr.components.Component] = (), cooldowns: gr.Markdown | None = None) -> None:
+               advanced: list[gr.components.Component] = (), cooldowns: gr.Markdown | None = None,
+               owner: gr.State | None = None, fields: dict[str, list] | None = None) -> None:
     """One task's tab. ``header`` is what every Run takes first (the token argument, provider, endpoint, bill-to);
-    ``session_token`` is the token pasted in this browser tab (``_build_token``)."""
+    ``session_token`` is the token pasted in this browser tab (``_build_token``); ``owner`` whose runs these are
+    (``owners``). ``fields`` receives the components a reopened run fills (``run_cards.tab_values``' order)."""
     gr.Markdown(task.description)
     # the model card's examples: rendered below the registry's, filled when a model is picked
     card = gr.Dataset(components=["textbox"], samples=[], type="index", label="Examples from the model card (one click)",
@@ -217,16 +221,18 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
             status = gr.Markdown(elem_classes=["status-line"])
             with gr.Accordion("Raw exchange (HTTP request and response, token redacted)", open=not chat):
                 raw = gr.Code(language="json", label="Raw exchange", max_lines=40)
-            with gr.Accordion("Code (Python, reproduces the last run)", open=False):
-                snippet = gr.Code(language="python", label="Python", max_lines=40)
+            with gr.Accordion("Code (reproduces the last run: Python, JavaScript, curl)", open=False):
+                codes = _build_code_tabs(task)
     fn = handlers.handler_for(task)
+    if fields is not None:
+        fields[task.id] = [model, revision, *inputs, *params, extra, output, status, raw]
     if chat:
-        event_inputs = [*header, model, revision, output, *inputs, *params, extra, *advanced, session_token]
+        event_inputs = [*header, model, revision, output, *inputs, *params, extra, *advanced, session_token, owner]
         event_outputs = [output, message, status, raw]
         triggers = [run.click, message.submit]
         clear.click(lambda: ([], "", ""), outputs=[output, status, raw], api_visibility="private")
     else:
-        event_inputs = [*header, model, revision, *inputs, *params, extra, *advanced, session_token]
+        event_inputs = [*header, model, revision, *inputs, *params, extra, *advanced, session_token, owner]
         event_outputs = [output, status, raw]
         triggers = [run.click] + [c.submit for c in inputs if isinstance(c, gr.Textbox) and c.lines == 1]
     runs = [gr.on(triggers, fn, event_inputs, event_outputs, api_name=task.api_name, show_progress="minimal")]
@@ -238,8 +244,23 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
         for event in runs:
             event.then(handlers.cooldowns_markdown, session_token, cooldowns, api_visibility="private",
                        show_progress="hidden")
-    gr.on(triggers, partial(handlers.snippet_for, task), event_inputs, snippet, api_visibility="private",
-          show_progress="hidden")
+    for event in runs:  # each client's code for the run just made: the tab's values and the captured request
+        event.then(partial(handlers.snippets_for_run, task), [*event_inputs, raw], codes, api_visibility="private",
+                   show_progress="hidden")
+
+
+def _build_code_tabs(task: Task) -> list[gr.Code]:
+    """The Code accordion: one tab per client that can run the task (``snippets.clients_for``), filled after each
+    run (``handlers.snippets_for_run``). Read-only, with a copy button: Tab moves on, as everywhere on the page."""
+    codes = []
+    with gr.Tabs(overflow_behavior="wrap", elem_classes=["code-tabs"]):
+        for client in snippets.clients_for(task):
+            with gr.Tab(client.label, id=client.id):
+                mark = "//" if client.language == "javascript" else "#"
+                codes.append(gr.Code(f"{mark} Run the task: the code that reproduces the run appears here.\n",
+                                     language=client.language, label=client.label, interactive=False,
+                                     max_lines=40, buttons=["copy"], elem_classes=["code-snippet"]))
+    return codes
 
 
 # The token box's events send its value in the carrier's place and an empty box (``handlers.token_kept``).
@@ -265,8 +286,10 @@ def _build_token(demo: gr.Blocks, token: gr.Textbox,
     return session_token, token_arg
 
 
-def build_app() -> gr.Blocks:
-    with gr.Blocks(title="Hugging Face Inference Playground") as demo:
+def build_app(max_concurrency: int | None = None) -> gr.Blocks:
+    """The page, serving ``max_concurrency`` events at once (default: ``concurrency.max_concurrency()``)."""
+    with concurrency.ConcurrentBlocks(title="Hugging Face Inference Playground",
+                                      max_concurrency=concurrency.max_concurrency(max_concurrency)) as demo:
         gr.Markdown("## 🤗 Inference Playground\nPick a task, a model and a provider, run it, and see the result beside the exact HTTP exchange.")
         with gr.Row(equal_height=True):
             token = gr.Textbox(label="Hugging Face token", type="password", placeholder="hf_…", scale=2,
@@ -279,6 +302,9 @@ def build_app() -> gr.Blocks:
                                   allow_custom_value=True, scale=1, info="Your organisations, once the token is checked.")
         token_line = gr.Markdown(_token_note(), elem_classes=["token-status"])
         session_token, token_arg = _build_token(demo, token, [token_line, bill_to])
+        owner_browser, owner = owners.browser_state(), gr.State()  # whose runs these are (owners, History)
+        card_upload = gr.UploadButton("📂 Open a run card", file_types=[".json"], size="sm",
+                                      elem_classes=["run-card-upload"])
         provider.change(lambda p: gr.update(visible=p == CUSTOM), provider, endpoint_url, api_visibility="private")
         header = [token_arg, provider, endpoint_url, bill_to]
         advanced, cooldowns, refresh = _build_advanced()
@@ -286,6 +312,7 @@ def build_app() -> gr.Blocks:
                       show_progress="hidden")
         # Two rows of tabs: the groups, then the open group's tasks (in registry order). A row too long for the
         # window wraps rather than hiding tabs behind "More tabs".
+        fields: dict[str, list] = {}
         with gr.Tabs(overflow_behavior="wrap", elem_classes=["task-groups"]) as groups:
             task_tabs = []
             for group in GROUPS:
@@ -293,8 +320,24 @@ def build_app() -> gr.Blocks:
                     task_tabs.append(tabs)
                     for task in (t for t in TASKS.values() if t.group == group):
                         with gr.Tab(task.label, id=task.id) as tab:
-                            _build_tab(task, header, session_token, tab, advanced=advanced, cooldowns=cooldowns)
+                            _build_tab(task, header, session_token, tab, advanced=advanced, cooldowns=cooldowns,
+                                       owner=owner, fields=fields)
         demo.load(_open_linked_task, None, [groups, *task_tabs], api_visibility="private", show_progress="hidden")
+        # ?run=<id> (History's "Open in its tab") and a run card dropped on the page fill the run's tab
+        layout = [(task_id, len(f)) for task_id, f in fields.items()]
+        reopened = [groups, *task_tabs, provider, endpoint_url, bill_to, *(c for f in fields.values() for c in f)]
+        demo.load(owners.load, owner_browser, [owner_browser, owner], api_visibility="private",
+                  show_progress="hidden").then(run_cards.linked_run_handler(layout), owner, reopened,
+                                               api_visibility="private", show_progress="hidden")
+        card_upload.upload(run_cards.upload_handler(layout), card_upload, reopened, api_visibility="private",
+                           show_progress="hidden")
+    with demo.route("History", "/history"):
+        history_page.build(demo)
+    with demo.route("Usage & cost", "/usage"):
+        usage.build(demo)
+    # People are served at once: no event is limited to one call at a time (Gradio's default), the app's limit
+    # is ``max_concurrency`` events in all (``concurrency``), and the local engine keeps its own line.
+    demo.queue(default_concurrency_limit=None)
     return demo
 
 

@@ -63,11 +63,11 @@ def fake(fake_hf):
 
 @pytest.fixture(scope="session")
 def app(fake_hf):
-    """The playground launched in this process (so its Hub and router calls reach the fake server)."""
+    """The playground launched in this process (so its Hub and router calls reach the fake server), with the
+    queue and concurrency it configures for itself, as in production."""
     from playground.ui import CSS, build_app
 
     demo = build_app()
-    demo.queue(default_concurrency_limit=8)
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(), css=CSS, quiet=True)
     yield demo
     demo.close()

@@ -68,6 +68,12 @@ def test_journey_through_image_audio_table_and_video_tabs(app, fake):
         assert panel.locator(".table-qa .answer").inner_text() == "AVERAGE > 40000"
         assert panel.locator(".table-qa td.used").all_inner_texts() == ["40000"]
         panel.screenshot(path=shot("table-question-answering.png"))
+        # ...and its code, in every client: curl sends the edited table to the model's URL, the token from HF_TOKEN
+        panel.get_by_text("Code (reproduces the last run").click()
+        panel.get_by_role("tab", name="Shell · curl").click()
+        curl = panel.locator(".code-snippet").filter(has_text="curl ").first.inner_text()
+        assert ("'https://router.huggingface.co/hf-inference/models/google/tapas-base-finetuned-wtq'" in curl
+                and '"40000"' in curl and "$HF_TOKEN" in curl and TOKEN not in curl)
 
         # Video: warned before Run that it is slow and billed; the video then plays
         panel = open_task(page, "Text to video")

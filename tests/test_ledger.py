@@ -21,7 +21,8 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
-from playground import ledger, service
+from playground import hub, ledger, service
+from playground.ledger import cost
 from playground.ledger import Ledger, LedgerError, Owner
 from playground.ledger.record import Converter
 from playground.ledger.schema import VERSION_TABLE, media, metadata, run_media, runs
@@ -72,7 +73,11 @@ def database(request, tmp_path):
 
 @pytest.fixture
 def store(database):
-    """The ledger the service path records into, for this test (then back to the session's)."""
+    """The ledger the service path records into, for this test (then back to the session's). No router price
+    table is cached (another test's pickers may have read one): chat costs are unknown here, priced in
+    tests/test_ledger_cost.py."""
+    hub.clear_cache()
+    cost.forget()
     store = ledger.configure(database, probe_s=0.1, busy_timeout_s=0.3)
     yield store
     ledger.configure()

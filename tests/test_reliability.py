@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from playground import handlers, reliability, service
-from playground.errors import AuthError, NetworkError, RateLimitError, ServerError, TimeoutError, ValidationError
+from playground.errors import (AuthError, NetworkError, ProviderError, RateLimitError, ServerError, TimeoutError,
+                               ValidationError)
 from playground.reliability import HEALTH, ProviderHealth, RetryPolicy, token_key
 from playground.service import RunRequest, Target
 from playground.tasks import TASKS
@@ -212,6 +213,42 @@ def test_balance_prefers_the_least_busy():
         assert health.balanced(["together", "fireworks-ai", "hf-inference"])[0] == "hf-inference"
         assert health.balanced(["together", "fireworks-ai"])[0] == "fireworks-ai"
     assert health.in_flight("together") == 0
+
+
+def test_calls_in_flight_are_bounded_per_provider_and_token():
+    health = ProviderHealth(per_token_limit=2)
+    mine, theirs = token_key(TOKEN), token_key("hf_" + "OtherToken" * 3)
+    first, second = health.busy("together", mine), health.busy("together", mine)
+    first.__enter__(), second.__enter__()
+    with pytest.raises(ProviderError, match="Too many runs at once on together with this token"):
+        with health.busy("together", mine, wait_s=0.05):
+            pass
+    # another token, another provider, the local backend (its own line) and custom endpoints are not held up
+    with health.busy("together", theirs), health.busy("fireworks-ai", mine), health.busy("local", mine), \
+            health.busy("local", mine), health.busy("custom", mine):
+        assert health.in_flight("together") == 3
+    with ThreadPoolExecutor(1) as pool:  # the next call waits for a place, and gets the first one freed
+        def third() -> float:
+            with health.busy("together", mine, wait_s=10) as waited:
+                return waited
+        waiting = pool.submit(third)
+        time.sleep(0.2)
+        assert not waiting.done()
+        first.__exit__(None, None, None)
+        assert 0.15 < waiting.result(timeout=5) < 5
+    second.__exit__(None, None, None)
+    assert health.in_flight("together") == 0
+
+
+def test_a_stream_keeps_its_place_in_flight_until_it_ends(fake):
+    events = service.run_stream(chat(Target("together", token=TOKEN, retry=FAST)))
+    next(events)  # its first piece has arrived; the rest is being read
+    assert HEALTH.in_flight("together") == 1
+    assert list(events)[-1].ok and HEALTH.in_flight("together") == 0
+    abandoned = service.run_stream(chat(Target("together", token=TOKEN, retry=FAST)))
+    next(abandoned)
+    abandoned.close()  # the reader went away midway
+    assert HEALTH.in_flight("together") == 0
 
 
 # ------------------------------------------------------------------------------------------ cooldowns

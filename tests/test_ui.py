@@ -201,3 +201,19 @@ def test_api_callers_may_send_the_token_as_a_bearer_header(app, fake):
     proxied = Client(app.local_url, headers={"Authorization": "Bearer proxy-session-1234"}, verbose=False)
     proxied.predict(provider="hf-inference", text="I like you", api_name="/text_classification")
     assert "proxy-session-1234" not in (_sent_authorization(fake) or "")
+
+
+def test_code_accordion_has_one_tab_per_client_filled_after_every_run(app):
+    """Each tab's Code accordion: a code box per client that can run its task, in the client's language, filled
+    by one event after each run (Run, and chat's Send, Retry and Continue), whether the run succeeded or not."""
+    from playground import snippets
+
+    config = app.get_config_file()
+    codes = [c for c in config["components"] if "code-snippet" in (c["props"].get("elem_classes") or [])]
+    expected = [(client.label, client.language) for task in TASKS.values() for client in snippets.clients_for(task)]
+    assert sorted((c["props"]["label"], c["props"]["language"]) for c in codes) == sorted(expected)
+    assert {"Python · openai", "JavaScript · openai", "Shell · curl"} <= {label for label, _ in expected}
+    ids = {c["id"] for c in codes}
+    fills = [d for d in config["dependencies"] if set(d["outputs"]) & ids]
+    assert len(fills) == len(TASKS) + 2  # chat's Retry and Continue run it again
+    assert all(d["targets"] == [(None, "then")] and not d["trigger_only_on_success"] for d in fills)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import capture
+from . import cost
 
 __all__ = ["SOURCES", "Media", "Row", "Converter", "row_of", "cost_of", "owner_hash", "MEDIA_KEY"]
 
@@ -169,22 +170,9 @@ def _calls(exchanges: list[capture.Exchange]) -> list[capture.Exchange]:
 
 
 def cost_of(result: Any) -> tuple[float | None, str]:
-    """The run's cost in USD and how it was found; ``None`` (unknown) with the reason when it cannot be
-    computed from what the run holds. Never a guess."""
-    from ..service import CUSTOM, LOCAL
-
-    asked = result.provider_requested
-    if asked == LOCAL:
-        return 0.0, "local backend: the run used this machine only, nothing is billed"
-    if not _calls(result.exchanges):
-        return 0.0, "no request reached a provider (only free Hub lookups, if any)"
-    if asked == CUSTOM or result.model.startswith(("http://", "https://")):
-        return None, "unknown: a dedicated endpoint is billed by its uptime, not per request"
-    served = result.provider_served or asked
-    if result.usage:
-        return None, (f"unknown: {result.usage.get('total_tokens', '?')} tokens, but this run does not carry "
-                      f"{served}'s per-1M-token prices for {result.model} (the router's /v1/models table)")
-    return None, f"unknown: {served}'s billing unit for {result.task} is not known to the playground"
+    """The run's cost in USD and how it was found (``cost.estimate``): ``None`` (unknown) with the reason when
+    it cannot be computed. Never a guess."""
+    return cost.estimate(result)
 
 
 def row_of(result: Any, run_id: str, started_ms: int, notes: list[str], secrets: tuple[str, ...]) -> Row:

@@ -14,6 +14,10 @@ Faults on demand:
   body may yield ``CUT`` to drop the connection midway (see ``cut_stream``);
 - ``chaos(latency_s, fault_rate, fault)``: every router call waits ``latency_s``, and a seeded ``fault_rate``
   share of them answers ``fault`` instead (benchmarks).
+
+Concurrency: ``peak_in_flight`` is the most router calls it was answering at once; with ``sign_callers`` every
+answer names the token it came with in ``x-fake-caller`` (``caller_mark(token)``, a hash: never the token), so
+a test can check whose token reached the router from what the caller was shown.
 """
 
 from __future__ import annotations
@@ -459,6 +463,14 @@ class FakeState:
     fault_rate: float = 0.0
     fault: tuple[int, dict[str, str], Any] | None = None
     rng: random.Random = field(default_factory=lambda: random.Random(0))
+    in_flight: int = 0  # router calls being answered now
+    peak_in_flight: int = 0  # the most at once since the last reset
+    sign_callers: bool = False
+
+
+def caller_mark(token: str) -> str:
+    """What ``x-fake-caller`` says for a token: a short hash (the token itself is never echoed)."""
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -476,6 +488,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, status: int, headers: dict[str, str], body: Any) -> None:
         self.send_response(status)
         base = {"x-request-id": "fake-req-1", **headers}
+        auth = self.headers.get("authorization", "")
+        if self.state.sign_callers and auth.startswith("Bearer "):
+            base["x-fake-caller"] = caller_mark(auth.removeprefix("Bearer "))
         if isinstance(body, (bytes, bytearray)):
             base["content-length"] = str(len(body))
             for k, v in base.items():
@@ -523,16 +538,29 @@ class _Handler(BaseHTTPRequestHandler):
             state.received.append(Received(self.command, host, self.path, dict(self.headers.items()), raw))
             for needle, token, queue in state.scripts:
                 if needle in self.path and queue and (token is None or auth == f"Bearer {token}"):
-                    status, headers, body = queue.popleft()
+                    scripted = queue.popleft()
                     break
             else:
-                status = None
+                scripted = None
             router = host not in HUB_HOSTS and not url.path.startswith("/api/")
-            if status is None and router and state.fault and state.rng.random() < state.fault_rate:
-                status, headers, body = state.fault
-        if router and state.latency_s:
-            time.sleep(state.latency_s)
-        if status is not None:
+            if scripted is None and router and state.fault and state.rng.random() < state.fault_rate:
+                scripted = state.fault
+        if not router:
+            return self._answer(url, raw, auth, host, scripted)
+        with state.lock:  # a router call in flight (Hub lookups are not counted: they never wait)
+            state.in_flight += 1
+            state.peak_in_flight = max(state.peak_in_flight, state.in_flight)
+        try:
+            if state.latency_s:
+                time.sleep(state.latency_s)
+            self._answer(url, raw, auth, host, scripted)
+        finally:
+            with state.lock:
+                state.in_flight -= 1
+
+    def _answer(self, url, raw: bytes, auth: str, host: str, scripted: tuple | None) -> None:
+        if scripted is not None:
+            status, headers, body = scripted
             if status in ("close", "reset"):  # drop the connection without an answer
                 return self._drop(reset=status == "reset")
             if status == "sleep":
@@ -645,13 +673,17 @@ class _Handler(BaseHTTPRequestHandler):
         self._error(status, messages.get(status, f"error {status}"), headers)
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # the listen backlog: 50 callers connecting at once must not be reset (default 5)
+
+
 class FakeHF:
     """The running fake server; ``transport()`` routes huggingface_hub's hosts to it."""
 
     def __init__(self) -> None:
         self.state = FakeState()
         handler = type("Handler", (_Handler,), {"state": self.state})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd = _Server(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
@@ -680,10 +712,20 @@ class FakeHF:
             self.state.received.clear()
             self.state.scripts.clear()
             self.state.latency_s, self.state.fault_rate, self.state.fault = 0.0, 0.0, None
+            self.state.peak_in_flight, self.state.sign_callers = self.state.in_flight, False
 
     @property
     def received(self) -> list[Received]:
         return list(self.state.received)
+
+    @property
+    def peak_in_flight(self) -> int:
+        """The most router calls answered at once since the last ``reset``."""
+        return self.state.peak_in_flight
+
+    def sign_callers(self, on: bool = True) -> None:
+        """Name each answer's token in ``x-fake-caller`` (``caller_mark``), until the next ``reset``."""
+        self.state.sign_callers = on
 
 
 class RoutingTransport(httpx2.BaseTransport):

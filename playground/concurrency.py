@@ -1,0 +1,136 @@
+"""How many people the playground serves at once, and who waits for what.
+
+Three limits, each where a real one exists:
+
+- **the whole app**: at most ``max_concurrency()`` events run at once (``--max-concurrency``, else
+  ``PLAYGROUND_MAX_CONCURRENCY``, else 64). ``ConcurrentBlocks`` gives it to Gradio as ``max_threads``, the
+  size of its queue's worker slots and of its thread pool (one thread per running event), whoever launches
+  the app; ``ui.build_app`` lifts Gradio's per-event limit of one (``queue(default_concurrency_limit=None)``);
+- **per provider and token**: ``reliability.ProviderHealth.busy``, which already keeps cooldowns per token;
+- **the local engine**: it generates one reply per model at a time (a lock per model in its process), so local
+  runs wait their turn in ``LOCAL_ENGINE``, a first-come, first-served ``Line`` per model, told how many are
+  ahead of them (``in_line``), instead of piling onto two CPU cores.
+
+The lines hold anonymous tickets only (no token, no input): process-wide, like ``reliability.HEALTH``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Iterator
+
+import gradio as gr
+
+__all__ = ["DEFAULT_MAX_CONCURRENCY", "max_concurrency", "ConcurrentBlocks", "Line", "Ticket", "LOCAL_ENGINE",
+           "in_line"]
+
+DEFAULT_MAX_CONCURRENCY = 64
+
+
+def max_concurrency(given: int | None = None) -> int:
+    """The whole app's limit: ``given`` (``--max-concurrency``), else ``PLAYGROUND_MAX_CONCURRENCY``, else 64."""
+    value = given if given is not None else os.environ.get("PLAYGROUND_MAX_CONCURRENCY") or DEFAULT_MAX_CONCURRENCY
+    try:
+        limit = int(value)
+    except ValueError:
+        limit = 0
+    if limit < 1:
+        raise ValueError(f"The maximum concurrency must be a whole number of at least 1, not {value!r}.")
+    return limit
+
+
+class ConcurrentBlocks(gr.Blocks):
+    """``gr.Blocks`` that serves ``max_concurrency`` events at once however it is launched (app.py, tests,
+    benchmarks): ``launch`` passes it as Gradio's ``max_threads`` unless told otherwise."""
+
+    def __init__(self, *args, max_concurrency: int = DEFAULT_MAX_CONCURRENCY, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_concurrency = max_concurrency
+
+    def launch(self, *args, **kwargs):
+        kwargs.setdefault("max_threads", self.max_concurrency)
+        return super().launch(*args, **kwargs)
+
+
+class Line:
+    """First come, first served, one line per key (a model): ``capacity`` holders at once, the others wait in
+    the order they came. Thread-safe."""
+
+    def __init__(self, capacity: int = 1) -> None:
+        self.capacity = capacity
+        self._changed = threading.Condition()
+        self._lines: dict[str, list[Ticket]] = {}  # per key, in arrival order: the first ``capacity`` hold it
+
+    def join(self, key: str) -> Ticket:
+        """Take a place at the end of ``key``'s line. ``leave()`` it (or use it as a context manager)."""
+        ticket = Ticket(self, key)
+        with self._changed:
+            self._lines.setdefault(key, []).append(ticket)
+        return ticket
+
+    def _ahead(self, ticket: Ticket) -> int:
+        line = self._lines.get(ticket.key, [])
+        return line.index(ticket) if ticket in line else 0
+
+    def _leave(self, ticket: Ticket) -> None:
+        with self._changed:
+            line = self._lines.get(ticket.key, [])
+            if ticket in line:
+                line.remove(ticket)
+                if not line:
+                    del self._lines[ticket.key]
+                self._changed.notify_all()
+
+
+class Ticket:
+    """One place in a ``Line``."""
+
+    def __init__(self, line: Line, key: str) -> None:
+        self.line, self.key = line, key
+        self.joined = time.monotonic()
+        self.waited_s = 0.0  # how long it waited for its turn (``waiting``)
+
+    def ahead(self) -> int:
+        """How many are before this ticket: those holding the line and those waiting before it."""
+        with self.line._changed:
+            return self.line._ahead(self)
+
+    def waiting(self, every_s: float = 0.5) -> Iterator[int]:
+        """Until it is this ticket's turn, yield how many are ahead: at once, on every change, and at least every
+        ``every_s`` (so a consumer that went away gets the chance to close the generator, which leaves the line);
+        then 0 when the turn comes. Yields nothing when the turn was already there."""
+        line, waited = self.line, False
+        while True:
+            with line._changed:
+                ahead = line._ahead(self)
+            if ahead < line.capacity:
+                self.waited_s = time.monotonic() - self.joined
+                if waited:
+                    yield 0
+                return
+            waited = True
+            yield ahead
+            with line._changed:
+                line._changed.wait_for(lambda: line._ahead(self) != ahead, timeout=every_s)
+
+    def leave(self) -> None:
+        """Give the place up (done, failed or cancelled); the next in line moves up. Idempotent."""
+        self.line._leave(self)
+
+    def __enter__(self) -> Ticket:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.leave()
+
+
+LOCAL_ENGINE = Line(capacity=1)  # the engine process runs one generation per model at a time (engines.py)
+
+
+def in_line(ahead: int) -> str:
+    """The status of a run waiting for the local engine (``ahead`` 0: its turn has come)."""
+    if not ahead:
+        return "⏳ Your turn at the local engine…"
+    return f"⏳ In line for the local engine: {ahead} ahead of you"

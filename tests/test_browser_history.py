@@ -1,0 +1,131 @@
+"""The run ledger's journey in a real browser: run three tasks, reload, find the runs in History, reopen one (its
+tab filled), download its card and the exported history (neither holds the token); a second browser profile sees
+none of the first's runs, and opens the card there, filled and ready to run again."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from playground import ledger
+from playground.tasks import TASKS
+from tests.browser import ARGS, CHROMIUM, open_task, pick_dropdown, shot, task_panel
+from tests.conftest import TOKEN
+
+
+TASK_IDS = set(TASKS)
+
+
+def _run_example(page, panel, provider: str) -> None:
+    pick_dropdown(page, "Provider", provider)
+    panel.locator(".gallery-item, tr.tr-body").first.click()  # the first registry example
+    panel.get_by_role("button", name="Run", exact=True).click()
+    panel.get_by_text(f"served by {provider}").first.wait_for(timeout=30_000)
+
+
+def _history(page, app) -> None:
+    page.goto(app.local_url.rstrip("/") + "/history")
+    page.locator(".prose.history-counts").get_by_text("Runs", exact=False).or_(
+        page.locator(".prose.history-counts").get_by_text("No run", exact=False)).first.wait_for(timeout=20_000)
+
+
+def _rows(page) -> list[list[str]]:
+    """The table's rows, as the cells' texts."""
+    rows = page.locator(".history-table [role=row]").all_inner_texts()[1:]  # (the first is the header)
+    return [[cell.strip() for cell in row.split("\n") if cell.strip()] for row in rows]
+
+
+def _tasks(page) -> list[str]:
+    return [cell for row in _rows(page) for cell in row if cell.endswith("-classification") or cell in TASK_IDS]
+
+
+def test_three_runs_found_in_history_reopened_and_carried_to_another_profile(app, fake, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            first = browser.new_context(viewport={"width": 1400, "height": 1100}, accept_downloads=True)
+            page = first.new_page()
+            page.goto(app.local_url)
+            page.get_by_label("Hugging Face token").fill(TOKEN)
+            _run_example(page, open_task(page, "Text classification"), "hf-inference")
+            _run_example(page, open_task(page, "Image classification"), "hf-inference")
+            _run_example(page, open_task(page, "Token classification (NER)"), "hf-inference")
+            ledger.current().flush()
+
+            page.reload()  # the runs outlive the page
+            page.get_by_role("link", name="History").first.click()
+            page.locator(".prose.history-counts").get_by_text("Runs 1–3 of 3").wait_for(timeout=20_000)
+            rows = _rows(page)
+            assert _tasks(page) == ["token-classification", "image-classification", "text-classification"], rows
+            assert all({"✅ ok", "unknown", "hf-inference"} <= set(r) for r in rows), rows
+
+            # the text classification run: its detail, its card
+            page.locator(".history-table [role=row]").nth(3).get_by_text("text-classification").first.click()
+            detail = page.locator(".prose.history-run")
+            detail.get_by_text("Text classification").first.wait_for(timeout=10_000)
+            assert "I like you. I love you" in detail.inner_text()
+            page.screenshot(path=shot("history.png"), full_page=True)
+            with page.expect_download() as caught:
+                page.get_by_role("button", name="Download run card").click()
+            card_path = tmp_path / "card.json"
+            caught.value.save_as(card_path)
+            card_text = card_path.read_text()
+            card = json.loads(card_text)
+            assert card["task"] == "text-classification" and card["request"]["inputs"]["text"] == "I like you. I love you"
+            assert TOKEN not in card_text
+
+            # the filtered history, exported
+            page.get_by_label("Search").fill("love")
+            page.get_by_label("Search").press("Enter")
+            page.locator(".prose.history-counts").get_by_text("Runs 1–1 of 1").wait_for(timeout=10_000)
+            page.get_by_role("button", name="Export the filtered history").click()
+            link = page.locator("a[href*='history.jsonl']").first
+            link.wait_for(timeout=10_000)
+            with page.expect_download() as caught:
+                link.click()
+            exported = Path(caught.value.path()).read_text()
+            assert [json.loads(line)["task"] for line in exported.splitlines()] == ["text-classification"]
+            assert TOKEN not in exported
+
+            # reopened in its tab (the search closed the detail: select the run again): the task open, its
+            # input, model and provider restored
+            page.locator(".history-table [role=row]").nth(1).get_by_text("text-classification").first.click()
+            detail.get_by_text("Text classification").first.wait_for(timeout=10_000)
+            page.get_by_text("Open in its tab").first.click()
+            page.wait_for_url("**/?run=*", timeout=10_000)
+            page.get_by_text("Reopened").first.wait_for(timeout=20_000)
+            assert page.locator("[role=tab][aria-selected=true]").filter(visible=True).all_inner_texts() == [
+                "Text analysis", "Text classification"]
+            panel = task_panel(page)
+            assert panel.get_by_label("Text", exact=True).input_value() == "I like you. I love you"
+            assert page.get_by_label("Provider", exact=True).first.input_value() == "hf-inference"
+            panel.screenshot(path=shot("history-reopened.png"))
+
+            # another browser profile: none of these runs, and not the run by its link either
+            other = browser.new_context(viewport={"width": 1400, "height": 1100})
+            stranger = other.new_page()
+            _history(stranger, app)
+            assert "No runs yet" in stranger.locator(".prose.history-counts").inner_text()
+            assert not _tasks(stranger)
+            stranger.goto(app.local_url.rstrip("/") + f"/?run={card['id']}")
+            stranger.get_by_text("not in this browser's history").first.wait_for(timeout=20_000)
+            assert stranger.get_by_text("Reopened").count() == 0
+
+            # ...but the card, dropped on the page, opens its tab filled: run it again
+            with stranger.expect_file_chooser() as chooser:
+                stranger.get_by_role("button", name="Open a run card").click()
+            chooser.value.set_files(str(card_path))
+            stranger.get_by_text("Reopened").first.wait_for(timeout=20_000)
+            panel = task_panel(stranger)
+            assert panel.get_by_label("Text", exact=True).input_value() == "I like you. I love you"
+            stranger.get_by_label("Hugging Face token").fill(TOKEN)
+            panel.get_by_role("button", name="Run", exact=True).click()
+            panel.get_by_text("served by hf-inference").first.wait_for(timeout=30_000)
+            ledger.current().flush()
+            _history(stranger, app)
+            assert _tasks(stranger) == ["text-classification"]
+        finally:
+            browser.close()

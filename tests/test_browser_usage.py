@@ -1,0 +1,61 @@
+"""Usage & cost in a real browser: two chat turns on the fake router, then the Usage page (its own route) shows
+the day's estimated cost, priced from the router's table the chat tab's providers came with, and its plots."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime, timezone
+
+from playground import ledger
+from playground.pages.usage import money
+from tests.browser import browser_page, pick_dropdown, shot, task_panel
+from tests.conftest import TOKEN
+
+SMOL = "HuggingFaceTB/SmolLM2-135M-Instruct"  # the chat tab's default model; the fake router: together $0.06/$0.06
+
+
+def finished_status(panel, previous: str, timeout: float = 90.0) -> str:
+    """The status line of the turn just sent, once it has finished (it replaces the previous turn's)."""
+    status = panel.locator(".status-line").first
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        line = status.inner_text()
+        if "served by together" in line and "tokens" in line and line != previous:
+            return line
+        time.sleep(0.2)
+    raise AssertionError(f"no new status line: {status.inner_text()!r}")
+
+
+def test_two_chat_turns_then_the_days_cost_on_the_usage_page(app, fake):
+    today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    with browser_page(height=1200) as page:
+        page.goto(app.local_url)
+        page.get_by_text(f"{SMOL} · text-generation").first.wait_for(timeout=90_000)
+        page.get_by_label("Hugging Face token").fill(TOKEN)
+        chat = task_panel(page)
+        chat.locator(".providers-table").get_by_text("$0.06").first.wait_for(timeout=60_000)  # the router's prices
+        pick_dropdown(page, "Provider", "together")
+        spent, tokens, previous = 0.0, 0, ""
+        for text in ("What is the capital of France?", "And of Italy?"):
+            chat.get_by_placeholder("Ask anything").first.fill(text)
+            chat.get_by_role("button", name="Send", exact=True).click()
+            line = finished_status(chat, previous)
+            chat.locator(".message").filter(has_text=text).first.wait_for(timeout=30_000)  # the turn is in the chat
+            prompt, completion = map(int, re.search(r"(\d+) in / (\d+) out tokens", line).groups())
+            spent += (prompt + completion) * 0.06 / 1e6
+            tokens += prompt + completion
+            previous = line
+        assert ledger.current().flush(10)  # written off the request path: wait for it before reading
+
+        page.goto(app.local_url.rstrip("/") + "/usage")
+        summary = page.locator(".usage-summary")
+        summary.get_by_text(f"Today ({today})").first.wait_for(timeout=90_000)
+        line = summary.locator("p").filter(has_text=f"Today ({today})").first.inner_text()
+        assert line == f"Today ({today}): 2 calls · {tokens:,} tokens · {money(spent)} estimated · 0 errors", line
+        for plot in (".usage-cost-per-day", ".usage-calls-per-day", ".usage-cost-by-model", ".usage-latency"):
+            page.locator(f"{plot} canvas, {plot} svg").first.wait_for(timeout=60_000)
+        page.screenshot(path=shot("usage.png"), full_page=True)
+        table = " ".join(page.locator(".usage-table").inner_text().split())
+        assert f"together 2 0 {tokens} {money(spent)} 0 " in table, table  # provider, calls, errors, tokens, cost, unknown
+        assert TOKEN not in page.content()

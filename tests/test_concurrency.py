@@ -1,0 +1,91 @@
+"""Many people at once: their runs overlap (the app's queue), and the local engine's line shows each its place."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from gradio_client import Client
+
+from playground import service
+from playground.concurrency import LOCAL_ENGINE, Line
+from playground.service import InLine, RunRequest, Target
+from tests.conftest import TOKEN
+
+SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
+LLM = "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+def test_people_running_at_once_are_served_at_once(app, fake):
+    """Four people run text classification at the same moment on a router answering in 1 s: the router has the
+    four calls in flight together. (Gradio's default serves an event one call at a time: it would see one.)"""
+    fake.chaos(latency_s=1.0)
+    people = [Client(app.local_url, verbose=False) for _ in range(4)]
+    jobs = [person.submit(token=TOKEN, provider="hf-inference", model=SST2, text=f"person {i} likes you",
+                          api_name="/text_classification") for i, person in enumerate(people)]
+    statuses = [job.result(timeout=60)[1] for job in jobs]
+    assert all(status.startswith("✅") for status in statuses), statuses
+    assert fake.peak_in_flight == 4
+
+
+# ------------------------------------------------------------------------------------------ the local engine's line
+
+
+def test_the_line_serves_in_order_and_tells_each_how_many_are_ahead():
+    line = Line(capacity=1)
+    first, second, third = line.join("model"), line.join("model"), line.join("model")
+    elsewhere = line.join("another model")  # each model has its own line
+    assert [first.ahead(), second.ahead(), third.ahead(), elsewhere.ahead()] == [0, 1, 2, 0]
+    assert list(first.waiting()) == [] and list(elsewhere.waiting()) == []  # their turn already
+    seen: list[int] = []
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(lambda: seen.extend(third.waiting(every_s=10)))  # wakes on each change
+        _until(lambda: seen == [2])
+        second.leave()  # the one before gave up its place
+        _until(lambda: seen == [2, 1])
+        first.leave()  # done: the turn passes on
+        waiting.result(timeout=5)
+    assert seen == [2, 1, 0] and third.waited_s > 0
+    third.leave(), third.leave(), elsewhere.leave()  # leaving twice is harmless
+    assert line.join("model").ahead() == 0
+
+
+def test_a_local_run_that_goes_away_while_in_line_gives_up_its_place():
+    """A chat closed while it waits (Gradio closes the generator of a cancelled event) leaves the line at once."""
+    holder = LOCAL_ENGINE.join(LLM)  # a reply being generated
+    try:
+        events = service.run_stream(RunRequest("chat-completion", LLM, {"messages": [{"role": "user", "content": "Hi"}]},
+                                               target=Target(service.LOCAL)))
+        assert next(events) == InLine(1)
+        behind = LOCAL_ENGINE.join(LLM)
+        assert behind.ahead() == 2
+        events.close()
+        assert behind.ahead() == 1
+        behind.leave()
+    finally:
+        holder.leave()
+
+
+def test_a_second_local_chat_waits_in_line_and_is_told_its_place(app):
+    """Two people chat with SmolLM2 on the local engine at once: the second is told it is in line, one ahead, then
+    gets its own reply once the first is done, with the wait in its status line."""
+    first, second = (Client(app.local_url, verbose=False) for _ in range(2))
+    story = first.submit(provider="local", model=LLM, message={"text": "Write a long story about a lighthouse "
+                         "keeper and a storm.", "files": []}, max_tokens=400, api_name="/chat_completion")
+    _until(lambda: any(out[2].startswith("⏳ Streaming") for out in story.outputs()), timeout=120)
+    hello = second.submit(provider="local", model=LLM, message={"text": "Say hello.", "files": []}, max_tokens=20,
+                          api_name="/chat_completion")
+    history, _, status, _ = hello.result(timeout=180)
+    statuses = [out[2] for out in hello.outputs()]
+    assert "⏳ In line for the local engine: 1 ahead of you" in statuses, statuses
+    assert status.startswith("✅") and "in line for the local engine" in status, status
+    assert story.done() and story.outputs()[-1][2].startswith("✅")  # the first reply was finished first
+    assert history[-1]["role"] == "assistant" and history[-1]["content"]
+
+
+def _until(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
