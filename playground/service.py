@@ -35,7 +35,7 @@ from PIL import Image, UnidentifiedImageError
 
 from . import capture, concurrency, hub, ledger, reliability
 from . import netguard, public_mode
-from .errors import InputError, PlaygroundError, ProviderError, translate
+from .errors import InputError, PlaygroundError, ProviderError, StoppedError, translate
 from .reliability import RetryPolicy
 from .tasks import Input, Task, get_task
 
@@ -734,6 +734,18 @@ def _time_in_line(ticket: concurrency.Ticket | None, result: RunResult) -> float
     return ticket.waited_s
 
 
+def _close(clients: list[InferenceClient], failover: reliability.Failover | None,
+           ticket: concurrency.Ticket | None) -> None:
+    """A stream's resources, given back once it ends however it ends (each step is idempotent)."""
+    for client in clients:
+        client.close()
+    clients.clear()
+    if failover is not None:
+        failover.release()
+    if ticket is not None:
+        ticket.leave()
+
+
 def run(request: RunRequest, on_wait: Callable[[int], None] | None = None) -> RunResult:
     """Run one request through the service path. Never raises: failures are in ``result.error``. A local run
     waiting for its turn calls ``on_wait`` with the number ahead of it (then 0)."""
@@ -828,6 +840,14 @@ def run_stream(request: RunRequest) -> Iterator[StreamDelta | InLine | RunResult
                         yield StreamDelta(piece, text, reasoning, [dict(c) for _, c in sorted(calls.items())])
                         capture.activate(rec)  # the consumer may resume us in another context
             result.output = text
+        except GeneratorExit:  # the person pressed Stop or left: the run is recorded all the same, then closed
+            capture.activate(rec)
+            result.output, result.truncated = text or None, bool(text)
+            result.error = StoppedError("Stopped", "The run was stopped before its reply ended."
+                                        + (" The reply so far is kept." if text else ""))
+            _close(clients, failover, ticket)
+            _finish(result, rec, started, _label(p, failover, request.target.provider), failover)
+            raise
         except Exception as exc:  # translated once, here; what arrived is kept
             capture.activate(rec)
             capture.note_transport_error(exc)
@@ -839,10 +859,5 @@ def run_stream(request: RunRequest) -> Iterator[StreamDelta | InLine | RunResult
                 label = _label(p, failover, request.target.provider)
                 result.error = translate(exc, model=result.model, provider=label, secrets=secrets)
         finally:
-            for client in clients:
-                client.close()
-            if failover is not None:
-                failover.release()
-            if ticket is not None:
-                ticket.leave()
+            _close(clients, failover, ticket)
         yield _finish(result, rec, started, _label(p, failover, request.target.provider), failover)

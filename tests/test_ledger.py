@@ -199,6 +199,20 @@ def test_a_streamed_chat_with_failover_keeps_usage_retries_and_notes(fake, store
     assert run.cost_usd is None and "19 tokens" in run.cost_basis  # never a made-up number
 
 
+def test_a_chat_stopped_midway_is_recorded_with_what_arrived(fake, store):
+    """Stop (Gradio closes the handler's generator) still leaves a record: the reply so far, marked stopped."""
+    events = service.run_stream(RunRequest(
+        "chat-completion", QWEN, {"messages": [{"role": "user", "content": "Capital of France?"}]},
+        target=Target("together", token=TOKEN), source="chat", owner=OWNER))
+    first = next(events)
+    assert isinstance(first, service.StreamDelta) and first.so_far
+    events.close()
+    (run_id,) = history(store)
+    run = store.get_run(ME, run_id)
+    assert (run.status, run.error_kind) == ("error", "stopped")
+    assert run.output == first.so_far and run.exchange["exchanges"]
+
+
 def test_failed_runs_are_recorded_with_their_error(fake, store):
     bad_input = service.run(RunRequest("text-classification", "not a model id!", {"text": "hi"}, owner=OWNER))
     refused = classify(target=Target("custom", token=TOKEN, endpoint_url=f"{fake.url}/models/errors/status-401"))
