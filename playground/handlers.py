@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from . import concurrency, owners, service, snippets
+from . import concurrency, owners, public_mode, service, snippets
 from .errors import AnswerShapeError, InputError, PlaygroundError
 from .params import parse_values
 from .reliability import HEALTH, RetryPolicy
@@ -184,7 +184,7 @@ def _warm_local(model: str) -> None:
 
 
 def run_task(task: Task, token, provider, endpoint_url, bill_to, model, revision, *values,
-             advanced: tuple = (), progress: gr.Progress | None = None, session: str = "",
+             advanced: tuple = (), progress: gr.Progress | None = None, session: str = "", address: str = "",
              owner: Any = None) -> tuple[Any, str, str]:
     """Run a non-streaming task; returns (rendered output, status markdown, raw exchange JSON)."""
     renderer = RENDERERS[task.renderer]
@@ -199,7 +199,7 @@ def run_task(task: Task, token, provider, endpoint_url, bill_to, model, revision
         progress(0.05, desc=note)
         _warm_local(model)
     request = RunRequest(task.id, model, inputs, params, revision or "main",
-                         _target(token, provider, endpoint_url, bill_to, settings), session=session,
+                         _target(token, provider, endpoint_url, bill_to, settings), session=session, address=address,
                          **owners.run_fields(owner, "tab", token))
     in_line = None if progress is None else lambda ahead: progress(0, desc=concurrency.in_line(ahead))
     result = service.run(request, on_wait=in_line)
@@ -344,7 +344,7 @@ def _message_parts(message: Any) -> tuple[str, list[str]]:
 
 
 def run_chat(task: Task, token, provider, endpoint_url, bill_to, model, revision, history, message, *values,
-             advanced: tuple = (), session: str = "", owner: Any = None) -> Iterator[tuple]:
+             advanced: tuple = (), session: str = "", address: str = "", owner: Any = None) -> Iterator[tuple]:
     """Stream a chat reply; yields (history, message box, status, raw). A failure loses nothing."""
     history = list(history or [])
     text, files = _message_parts(message)
@@ -366,7 +366,7 @@ def run_chat(task: Task, token, provider, endpoint_url, bill_to, model, revision
     yield shown, _EMPTY_MESSAGE, "⏳ Waiting for the first token…", gr.skip()
     messages = chat_messages(history) + [{"role": "user", "content": _user_content(text, files)}]
     request = RunRequest(task.id, model, {**inputs, "messages": messages}, params, revision or "main",
-                         _target(token, provider, endpoint_url, bill_to, settings), session=session,
+                         _target(token, provider, endpoint_url, bill_to, settings), session=session, address=address,
                          **owners.run_fields(owner, "chat", token))
     last, shown_at = StreamDelta("", ""), 0.0
     for event in service.run_stream(request):
@@ -494,13 +494,14 @@ def handler_for(task: Task):
         def handler(*args):
             values, advanced, request, owner = split(args)
             yield from body(task, *values, advanced=advanced, session=getattr(request, "session_hash", "") or "",
-                            owner=owner)
+                            address=public_mode.client_address(request), owner=owner)
     else:
         def handler(*args):
             *args, progress = args  # Gradio passes its tracked Progress last (see the signature below)
             values, advanced, request, owner = split(args)
             return body(task, *values, advanced=advanced, progress=progress,
-                        session=getattr(request, "session_hash", "") or "", owner=owner)
+                        session=getattr(request, "session_hash", "") or "",
+                        address=public_mode.client_address(request), owner=owner)
 
     handler.__name__ = task.api_name
     # Every argument defaults to None, so API callers give only what they need (the component's own

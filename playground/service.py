@@ -89,6 +89,7 @@ class RunRequest:
     owner: str = field(default="", repr=False)  # the browser's opaque owner key: whose history the run joins
     hub_user: str | None = None  # the Hub user name, when known: the run is theirs too
     session: str = ""  # the Gradio session asking: public mode limits the local backend per session
+    address: str = ""  # and the network address it comes from (``public_mode.client_address``)
 
 
 @dataclass
@@ -648,7 +649,7 @@ def _prepare(request: RunRequest) -> _Prepared:
     kwargs = _call_kwargs(task, request.params, extra)
     limited: list[str] = []
     if request.target.provider == LOCAL:  # public mode: runs a minute per session, tokens a reply
-        kwargs, limited = public_mode.limit_local(task.id, kwargs, request.session)
+        kwargs, limited = public_mode.limit_local(task.id, kwargs, request.session, request.address)
     revision, notes = _pin_revision(model, request.revision, request.target)
     notes += limited
     if request.target.provider == LOCAL:
