@@ -722,8 +722,11 @@ def _label(p: _Prepared | None, failover: reliability.Failover | None, asked: st
     return _plan_for(p, failover.attempts[-1].provider).provider_label
 
 
-def _join_line(p: _Prepared) -> concurrency.Ticket | None:
-    """A local run's place in its model's line: the engine generates one reply per model at a time."""
+def _begin(p: _Prepared, result: RunResult) -> concurrency.Ticket | None:
+    """A prepared run: what it holds goes on the result, and a local run takes its place in its model's line
+    (the engine generates one reply per model at a time)."""
+    result.inputs = p.inputs
+    result.revision, result.notes = p.revision, result.notes + p.notes
     return concurrency.LOCAL_ENGINE.join(p.model) if p.target.provider == LOCAL else None
 
 
@@ -758,9 +761,7 @@ def run(request: RunRequest, on_wait: Callable[[int], None] | None = None) -> Ru
     with capture.recording(secrets) as rec:
         try:
             p = _prepare(request)
-            result.inputs = p.inputs
-            result.revision, result.notes = p.revision, result.notes + p.notes
-            ticket = _join_line(p)
+            ticket = _begin(p, result)
             for ahead in ticket.waiting() if ticket else ():
                 if on_wait is not None:
                     on_wait(ahead)
@@ -807,9 +808,7 @@ def run_stream(request: RunRequest) -> Iterator[StreamDelta | InLine | RunResult
     with capture.recording(secrets) as rec:
         try:
             p = _prepare(request)
-            result.inputs = p.inputs
-            result.revision, result.notes = p.revision, result.notes + p.notes
-            ticket = _join_line(p)
+            ticket = _begin(p, result)
             for ahead in ticket.waiting() if ticket else ():
                 yield InLine(ahead)
                 capture.activate(rec)
