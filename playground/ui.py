@@ -9,7 +9,7 @@ from typing import Any
 
 import gradio as gr
 
-from . import concurrency, handlers, owners, pickers, public_mode, run_cards, snippets
+from . import concurrency, export_space, handlers, owners, pickers, public_mode, run_cards, snippets
 from .pages import history as history_page
 from .pages import usage
 from .params import ParamSpec
@@ -201,6 +201,12 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
                 run = gr.Button("Send" if chat else "Run", variant="primary")
                 if chat:
                     clear = gr.Button("Clear conversation")
+                # Export as Space: the zip it holds is kept current with the tab's model, provider and parameters
+                # (a download button hands over the file it holds when clicked), and after each run, its inputs
+                export = export_space.export_handler(task.id)
+                export_inputs = [*header[1:], model, *inputs, *params, extra]
+                space = gr.DownloadButton("⬇️ Export as Space", export(*(c.value for c in export_inputs)), size="md",
+                                          scale=0, elem_classes=["export-space"])
             if chat:  # for a reply that failed or broke midway
                 with gr.Row():
                     retry = gr.Button("↻ Retry the last message", size="sm")
@@ -244,6 +250,10 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
         for event in runs:
             event.then(handlers.cooldowns_markdown, session_token, cooldowns, api_visibility="private",
                        show_progress="hidden")
+    gr.on([c.change for c in [*header[1:], model, *params, extra]], export, export_inputs, space,
+          api_visibility="private", show_progress="hidden", trigger_mode="always_last")
+    for event in runs:
+        event.then(export, export_inputs, space, api_visibility="private", show_progress="hidden")
     for event in runs:  # each client's code for the run just made: the tab's values and the captured request
         event.then(partial(handlers.snippets_for_run, task), [*event_inputs, raw], codes, api_visibility="private",
                    show_progress="hidden")
