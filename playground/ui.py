@@ -9,7 +9,7 @@ from typing import Any
 
 import gradio as gr
 
-from . import concurrency, export_space, handlers, owners, pickers, public_mode, run_cards, snippets
+from . import concurrency, export_space, handlers, mcp_tools, owners, pickers, public_mode, run_cards, snippets
 from .pages import history as history_page
 from .pages import usage
 from .params import ParamSpec
@@ -296,8 +296,9 @@ def _build_token(demo: gr.Blocks, token: gr.Textbox,
     return session_token, token_arg
 
 
-def build_app(max_concurrency: int | None = None) -> gr.Blocks:
-    """The page, serving ``max_concurrency`` events at once (default: ``concurrency.max_concurrency()``)."""
+def build_app(max_concurrency: int | None = None, mcp: bool = False) -> gr.Blocks:
+    """The page, serving ``max_concurrency`` events at once (default: ``concurrency.max_concurrency()``); with ``mcp``,
+    every task is also an MCP tool (``mcp_tools``: launch with ``mcp_server=True``)."""
     with concurrency.ConcurrentBlocks(title="Hugging Face Inference Playground",
                                       max_concurrency=concurrency.max_concurrency(max_concurrency)) as demo:
         gr.Markdown("## 🤗 Inference Playground\nPick a task, a model and a provider, run it, and see the result beside the exact HTTP exchange.")
@@ -341,6 +342,8 @@ def build_app(max_concurrency: int | None = None) -> gr.Blocks:
                                                api_visibility="private", show_progress="hidden")
         card_upload.upload(run_cards.upload_handler(layout), card_upload, reopened, api_visibility="private",
                            show_progress="hidden")
+        if mcp:
+            mcp_tools.register(demo)
     with demo.route("History", "/history"):
         history_page.build(demo)
     with demo.route("Usage & cost", "/usage"):
