@@ -9,7 +9,8 @@ from typing import Any
 
 import gradio as gr
 
-from . import concurrency, export_space, handlers, mcp_tools, owners, pickers, public_mode, run_cards, snippets
+from . import (concurrency, export_space, handlers, mcp_tools, owners, pickers, public_mode, run_cards, signin,
+               snippets)
 from .pages import history as history_page
 from .pages import usage
 from .params import ParamSpec
@@ -292,7 +293,8 @@ def _build_token(demo: gr.Blocks, token: gr.Textbox,
                 show_progress="hidden", api_visibility="private")
     token.change(handlers.token_kept(pickers.token_typed), **take)
     gr.on([token.blur, token.submit], handlers.token_kept(pickers.token_status), **take)
-    demo.load(pickers.token_status, session_token, status, show_progress="hidden", api_visibility="private")
+    demo.load(signin.token_line if signin.enabled() else pickers.token_status, session_token, status,
+              show_progress="hidden", api_visibility="private")
     return session_token, token_arg
 
 
@@ -311,6 +313,8 @@ def build_app(max_concurrency: int | None = None, mcp: bool = False) -> gr.Block
                                       visible=False, scale=2)
             bill_to = gr.Dropdown([pickers.OWN_ACCOUNT], value="", label="Bill to organisation (optional)",
                                   allow_custom_value=True, scale=1, info="Your organisations, once the token is checked.")
+            if signin.enabled():  # on a Space with OAuth, or PLAYGROUND_SIGNIN=1 (Gradio's local stand-in)
+                signin.button()
         token_line = gr.Markdown(_token_note(), elem_classes=["token-status"])
         session_token, token_arg = _build_token(demo, token, [token_line, bill_to])
         owner_browser, owner = owners.browser_state(), gr.State()  # whose runs these are (owners, History)
