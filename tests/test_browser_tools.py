@@ -67,3 +67,36 @@ def test_export_as_space_downloads_the_tab_as_a_space(app, fake, fresh_cache, tm
         assert set(archive.namelist()) == {"app.py", "requirements.txt", "README.md"}
     assert f"'model': '{SST2}'" in app_py and "'provider': 'hf-inference'" in app_py
     assert "'top_k': 3" in app_py
+
+
+@pytest.fixture
+def signin_app(fake_hf):
+    """The playground with sign-in on locally (Gradio's stand-in), the machine logged in with HF_TOKEN."""
+    from playground import signin
+    from playground.ui import CSS, build_app
+    from tests.conftest import TOKEN, _free_port
+
+    saved = pytest.MonkeyPatch()
+    saved.setenv(signin.ENV, "1")
+    saved.setenv("HF_TOKEN", TOKEN)
+    hub.clear_cache()
+    demo = build_app()
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(), css=CSS, quiet=True)
+    yield demo
+    demo.close()
+    saved.undo()
+    hub.clear_cache()
+
+
+def test_sign_in_with_the_local_stand_in(signin_app, fake):
+    from tests.conftest import TOKEN
+
+    with browser_page(height=900) as page:
+        page.goto(signin_app.local_url)
+        page.get_by_text("sign in with Hugging Face").first.wait_for(timeout=60_000)  # the line invites it
+        page.get_by_role("button", name="Sign in with Hugging Face").click()
+        page.get_by_text("Signed in as tester").first.wait_for(timeout=60_000)
+        assert page.get_by_text("local stand-in").first.is_visible()
+        assert page.get_by_role("button", name="Sign out (tester)").is_visible()
+        page.screenshot(path=shot("sign-in.png"))
+        assert TOKEN not in page.content() and "mock-oauth-token" not in page.content()
