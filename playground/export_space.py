@@ -11,10 +11,13 @@ into the files. ``export_handler`` is the Export button's handler (the tab's mod
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import pprint
 import re
 import tempfile
+import threading
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -109,14 +112,22 @@ def _front(text: str, most: int = 60) -> str:
 
 def space_zip(task: Task, model: str, provider: str = "auto", params: dict[str, Any] | None = None,
               folder: str | Path | None = None, **kwargs: Any) -> str:
-    """The Space's files in a zip named after the task and model; returns its path."""
+    """The Space's files in a zip named after the task and model; returns its path. Without ``folder``, in a
+    temporary folder named by the files' content, so that the same export is written once however often the
+    tab's values change back and forth."""
     files = space_files(task, model, provider, params, **kwargs)
     slug = re.sub(r"[^A-Za-z0-9]+", "-", f"{task.id}-{(model or task.default_model).split('/')[-1]}").strip("-").lower()
-    folder = Path(folder or tempfile.mkdtemp(prefix="space-"))
-    path = folder / f"space-{slug}.zip"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
+    if folder is None:
+        digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
+        folder = Path(tempfile.gettempdir()) / "playground-spaces" / digest
+    path = Path(folder) / f"space-{slug}.zip"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.part")
+        with zipfile.ZipFile(draft, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, text in files.items():
+                archive.writestr(name, text)
+        draft.replace(path)  # whole or absent, even with two exports of the same content at once
     return str(path)
 
 
