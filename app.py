@@ -2,7 +2,7 @@
 
 import argparse
 
-from playground import local_backend, public_mode
+from playground import local_backend, mcp_tools, public_mode
 from playground.service import LOCAL
 from playground.ui import CSS, build_app, default_provider
 
@@ -14,9 +14,12 @@ if __name__ == "__main__":
     parser.add_argument("--public", action="store_true", help="public mode, for a deployment others use (README)")
     parser.add_argument("--max-concurrency", type=int, help="events served at once, in all (default: "
                         "PLAYGROUND_MAX_CONCURRENCY, else 64)")
+    parser.add_argument("--mcp", action="store_true", help="also serve every task as an MCP tool at "
+                        "/gradio_api/mcp/ (or PLAYGROUND_MCP=1; README)")
     args = parser.parse_args()
+    mcp = mcp_tools.enabled(args.mcp)
     public = public_mode.configure(args.public or args.share)  # also on by itself on a Space (SPACE_ID)
     if default_provider() == LOCAL:  # no token: the first run will be local, so start its engine process now
         local_backend.start_in_background(preload=True)
-    build_app(args.max_concurrency).launch(server_name=args.host, server_port=args.port, share=args.share, css=CSS,
-                                           **public.launch_options())
+    build_app(args.max_concurrency, mcp=mcp).launch(server_name=args.host, server_port=args.port, share=args.share,
+                                                    css=CSS, mcp_server=mcp, **public.launch_options())

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from . import concurrency, owners, public_mode, service, snippets
+from . import concurrency, owners, public_mode, service, signin, snippets
 from .errors import AnswerShapeError, InputError, PlaygroundError
 from .params import parse_values
 from .reliability import HEALTH, RetryPolicy
@@ -57,10 +57,10 @@ def token_kept(check):
 
 
 def request_token(token: str | None, session_token: str | None = None, request: Any = None) -> str | None:
-    """The token a run sends: the API caller's ``token=``, else the one pasted in this tab, else the request's
-    ``Authorization: Bearer hf_…`` header. A header that is not a Hugging Face token (a proxy's in front of the
-    app) is not sent on."""
-    for given in (token, session_token):
+    """The token a run sends: the API caller's ``token=``, else the one pasted in this tab, else the signed-in
+    visitor's (``signin``), else the request's ``Authorization: Bearer hf_…`` header. A header that is not a
+    Hugging Face token (a proxy's in front of the app) is not sent on."""
+    for given in (token, session_token, signin.token_of(request)):
         if (given or "").strip():
             return given.strip()
     headers = getattr(request, "headers", None) or {}
@@ -488,6 +488,8 @@ def handler_for(task: Task):
         """Gradio's arguments -> (the body's values with the token to send, the Advanced values, the request).
         Gradio adds the gr.Request last: its headers, and its session hash (public mode's limits)."""
         *args, session_token, owner, request = args
+        if user := signin.user_of(request):  # a signed-in visitor's runs are theirs in the ledger
+            owner = owners.claim(owner, user)
         return (request_token(args[0], session_token, request), *args[1:-n]), args[-n:], request, owner
 
     if task.renderer == "chat":

@@ -9,7 +9,8 @@ from typing import Any
 
 import gradio as gr
 
-from . import concurrency, handlers, owners, pickers, public_mode, run_cards, snippets
+from . import (concurrency, export_space, handlers, mcp_tools, owners, pickers, public_mode, run_cards, signin,
+               snippets)
 from .pages import history as history_page
 from .pages import usage
 from .params import ParamSpec
@@ -201,6 +202,12 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
                 run = gr.Button("Send" if chat else "Run", variant="primary")
                 if chat:
                     clear = gr.Button("Clear conversation")
+                # Export as Space: the zip it holds is kept current with the tab's model, provider and parameters
+                # (a download button hands over the file it holds when clicked), and after each run, its inputs
+                export = export_space.export_handler(task.id)
+                export_inputs = [*header[1:], model, *inputs, *params, extra]
+                space = gr.DownloadButton("⬇️ Export as Space", export(*(c.value for c in export_inputs)), size="md",
+                                          scale=0, elem_classes=["export-space"])
             if chat:  # for a reply that failed or broke midway
                 with gr.Row():
                     retry = gr.Button("↻ Retry the last message", size="sm")
@@ -244,6 +251,10 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
         for event in runs:
             event.then(handlers.cooldowns_markdown, session_token, cooldowns, api_visibility="private",
                        show_progress="hidden")
+    gr.on([c.change for c in [*header[1:], model, *params, extra]], export, export_inputs, space,
+          api_visibility="private", show_progress="hidden", trigger_mode="always_last")
+    for event in runs:
+        event.then(export, export_inputs, space, api_visibility="private", show_progress="hidden")
     for event in runs:  # each client's code for the run just made: the tab's values and the captured request
         event.then(partial(handlers.snippets_for_run, task), [*event_inputs, raw], codes, api_visibility="private",
                    show_progress="hidden")
@@ -282,12 +293,14 @@ def _build_token(demo: gr.Blocks, token: gr.Textbox,
                 show_progress="hidden", api_visibility="private")
     token.change(handlers.token_kept(pickers.token_typed), **take)
     gr.on([token.blur, token.submit], handlers.token_kept(pickers.token_status), **take)
-    demo.load(pickers.token_status, session_token, status, show_progress="hidden", api_visibility="private")
+    demo.load(signin.token_line if signin.enabled() else pickers.token_status, session_token, status,
+              show_progress="hidden", api_visibility="private")
     return session_token, token_arg
 
 
-def build_app(max_concurrency: int | None = None) -> gr.Blocks:
-    """The page, serving ``max_concurrency`` events at once (default: ``concurrency.max_concurrency()``)."""
+def build_app(max_concurrency: int | None = None, mcp: bool = False) -> gr.Blocks:
+    """The page, serving ``max_concurrency`` events at once (default: ``concurrency.max_concurrency()``); with ``mcp``,
+    every task is also an MCP tool (``mcp_tools``: launch with ``mcp_server=True``)."""
     with concurrency.ConcurrentBlocks(title="Hugging Face Inference Playground",
                                       max_concurrency=concurrency.max_concurrency(max_concurrency)) as demo:
         gr.Markdown("## 🤗 Inference Playground\nPick a task, a model and a provider, run it, and see the result beside the exact HTTP exchange.")
@@ -300,6 +313,8 @@ def build_app(max_concurrency: int | None = None) -> gr.Blocks:
                                       visible=False, scale=2)
             bill_to = gr.Dropdown([pickers.OWN_ACCOUNT], value="", label="Bill to organisation (optional)",
                                   allow_custom_value=True, scale=1, info="Your organisations, once the token is checked.")
+            if signin.enabled():  # on a Space with OAuth, or PLAYGROUND_SIGNIN=1 (Gradio's local stand-in)
+                signin.button()
         token_line = gr.Markdown(_token_note(), elem_classes=["token-status"])
         session_token, token_arg = _build_token(demo, token, [token_line, bill_to])
         owner_browser, owner = owners.browser_state(), gr.State()  # whose runs these are (owners, History)
@@ -331,6 +346,8 @@ def build_app(max_concurrency: int | None = None) -> gr.Blocks:
                                                api_visibility="private", show_progress="hidden")
         card_upload.upload(run_cards.upload_handler(layout), card_upload, reopened, api_visibility="private",
                            show_progress="hidden")
+        if mcp:
+            mcp_tools.register(demo)
     with demo.route("History", "/history"):
         history_page.build(demo)
     with demo.route("Usage & cost", "/usage"):
