@@ -35,7 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import capture
 from .record import Media, Row, owner_hash, row_of
-from .schema import DETAILS, VERSION_TABLE, media, run_details, run_media, runs
+from .schema import DETAILS, VERSION_TABLE, media, owner_users, run_details, run_media, runs, snapshots
 
 __all__ = ["Ledger", "LedgerError", "Owner", "RunSummary", "Run", "RunPage", "UsageRow", "make_engine", "migrate",
            "describe"]
@@ -47,6 +47,7 @@ _MIGRATION_LOCK = 0x6C6564676572  # PostgreSQL advisory lock held while migratin
 _MAX_PAGE = 500
 _PROBE_SHA = "0" * 64
 _ALEMBIC = threading.Lock()
+LINK_DAYS = 7  # a browser sees a Hub user's runs for a week after it last showed a checked token of theirs
 
 
 class LedgerError(Exception):
@@ -186,9 +187,18 @@ class Owner:
     hub_user: str | None = None
 
     def clause(self) -> sa.ColumnElement[bool]:
+        """The runs recorded under this key, under ``hub_user``, and under the Hub users this key showed a checked
+        token for in the last ``LINK_DAYS`` (``Ledger.link``)."""
         # no key sees no run by key: runs recorded without an owner (plain API calls) are nobody's to browse
-        mine = runs.c.owner == owner_hash(self.key) if self.key else sa.false()
-        return sa.or_(mine, runs.c.hub_user == self.hub_user) if self.hub_user else mine
+        if not self.key:
+            return runs.c.hub_user == self.hub_user if self.hub_user else sa.false()
+        mine = owner_hash(self.key)
+        linked = sa.select(owner_users.c.hub_user).where(
+            owner_users.c.owner == mine, owner_users.c.linked_ms >= _ms(time.time() - LINK_DAYS * 86400))
+        users = runs.c.hub_user.in_(linked)
+        if self.hub_user:
+            users = sa.or_(runs.c.hub_user == self.hub_user, users)
+        return sa.or_(runs.c.owner == mine, users)
 
 
 def _dt(ms: int) -> datetime:
@@ -613,6 +623,28 @@ class Ledger:
                                .where(media.c.sha256 == sha256, media.c.sha256.in_(mine))).first()
         return None if row is None else Media(row.sha256, row.content_type, bytes(row.data))
 
+    def link(self, owner: Owner, hub_user: str | None) -> bool:
+        """The owner's browser showed a checked token of ``hub_user`` (the token line, or a run sending it): it
+        sees that user's runs for ``LINK_DAYS`` from now. The caller has verified the user (``hub.checked_user``).
+        False when there is nothing to link."""
+        user = (hub_user or "").strip()
+        if not owner.key or not user:
+            return False
+        with self._reading() as conn, _writing(conn).begin():
+            _link(conn, [{"owner": owner_hash(owner.key), "hub_user": user, "linked_ms": _ms(time.time())}])
+        return True
+
+    def linked_users(self, owner: Owner) -> list[str]:
+        """The Hub users whose runs this owner sees besides its own (``link``), most recent first."""
+        if not owner.key:
+            return [owner.hub_user] if owner.hub_user else []
+        query = (sa.select(owner_users.c.hub_user).where(
+            owner_users.c.owner == owner_hash(owner.key), owner_users.c.linked_ms >= _ms(time.time() - LINK_DAYS * 86400))
+            .order_by(owner_users.c.linked_ms.desc()))
+        with self._reading() as conn:
+            users = list(conn.execute(query).scalars())
+        return list(dict.fromkeys([*([owner.hub_user] if owner.hub_user else []), *users]))
+
     def facets(self, owner: Owner) -> dict[str, list[str]]:
         """The values History's filters offer: this owner's tasks, models, providers and sources."""
         names = ("task", "model", "provider", "source")
@@ -680,6 +712,7 @@ class Ledger:
     def _delete(self, where: sa.ColumnElement[bool]) -> int:
         ids = sa.select(runs.c.id).where(where)
         with self._reading() as conn, _writing(conn).begin():
+            conn.execute(snapshots.delete().where(snapshots.c.run_id.in_(ids)))
             conn.execute(run_media.delete().where(run_media.c.run_id.in_(ids)))
             conn.execute(run_details.delete().where(run_details.c.run_id.in_(ids)))
             deleted = conn.execute(runs.delete().where(where)).rowcount
@@ -740,6 +773,17 @@ def _insert_rows(conn: sa.Connection, rows: list[Row]) -> None:
     links = [{"run_id": row.values["id"], "sha256": sha} for row in rows for sha in row.media]
     if links:
         conn.execute(run_media.insert(), links)
+    users = {(row.values["owner"], row.values["hub_user"]): row.values["created_ms"] for row in rows
+             if row.values["owner"] and row.values["hub_user"]}
+    if users:  # a run sending a checked token links its browser to the token's user
+        _link(conn, [{"owner": o, "hub_user": _fit("hub_user", u), "linked_ms": ms} for (o, u), ms in users.items()])
+
+
+def _link(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(owner_users)
+    conn.execute(insert.on_conflict_do_update(index_elements=["owner", "hub_user"],
+                                              set_={"linked_ms": insert.excluded.linked_ms}), rows)
 
 
 def _secrets(result: Any) -> tuple[str, ...]:

@@ -87,10 +87,21 @@ def _shown(state, task, model, provider, status, text, starts: list[str | None])
         counts = "No run matches these filters." if any((task, model, provider, status, text)) else \
             "No runs yet in this browser: run a task on the playground page and it appears here."
     paging = {"starts": starts, "next": after}
+    users = _linked_users(state)
+    if users:
+        counts += f" With the runs of Hub user{'s' * (len(users) > 1)} {', '.join(f'**{u}**' for u in users)} " \
+                  "(a token of theirs was checked in this browser)."
     import pandas as pd
 
     return (pd.DataFrame(rows, columns=COLUMNS), ids, counts, paging,
             gr.Button(interactive=len(starts) > 1), gr.Button(interactive=after is not None))
+
+
+def _linked_users(state: Any) -> list[str]:
+    try:
+        return _store().linked_users(owners.owner_of(state))
+    except ledger.LedgerError:
+        return []
 
 
 def first_page(state, task, model, provider, status, text) -> tuple:

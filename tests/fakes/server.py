@@ -282,10 +282,12 @@ def _expanded(info: dict[str, Any], expand: list[str] | None) -> dict[str, Any]:
 
 def whoami(auth: str) -> dict[str, Any] | None:
     """``GET /api/whoami-v2``. Tokens ``hf_read…`` are classic read tokens, ``hf_noinfer…`` fine-grained ones
-    without the inference permission; any other token is fine-grained with it."""
+    without the inference permission; any other token is fine-grained with it. A token ``hf_as_<name>_…`` is
+    user ``<name>``'s (tests of whose runs are whose); any other is ``FAKE_USER``'s."""
     token = auth.removeprefix("Bearer ").strip()
     if not auth.startswith("Bearer ") or not token:
         return None
+    user = token.split("_")[2] if token.startswith("hf_as_") and token.count("_") >= 3 else FAKE_USER
     if token.startswith("hf_read"):
         access = {"displayName": "read-only", "role": "read", "createdAt": "2024-06-01T10:00:00.000Z"}
     else:
@@ -295,11 +297,11 @@ def whoami(auth: str) -> dict[str, Any] | None:
             "fineGrained": {
                 "canReadGatedRepos": True,
                 "global": ["discussion.write"],
-                "scoped": [{"entity": {"_id": "u1", "type": "user", "name": FAKE_USER}, "permissions": perms}],
+                "scoped": [{"entity": {"_id": "u1", "type": "user", "name": user}, "permissions": perms}],
             },
         }
     return {
-        "type": "user", "id": "u1", "name": FAKE_USER, "fullname": "Test User", "email": "tester@example.com",
+        "type": "user", "id": "u1", "name": user, "fullname": "Test User", "email": "tester@example.com",
         "emailVerified": True, "canPay": True, "isPro": False, "periodEnd": None, "avatarUrl": "",
         "orgs": [{"type": "org", "id": f"o{i}", "name": name, "fullname": name.title(), "isEnterprise": enterprise,
                   "canPay": enterprise, "roleInOrg": "write", "avatarUrl": ""}
