@@ -381,7 +381,14 @@ def tab_values(task: Task, card: dict[str, Any]) -> list[Any]:
     shown = [_param_value(spec, params.pop(spec.name, None)) for spec in task.params]
     extra = json.dumps(params, ensure_ascii=False) if params else ""
     raw = json.dumps(card.get("exchange") or {}, indent=2, ensure_ascii=False)
-    status = status_of(card, again) + (f"\n\n{note}" if note else "")
+    if card.get("shared"):  # a share link: the request without its files or result
+        left_out = ", ".join(card.get("files_left_out") or [])
+        status = (f"🔗 **Opened from a share link**: its model, provider, text inputs and parameters are filled in; "
+                  f"{again}." + (f" Files do not travel in a link: add your own ({left_out})." if left_out else ""))
+    else:
+        status = status_of(card, again) + (f"\n\n{note}" if note else "")
+        if card.get("snapshot"):
+            status = "📸 **Read-only snapshot**, published by the run's owner: its record stays theirs. " + status
     return [card.get("model", ""), card.get("revision") or "main", *values, *shown, extra, output, status, raw]
 
 
@@ -416,15 +423,34 @@ def _nothing(layout: list[tuple[str, int]]) -> list[Any]:
 
 
 def linked_run_handler(layout: list[tuple[str, int]]):
-    """The page's load step for ``?run=<id>``: the run, if it is this browser's owner's, filled into its tab."""
+    """The page's load step for ``?run=<id>`` (the run, if it is this browser's owner's), ``?snapshot=<id>`` (a
+    published run, anyone's) and ``?share=<request>`` (a share link): filled into its tab."""
 
     def open_linked_run(owner_state: Any, request: gr.Request) -> list[Any]:
-        from . import owners
+        from . import owners, share_links
 
-        run_id = (request.query_params.get("run", "") if request is not None else "").strip()
+        query = request.query_params if request is not None else {}
+        if query.get("share", "").strip():
+            try:
+                return fill_outputs(share_links.card_of_share(query["share"]), layout)
+            except share_links.ShareError as err:
+                gr.Warning(str(err))
+                return _nothing(layout)
+        run_id, snapshot_id = query.get("run", "").strip(), query.get("snapshot", "").strip()
         store = ledger.current()
-        if not run_id or store is None:
+        if not (run_id or snapshot_id) or store is None:
             return _nothing(layout)
+        if snapshot_id:
+            try:
+                found = store.snapshot(snapshot_id)
+            except ledger.LedgerError as err:
+                gr.Warning(f"The snapshot cannot be read: {err}")
+                return _nothing(layout)
+            if found is None or found[0].task not in TASKS:
+                gr.Warning("This snapshot is no longer published (its owner withdrew or deleted it).")
+                return _nothing(layout)
+            run, reader = found
+            return fill_outputs({**card_of(run, store, reader), "snapshot": True}, layout)
         owner = owners.owner_of(owner_state)
         try:
             run = store.get_run(owner, run_id)

@@ -322,8 +322,10 @@ def test_one_owner_never_sees_anothers_runs(fake, store, database):
     image = task_run("image-classification", owner="key-a")
     nobodys = classify(owner="")  # a plain API call: recorded, and browsable by no one
     assert history(store, Owner("key-a")) == [image.run_id, a.run_id]
-    assert history(store, Owner("key-b")) == [b.run_id]
+    # key-b's run sent tester's checked token: key-b is linked to tester, and sees tester's runs from key-c too
+    assert history(store, Owner("key-b")) == history(store, Owner("key-c")) == [c.run_id, b.run_id]
     assert history(store, Owner("key-b", hub_user="tester")) == [c.run_id, b.run_id]  # signed in: theirs too
+    assert history(store, Owner("key-a")) == [image.run_id, a.run_id]  # and no one else's
     assert history(store, Owner("key-x")) == history(store, Owner("key-x", hub_user="someone")) == []
     assert nobodys.run_id and history(store, Owner("")) == history(store, Owner("", hub_user="someone")) == []
     sha = store.get_run(Owner("key-a"), image.run_id).inputs["image"]["$media"]

@@ -201,6 +201,17 @@ class Owner:
         return sa.or_(runs.c.owner == mine, users)
 
 
+@dataclass(frozen=True)
+class _RunReader(Owner):
+    """The reader of one published run: it sees that run and its files, nothing else."""
+
+    key: str = field(default="", repr=False)
+    run_id: str = ""
+
+    def clause(self) -> sa.ColumnElement[bool]:
+        return runs.c.id == self.run_id
+
+
 def _dt(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, timezone.utc)
 
@@ -633,6 +644,36 @@ class Ledger:
         with self._reading() as conn, _writing(conn).begin():
             _link(conn, [{"owner": owner_hash(owner.key), "hub_user": user, "linked_ms": _ms(time.time())}])
         return True
+
+    def publish(self, owner: Owner, run_id: str) -> str | None:
+        """Publish a read-only snapshot of one of the owner's runs: the id of its link (the same one each time),
+        or None when the run is not the owner's. Whoever has the id can read the run (``snapshot``)."""
+        with self._reading() as conn, _writing(conn).begin():
+            if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id, owner.clause())).first() is None:
+                return None
+            known = conn.execute(sa.select(snapshots.c.id).where(snapshots.c.run_id == run_id)).scalar()
+            if known:
+                return known
+            snapshot_id = uuid.uuid4().hex  # 122 random bits
+            conn.execute(snapshots.insert().values(id=snapshot_id, run_id=run_id, created_ms=_ms(time.time())))
+        return snapshot_id
+
+    def unpublish(self, owner: Owner, run_id: str) -> bool:
+        """Withdraw the run's snapshot: its link opens nothing any more."""
+        mine = sa.select(runs.c.id).where(runs.c.id == run_id, owner.clause())
+        with self._reading() as conn, _writing(conn).begin():
+            return conn.execute(snapshots.delete().where(snapshots.c.run_id.in_(mine))).rowcount > 0
+
+    def snapshot(self, snapshot_id: str) -> tuple[Run, Owner] | None:
+        """A published run (None when there is no such snapshot), and the reader that sees its files: an Owner
+        scoped to this run alone."""
+        with self._reading() as conn:
+            run_id = conn.execute(sa.select(snapshots.c.run_id).where(snapshots.c.id == snapshot_id)).scalar()
+            if run_id is None:
+                return None
+            row = conn.execute(sa.select(*_RUN).join_from(runs, run_details, run_details.c.run_id == runs.c.id)
+                               .where(runs.c.id == run_id)).first()
+        return None if row is None else (_summary(row, Run), _RunReader(run_id=run_id))
 
     def linked_users(self, owner: Owner) -> list[str]:
         """The Hub users whose runs this owner sees besides its own (``link``), most recent first."""
