@@ -598,3 +598,25 @@ def test_recording_is_off_the_request_path(fake, store):
     finally:
         hold.set()
     assert history(store) == [result.run_id]
+
+
+def test_retention_by_size_removes_the_oldest_runs_and_their_media(fake, database):
+    store = ledger.configure(database)
+    try:
+        old = service.run(RunRequest("image-classification", "google/vit-base-patch16-224",
+                                     {"image": str(ASSETS / "shapes.png")}, target=Target("hf-inference", token=TOKEN),
+                                     owner=OWNER))
+        newer = [classify(f"kept {i}") for i in range(3)]
+        history(store)
+        size = store.stored_bytes()
+        assert size > (ASSETS / "shapes.png").stat().st_size
+        store.retention_mb = (size - (ASSETS / "shapes.png").stat().st_size / 2) / 2**20  # the image must go
+        assert store.prune() == 1 and history(store) == [r.run_id for r in reversed(newer)]
+        assert store.stored_bytes() <= store.retention_mb * 2**20
+        engine = make_engine(database)
+        with engine.connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(media)).scalar_one() == 0
+        engine.dispose()
+        assert old.run_id not in history(store)
+    finally:
+        ledger.configure()

@@ -368,11 +368,13 @@ class Ledger:
     """Every run, recorded once. ``record`` is the one write of the service path; the other methods are
     the reads and deletions the views of runs need."""
 
-    def __init__(self, url: str, *, retention_days: float | None = None, busy_timeout_s: float = 5.0,
+    def __init__(self, url: str, *, retention_days: float | None = None, retention_mb: float | None = None,
+                 busy_timeout_s: float = 5.0,
                  probe_s: float = 5.0, queue_size: int = 10_000, batch: int = 200, gather_s: float = 0.05,
                  retries: int = 3):
         self.url = url
         self.retention_days = retention_days
+        self.retention_mb = retention_mb
         self.busy_timeout_s = busy_timeout_s
         self.probe_s = probe_s
         self.batch = batch
@@ -734,11 +736,34 @@ class Ledger:
         return self._delete(owner.clause())
 
     def prune(self, now: float | None = None) -> int:
-        """Retention: delete runs older than ``retention_days``, and the media no run uses any more."""
-        if not self.retention_days:
-            return 0
-        cutoff = _ms((time.time() if now is None else now) - self.retention_days * 86400)
-        return self._delete(runs.c.created_ms < cutoff)
+        """Retention: delete runs older than ``retention_days``, then the oldest runs while the stored files
+        (``ledger_media``) and records take more than ``retention_mb``; the media no run uses any more go with
+        them. Returns how many runs were deleted."""
+        deleted = 0
+        if self.retention_days:
+            cutoff = _ms((time.time() if now is None else now) - self.retention_days * 86400)
+            deleted += self._delete(runs.c.created_ms < cutoff)
+        if self.retention_mb:
+            limit = self.retention_mb * 2**20
+            while (size := self.stored_bytes()) > limit:
+                # the oldest runs, about as many as the excess takes at the average run's size
+                with self._reading() as conn:
+                    count = conn.execute(sa.select(sa.func.count()).select_from(runs)).scalar_one()
+                    if not count:
+                        break
+                    n = max(1, min(count, math.ceil((size - limit) / (size / count))))
+                    oldest = conn.execute(sa.select(runs.c.created_ms).order_by(runs.c.created_ms, runs.c.id)
+                                          .offset(n - 1).limit(1)).scalar_one()
+                deleted += self._delete(runs.c.created_ms <= oldest)
+        return deleted
+
+    def stored_bytes(self) -> int:
+        """What retention by size counts: the stored files' bytes and each run's record (its JSON's length)."""
+        details = sum(sa.func.coalesce(sa.func.length(sa.cast(run_details.c[name], sa.Text)), 0) for name in DETAILS)
+        with self._reading() as conn:
+            files = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(media.c.size), 0))).scalar_one()
+            records = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(details), 0))).scalar_one()
+        return int(files) + int(records)
 
     def upkeep(self) -> None:
         """What the writer does at its first batch and then hourly: retention, then (SQLite) the statistics
