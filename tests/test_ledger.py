@@ -620,3 +620,25 @@ def test_retention_by_size_removes_the_oldest_runs_and_their_media(fake, databas
         assert old.run_id not in history(store)
     finally:
         ledger.configure()
+
+
+def test_the_tabs_status_line_says_not_recorded_and_the_result_is_shown(fake, tmp_path):
+    """The page's view of a fault: the tab's Run handler renders the result, and its status line ends with why
+    the run was not recorded."""
+    import inspect as _inspect
+
+    from playground import handlers, owners
+
+    path = tmp_path / "ledger.sqlite3"
+    path.write_bytes(b"this is not a database " * 500)
+    try:
+        store = ledger.configure(f"sqlite:///{path}", probe_s=0.1)
+        assert wait_for(lambda: store.problem == "the database file is damaged")
+        handler = handlers.handler_for(TASKS["text-classification"])
+        values = {"owner": owners.load(None)[1], "token": TOKEN, "provider": "hf-inference", "model": SST2,
+                  "text": "still works"}
+        rendered, status, _ = handler(*[values.get(n) for n in _inspect.signature(handler).parameters])
+        assert status.startswith("✅") and status.endswith("not recorded: the database file is damaged"), status
+        assert rendered and "POSITIVE" in rendered
+    finally:
+        ledger.configure()
