@@ -166,11 +166,13 @@ def test_the_environment_token_is_in_no_page_or_api_description(monkeypatch):
 
 def test_named_endpoints_keep_their_token_argument(client):
     """The session token (a gr.State) and the request (Gradio's) are no API parameters: `token=` stays first."""
-    from playground.handlers import ADVANCED_ARGS, HEADER_ARGS
+    from playground.handlers import ADVANCED_ARGS, GUARD_ARGS, HEADER_ARGS
 
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     names = [p["parameter_name"] for p in endpoints["/text_classification"]["parameters"]]
-    assert names[: len(HEADER_ARGS) + 1] == [*HEADER_ARGS, "text"] and names[-len(ADVANCED_ARGS):] == list(ADVANCED_ARGS)
+    tail = [*ADVANCED_ARGS, *GUARD_ARGS]  # the Advanced accordion's values, then the spend guard's budgets
+    assert names[: len(HEADER_ARGS) + 1] == [*HEADER_ARGS, "text"] and names[-len(tail):] == tail
+    assert "spend_guard" not in names and "owner" not in names
     chat = [p["parameter_name"] for p in endpoints["/chat_completion"]["parameters"]]
     assert chat[0] == "token" and "session_token" not in chat and "request" not in chat
 

@@ -7,6 +7,8 @@ The database itself is created and upgraded by the Alembic migrations in ``migra
     ledger_run_details  the rest of the run's record, as JSON: inputs, parameters, output, redacted exchange...
     ledger_media        every input or output file, once, keyed by the SHA-256 of its bytes
     ledger_run_media    which runs use which media (so media no run uses any more can be removed)
+    ledger_owner_users  the Hub users a browser's owner key showed a checked token for: it sees their runs too
+    ledger_snapshots    read-only snapshots of runs their owners published (share links), by an unguessable id
 
 The record is split in two so that History's scans read small rows: SQLite keeps a row's first kilobytes in
 the table's own pages, so JSON beside the listed columns would make every filter read megabytes.
@@ -19,7 +21,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-__all__ = ["metadata", "runs", "run_details", "media", "run_media", "VERSION_TABLE", "Json", "DETAILS"]
+__all__ = ["metadata", "runs", "run_details", "media", "run_media", "owner_users", "snapshots", "VERSION_TABLE", "Json",
+           "DETAILS"]
 
 VERSION_TABLE = "ledger_alembic_version"
 
@@ -91,6 +94,23 @@ run_media = sa.Table(
     sa.Column("run_id", sa.String(32), sa.ForeignKey("ledger_runs.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("sha256", sa.String(64), sa.ForeignKey("ledger_media.sha256"), primary_key=True),
     sa.Index("ix_ledger_run_media_sha256", "sha256"),
+)
+
+owner_users = sa.Table(
+    "ledger_owner_users",
+    metadata,
+    sa.Column("owner", sa.String(128), primary_key=True),  # as in ledger_runs.owner: the key's hash
+    sa.Column("hub_user", sa.String(96), primary_key=True),
+    sa.Column("linked_ms", sa.BigInteger, nullable=False),  # last shown: the link lasts owners.CLAIM_DAYS from it
+)
+
+snapshots = sa.Table(
+    "ledger_snapshots",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),  # random, unguessable: whoever has it may read the run
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("ledger_runs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Index("ix_ledger_snapshots_run_id", "run_id"),
 )
 
 DETAILS = tuple(c.name for c in run_details.columns if c.name != "run_id")  # a record's fields kept in details

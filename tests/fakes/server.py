@@ -284,15 +284,17 @@ def whoami(auth: str) -> dict[str, Any] | None:
     """``GET /api/whoami-v2``. Tokens ``hf_read…`` are classic read tokens, ``hf_noinfer…`` fine-grained ones
     without the inference permission, ``hf_nogate…`` fine-grained ones that cannot read gated repos, ``hf_noorg…``
     fine-grained ones with no permission on any organisation; any other token is fine-grained with the inference
-    permission on the user and on the organisation ``acme-corp``."""
+    permission on the user and on the organisation ``acme-corp``. A token ``hf_as_<name>_…`` is user ``<name>``'s
+    (tests of whose runs are whose); any other is ``FAKE_USER``'s."""
     token = auth.removeprefix("Bearer ").strip()
     if not auth.startswith("Bearer ") or not token:
         return None
+    user = token.split("_")[2] if token.startswith("hf_as_") and token.count("_") >= 3 else FAKE_USER
     if token.startswith("hf_read"):
         access = {"displayName": "read-only", "role": "read", "createdAt": "2024-06-01T10:00:00.000Z"}
     else:
         perms = ["repo.content.read"] + ([] if token.startswith("hf_noinfer") else ["inference.serverless.write"])
-        scoped = [{"entity": {"_id": "u1", "type": "user", "name": FAKE_USER}, "permissions": perms}]
+        scoped = [{"entity": {"_id": "u1", "type": "user", "name": user}, "permissions": perms}]
         if not token.startswith("hf_noorg"):
             scoped.append({"entity": {"_id": "o0", "type": "org", "name": FAKE_ORGS[0][0]}, "permissions": perms})
         access = {
@@ -304,7 +306,7 @@ def whoami(auth: str) -> dict[str, Any] | None:
             },
         }
     return {
-        "type": "user", "id": "u1", "name": FAKE_USER, "fullname": "Test User", "email": "tester@example.com",
+        "type": "user", "id": "u1", "name": user, "fullname": "Test User", "email": "tester@example.com",
         "emailVerified": True, "canPay": True, "isPro": False, "periodEnd": None, "avatarUrl": "",
         "orgs": [{"type": "org", "id": f"o{i}", "name": name, "fullname": name.title(), "isEnterprise": enterprise,
                   "canPay": enterprise, "roleInOrg": "write", "avatarUrl": ""}
