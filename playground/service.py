@@ -89,6 +89,8 @@ class RunRequest:
     owner: str = field(default="", repr=False)  # the browser's opaque owner key: whose history the run joins
     hub_user: str | None = None  # the Hub user name, when known: the run is theirs too
     session: str = ""  # the Gradio session asking: public mode limits the local backend per session
+    batch_id: str = ""  # a row of a batch (``playground.batch``): the ledger keeps both, so a batch resumes
+    batch_row: str = ""  # without running a finished row again
 
 
 @dataclass
