@@ -624,8 +624,10 @@ class Progress:
         share = self.done / self.total if self.total else 1.0
         errors = self.errors / self.total if self.total else 0.0
         return (f'<div class="batch-bar" role="progressbar" aria-valuemin="0" aria-valuemax="{self.total}" '
-                f'aria-valuenow="{self.done}"><div class="batch-bar-ok" style="width:{(share - errors) * 100:.2f}%">'
-                f'</div><div class="batch-bar-err" style="width:{errors * 100:.2f}%"></div></div>')
+                f'aria-valuenow="{self.done}" style="display:flex;height:14px;border-radius:7px;overflow:hidden;'
+                f'background:var(--neutral-200, #e5e7eb)"><div class="batch-bar-ok" style="width:'
+                f'{(share - errors) * 100:.2f}%;background:#22c55e"></div><div class="batch-bar-err" style="width:'
+                f'{errors * 100:.2f}%;background:#ef4444"></div></div>')
 
 
 class Job:
@@ -1026,7 +1028,7 @@ def results_of(spec: Spec, data: Dataset, runs: dict[str, ledger.BatchRow]) -> R
     task = TASKS[spec.task]
     matrix = len(spec.targets) > 1
     inputs = [c for c in dict.fromkeys(spec.mapping.values()) if c]
-    columns = ["row", *(["target"] if matrix else []), *inputs, *([f"expected ({spec.expected})"] if spec.expected else []),
+    columns = ["row", *(["target"] if matrix else []), *inputs, *(["expected"] if spec.expected else []),
                "output", "score", "latency_ms", "cost_usd", "status", "error", "run"]
     rows, ids = [], []
     per_target: list[dict[str, Any]] = [dict(latencies=[], ok=0, errors=0, cost=0.0, unknown=0, right=0, judged=0,
@@ -1044,12 +1046,12 @@ def results_of(spec: Spec, data: Dataset, runs: dict[str, ledger.BatchRow]) -> R
             rows.append({
                 "row": r + 1, **({"target": target.label} if matrix else {}),
                 **{c: _cell_text(row.get(c)) for c in inputs},
-                **({f"expected ({spec.expected})": expected} if spec.expected else {}),
+                **({"expected": expected} if spec.expected else {}),
                 "output": text, "score": None if score is None else round(score, 4),
                 "latency_ms": None if run is None else round(run.latency_ms),
                 "cost_usd": None if run is None else run.cost_usd, "status": status,
                 "error": "" if run is None or run.status == "ok" else (run.error_title or run.error_kind or "error"),
-                "run": "" if run is None else f"./?run={run.run_id}",
+                "run": "" if run is None else run.run_id,
             })
             ids.append(run.run_id if run else None)
             if run is None:

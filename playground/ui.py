@@ -10,6 +10,7 @@ from typing import Any
 import gradio as gr
 
 from . import concurrency, handlers, owners, pickers, public_mode, run_cards, snippets
+from .pages import batch as batch_page
 from .pages import history as history_page
 from .pages import usage
 from .params import ParamSpec
@@ -335,6 +336,8 @@ def build_app(max_concurrency: int | None = None) -> gr.Blocks:
         history_page.build(demo)
     with demo.route("Usage & cost", "/usage"):
         usage.build(demo)
+    with demo.route("Batch", "/batch"):
+        batch_page.build(demo)
     # People are served at once: no event is limited to one call at a time (Gradio's default), the app's limit
     # is ``max_concurrency`` events in all (``concurrency``), and the local engine keeps its own line.
     demo.queue(default_concurrency_limit=None)
