@@ -519,6 +519,7 @@ class Gate:
         self.health = health
         self.in_flight = 0
         self.decreases = 0
+        self.lowest = self.limit  # the lowest limit it came down to (tests, benchmarks)
         self._cooling: set[str] = set()
         self._cond = threading.Condition()
         self._calm_after = 0  # rows started before this count do not halve the limit again
@@ -555,6 +556,7 @@ class Gate:
                 self._cooling.update(limited_by)
                 if ticket > self._calm_after:  # one halving per round: the rows already in flight met the same limit
                     self.limit = max(1.0, self.limit / 2)
+                    self.lowest = min(self.lowest, self.limit)
                     self.decreases += 1
                     self._calm_after = self._started
             else:
@@ -576,7 +578,7 @@ def gate_for(token: str | None, provider: str, start: int) -> Gate:
         else:
             gate.ceiling = max(gate.ceiling, start)
             if not gate.in_flight:  # idle: a new batch starts where it asks
-                gate.limit = float(start)
+                gate.limit = gate.lowest = float(start)
         return gate
 
 
