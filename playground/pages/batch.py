@@ -23,7 +23,8 @@ from ..errors import InputError
 from ..tasks import ASSETS, TASKS
 
 __all__ = ["build", "SLOTS", "load_file", "choose_task", "spec_from", "check_plan", "start_batch", "tick", "pause",
-           "resume", "cancel", "export_results", "batch_choices", "open_batch", "EXAMPLES"]
+           "resume", "cancel", "export_results", "batch_choices", "open_batch", "api_start", "api_poll", "api_results",
+           "EXAMPLES"]
 
 SLOTS = max(len(t.inputs) for t in TASKS.values())  # column pickers: as many as the task with most inputs
 NONE = ("(none)", "")
@@ -61,7 +62,7 @@ def _slot_updates(task_id: str, columns: list[str], mapping: dict[str, str]) -> 
     for i in range(SLOTS):
         spec = task.inputs[i] if task and i < len(task.inputs) else None
         if spec is None or spec.kind in ("tools", "schema"):  # tools and schemas are fixed inputs, not columns
-            updates.append(gr.Dropdown(visible=False, value=""))
+            updates.append(gr.Dropdown(choices=[NONE], visible=False, value=""))
             continue
         need = "" if spec.required else " (optional)"
         updates.append(gr.Dropdown(choices=[NONE, *((c, c) for c in columns)], value=mapping.get(spec.name, ""),
@@ -272,6 +273,73 @@ def open_batch(owner_state: Any, batch_id: str | None) -> tuple:
     return (batch_id, *tick(owner_state, batch_id, refresh=True))
 
 
+# ------------------------------------------------------------------------------------------ the API
+
+
+def _api_owner(request: Any) -> tuple[str, dict[str, Any]]:
+    """An API caller's token (``Authorization: Bearer hf_…``, never an argument) and the owner state its batches
+    belong to: the token's Hub user, checked with the Hub, so that the same token polls them from anywhere."""
+    from .. import hub
+    from ..errors import PlaygroundError
+
+    token = handlers.request_token(None, None, request)
+    if not token:
+        raise gr.Error("Send your Hugging Face token as 'Authorization: Bearer hf_…': a batch belongs to its Hub user.")
+    try:
+        status = hub.check_token(token)
+    except PlaygroundError as err:
+        raise gr.Error(f"{err.title}. {err.fix}".strip()) from None
+    if status is None or not status.user or status.user == "?":
+        raise gr.Error("The Hub did not name the user of this token.")
+    return token, owners.claim(None, status.user)
+
+
+def api_start(file_name: str, data: str, task: str, model: str, provider: str = "auto", revision: str = "main",
+              mapping: str = "", expected: str = "", fixed: str = "", params: str = "", concurrency: int = 4,
+              base64: bool = False, request: gr.Request = None) -> dict:
+    """Start a batch. ``data`` is the file's content (text; ``base64=True`` for Parquet or zip), ``mapping`` a JSON
+    object {task input: column} (empty: matched by name), ``expected`` the column of expected answers (empty:
+    guessed by name; "-" for none). Returns {"batch_id", "plan"}. The token is the Authorization header."""
+    import base64 as b64
+
+    token, state = _api_owner(request)
+    try:
+        raw = b64.b64decode(data) if base64 else (data or "").encode("utf-8")
+        dataset = batch.read_data(file_name, raw)
+        chosen = TASKS.get(task)
+        if chosen is None:
+            raise InputError(f"Unknown task '{task}'", "", f"Use one of: {', '.join(TASKS)}.")
+        columns = _json_object(mapping, "mapping") or batch.auto_map(chosen, dataset.columns)
+        expected = "" if expected == "-" else (expected or batch.guess_expected(dataset.columns, columns))
+        spec = batch.Spec(chosen.id, _targets(model, provider, revision, ""), columns, expected,
+                          _json_object(fixed, "fixed"), _json_object(params, "params"), int(concurrency))
+        spec.check(dataset)
+        plan = batch.plan(spec, dataset, owners.owner_of(state))
+        job = batch.start(spec, dataset, state, token, data_bytes=raw)
+    except InputError as err:
+        raise gr.Error(f"{err.title}. {err.message} {err.fix}".strip()) from None
+    return {"batch_id": job.id, "plan": plan.markdown()}
+
+
+def api_poll(batch_id: str, request: gr.Request = None) -> dict:
+    """A batch's progress: {"state", "total", "done", "ok", "errors", "cost_usd", "rate", "eta_s", ...}."""
+    _, state = _api_owner(request)
+    progress = batch.progress_of(owners.owner_of(state), batch_id)
+    if progress is None:
+        raise gr.Error("No batch of yours has this id.")
+    return {k: v for k, v in progress.__dict__.items() if k != "message"}
+
+
+def api_results(batch_id: str, request: gr.Request = None) -> dict:
+    """A batch's results: {"columns", "rows", "checks", "confusion"} (rows in the order of the data)."""
+    _, state = _api_owner(request)
+    try:
+        found = batch.results(owners.owner_of(state), batch_id)
+    except InputError as err:
+        raise gr.Error(err.title) from None
+    return {"columns": found.columns, "rows": found.rows, "checks": found.checks, "confusion": found.confusion}
+
+
 # ------------------------------------------------------------------------------------------ the page
 
 
@@ -374,6 +442,9 @@ def build(demo: gr.Blocks) -> None:
     download.click(lambda o, b, f: export_results(o, b, f.lower()), [owner, batch_id, fmt], exported, **private)
     open_btn.click(open_batch, [owner, mine], [batch_id, *shown], **private)
     refresh_list.click(batch_choices, [owner, batch_id], mine, **private)
+    gr.api(api_start, api_name="batch_start")  # for scripts: the token is the Authorization header
+    gr.api(api_poll, api_name="batch_poll")
+    gr.api(api_results, api_name="batch_results")
 
 
 if __name__ == "__main__":  # the page alone
