@@ -745,6 +745,11 @@ class Job:
                 ticket = self.gates[t].acquire(self._stop)
                 if ticket is None:
                     break
+                while self._pause.is_set() and not self._stop.is_set():  # paused while it waited for its place
+                    time.sleep(0.05)
+                if self._stop.is_set():
+                    self.gates[t].release(ticket, [])
+                    break
                 with self._lock:
                     self._in_flight += 1
                 pool.submit(self._row, r, t, ticket)

@@ -70,7 +70,8 @@ def test_start_tick_until_done_then_results_and_download(fake, me):
         if "Done" in shown[0]:
             break
         time.sleep(0.1)
-    progress, bar, timer, start, pause, resume, cancel, table, checks, confusion = shown
+    progress, bar, timer, start, pause, resume, cancel, table, checks, confusion, seen = shown
+    assert seen == 8
     assert "8 / 8" in progress and 'aria-valuenow="8"' in bar and timer.active is False
     assert start.interactive and not pause.interactive
     assert len(table) == 8 and table["run"].str.startswith("[open](./?run=").all()

@@ -157,7 +157,7 @@ def _buttons(state: str) -> tuple:
 
 
 def start_batch(owner_state: Any, session_token: str | None, file: Any, *fields, request: gr.Request = None) -> tuple:
-    """Start: (batch id, progress, bar, timer, buttons...)."""
+    """Start: (batch id, progress, bar, timer, buttons..., rows seen)."""
     token = handlers.request_token(None, session_token, request)
     try:
         data, raw = _read(file)
@@ -165,9 +165,9 @@ def start_batch(owner_state: Any, session_token: str | None, file: Any, *fields,
         job = batch.start(spec, data, owner_state, token, data_bytes=raw,
                           session=getattr(request, "session_hash", "") or "")
     except InputError as err:
-        return (gr.skip(), _error(err), "", gr.Timer(active=False), *_buttons("done"))
+        return (gr.skip(), _error(err), "", gr.Timer(active=False), *_buttons("done"), gr.skip())
     progress = job.progress()
-    return (job.id, progress.markdown(), progress.html(), gr.Timer(active=True), *_buttons(progress.state))
+    return (job.id, progress.markdown(), progress.html(), gr.Timer(active=True), *_buttons(progress.state), None)
 
 
 def _results_outputs(owner: ledger.Owner, batch_id: str) -> tuple:
@@ -185,23 +185,26 @@ def _results_outputs(owner: ledger.Owner, batch_id: str) -> tuple:
     return frame, found.checks_markdown() + more, confusion
 
 
-def tick(owner_state: Any, batch_id: str | None, refresh: bool = False) -> tuple:
-    """The timer's tick: (progress, bar, timer, buttons..., results table, checks, confusion matrix). The results
-    follow a small batch live; a large one's are read when it stops."""
+def tick(owner_state: Any, batch_id: str | None, seen: int | None = None, refresh: bool = False) -> tuple:
+    """The timer's tick: (progress, bar, timer, buttons..., results table, checks, confusion matrix, rows seen).
+    The results are read again only when more rows are done than ``seen`` (the count shown last), for a small
+    batch while it runs, and for any batch when it stops; ``refresh`` reads them in any case."""
     owner = owners.owner_of(owner_state)
+    idle = (gr.Timer(active=False), *_buttons("done"), gr.skip(), gr.skip(), gr.skip(), seen)
     if not batch_id:
-        return ("", "", gr.Timer(active=False), *_buttons("done"), gr.skip(), gr.skip(), gr.skip())
+        return ("", "", *idle)
     try:
         progress = batch.progress_of(owner, batch_id)
     except InputError as err:
-        return (_error(err), "", gr.Timer(active=False), *_buttons("done"), gr.skip(), gr.skip(), gr.skip())
+        return (_error(err), "", *idle)
     if progress is None:
-        return ("That batch is not in your history.", "", gr.Timer(active=False), *_buttons("done"),
-                gr.skip(), gr.skip(), gr.skip())
+        return ("That batch is not in your history.", "", *idle)
     active = progress.state in ("running", "paused")
-    live = refresh or not active or progress.total <= LIVE_TABLE_ROWS
+    changed = progress.done != seen
+    live = refresh or not active or (changed and progress.total <= LIVE_TABLE_ROWS)  # (a stopped batch: once)
     results = _results_outputs(owner, batch_id) if live else (gr.skip(),) * 3
-    return (progress.markdown(), progress.html(), gr.Timer(active=active), *_buttons(progress.state), *results)
+    return (progress.markdown(), progress.html(), gr.Timer(active=active), *_buttons(progress.state), *results,
+            progress.done if live else seen)
 
 
 def _control(owner_state: Any, batch_id: str | None, action: str) -> None:
@@ -211,17 +214,18 @@ def _control(owner_state: Any, batch_id: str | None, action: str) -> None:
     getattr(job, action)()
 
 
-def pause(owner_state: Any, batch_id: str | None) -> tuple:
+def pause(owner_state: Any, batch_id: str | None, seen: int | None = None) -> tuple:
     _control(owner_state, batch_id, "pause")
-    return tick(owner_state, batch_id)
+    return tick(owner_state, batch_id, seen)
 
 
-def cancel(owner_state: Any, batch_id: str | None) -> tuple:
+def cancel(owner_state: Any, batch_id: str | None, seen: int | None = None) -> tuple:
     _control(owner_state, batch_id, "cancel")
-    return tick(owner_state, batch_id, refresh=True)
+    return tick(owner_state, batch_id, seen)
 
 
-def resume(owner_state: Any, session_token: str | None, batch_id: str | None, request: gr.Request = None) -> tuple:
+def resume(owner_state: Any, session_token: str | None, batch_id: str | None, seen: int | None = None,
+           request: gr.Request = None) -> tuple:
     """Go on with a paused, cancelled or interrupted batch: the rows done in the ledger are skipped."""
     if not batch_id:
         raise gr.Error("Open a batch first (Your batches).")
@@ -230,7 +234,7 @@ def resume(owner_state: Any, session_token: str | None, batch_id: str | None, re
         batch.resume(batch_id, owner_state, token, session=getattr(request, "session_hash", "") or "")
     except InputError as err:
         raise gr.Error(f"{err.title}. {err.message} {err.fix}".strip()) from None
-    return tick(owner_state, batch_id)
+    return tick(owner_state, batch_id, seen)
 
 
 def export_results(owner_state: Any, batch_id: str | None, fmt: str) -> gr.File:
@@ -351,7 +355,7 @@ def build(demo: gr.Blocks) -> None:
                 "playground (retries, failover, the run ledger). Rate limits slow the batch down instead of failing it, "
                 "and a batch that stops resumes where it stopped, without paying twice for a row.")
     owner_browser, owner = owners.browser_state(), gr.State()
-    columns, batch_id = gr.State([]), gr.State()
+    columns, batch_id, seen = gr.State([]), gr.State(), gr.State()  # seen: rows done when the results were read
     with gr.Row(equal_height=True):
         token = gr.Textbox(label="Hugging Face token", type="password", placeholder="hf_…", scale=2,
                            info="Kept on the server for this browser tab (and by a running batch until it ends).")
@@ -403,7 +407,7 @@ def build(demo: gr.Blocks) -> None:
         cancel_btn = gr.Button("⏹ Cancel", variant="stop", interactive=False)
     bar = gr.HTML(elem_classes=["batch-bar-wrap"])
     progress = gr.Markdown(elem_classes=["batch-progress"])
-    timer = gr.Timer(0.5, active=False)
+    timer = gr.Timer(1.0, active=False)
 
     gr.Markdown("### 4 · Results")
     checks = gr.Markdown(elem_classes=["batch-checks"])
@@ -424,7 +428,7 @@ def build(demo: gr.Blocks) -> None:
     private = dict(api_visibility="private", show_progress="hidden")
     fields = [task, model, provider, revision, more, *slots, expected, fixed, params, concurrency, adaptive]
     buttons = [start, pause_btn, resume_btn, cancel_btn]
-    shown = [progress, bar, timer, *buttons, table, checks, confusion]
+    shown = [progress, bar, timer, *buttons, table, checks, confusion, seen]
 
     demo.load(owners.load, owner_browser, [owner_browser, owner], **private).then(batch_choices, owner, mine, **private)
     file.change(load_file, [file, task], [preview, info, columns, *slots, expected], **private)
@@ -433,12 +437,12 @@ def build(demo: gr.Blocks) -> None:
     gr.on([file.change, task.change, model.change, provider.change, more.change, expected.change, concurrency.change,
            *(s.change for s in slots)], check_plan, [owner, file, *fields], plan_md, trigger_mode="always_last",
           **private)
-    start.click(start_batch, [owner, session_token, file, *fields], [batch_id, progress, bar, timer, *buttons],
+    start.click(start_batch, [owner, session_token, file, *fields], [batch_id, progress, bar, timer, *buttons, seen],
                 **private).then(batch_choices, [owner, batch_id], mine, **private)
-    timer.tick(tick, [owner, batch_id], shown, **private)
-    pause_btn.click(pause, [owner, batch_id], shown, **private)
-    cancel_btn.click(cancel, [owner, batch_id], shown, **private)
-    resume_btn.click(resume, [owner, session_token, batch_id], shown, **private)
+    timer.tick(tick, [owner, batch_id, seen], shown, **private)
+    pause_btn.click(pause, [owner, batch_id, seen], shown, **private)
+    cancel_btn.click(cancel, [owner, batch_id, seen], shown, **private)
+    resume_btn.click(resume, [owner, session_token, batch_id, seen], shown, **private)
     download.click(lambda o, b, f: export_results(o, b, f.lower()), [owner, batch_id, fmt], exported, **private)
     open_btn.click(open_batch, [owner, mine], [batch_id, *shown], **private)
     refresh_list.click(batch_choices, [owner, batch_id], mine, **private)
