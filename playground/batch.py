@@ -512,8 +512,10 @@ class Gate:
     layer's cooldown of that provider for that token lasts (it comes from Retry-After); each row without one
     adds ``1 / limit``, up to ``ceiling``."""
 
-    def __init__(self, key: str, start: int, ceiling: int | None = None, health: reliability.ProviderHealth = reliability.HEALTH):
+    def __init__(self, key: str, start: int, ceiling: int | None = None,
+                 health: reliability.ProviderHealth = reliability.HEALTH, adaptive: bool = True):
         self.key = key  # reliability.token_key: never the token
+        self.adaptive = adaptive  # False: a fixed limit, each row honouring Retry-After in its own retries
         self.limit = float(start)
         self.ceiling = ceiling or start
         self.health = health
@@ -552,14 +554,14 @@ class Gate:
         """A row ended; ``limited_by``: the providers that answered it 429 (empty: none did)."""
         with self._cond:
             self.in_flight -= 1
-            if limited_by:
+            if self.adaptive and limited_by:
                 self._cooling.update(limited_by)
                 if ticket > self._calm_after:  # one halving per round: the rows already in flight met the same limit
                     self.limit = max(1.0, self.limit / 2)
                     self.lowest = min(self.lowest, self.limit)
                     self.decreases += 1
                     self._calm_after = self._started
-            else:
+            elif self.adaptive:
                 self.limit = min(float(self.ceiling), self.limit + 1 / max(1.0, self.limit))
             self._cond.notify_all()
 
@@ -663,7 +665,7 @@ class Job:
         self._started = time.monotonic()
         self._thread: threading.Thread | None = None
         self.gates = {i: gate_for(self._token, t.provider, spec.concurrency) if spec.adaptive
-                      else Gate(reliability.token_key(self._token), spec.concurrency)
+                      else Gate(reliability.token_key(self._token), spec.concurrency, adaptive=False)
                       for i, t in enumerate(spec.targets)}
 
     # -------------------------------------------------------------------------------- control

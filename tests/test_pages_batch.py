@@ -76,7 +76,10 @@ def test_start_tick_until_done_then_results_and_download(fake, me):
     assert start.interactive and not pause.interactive
     assert len(table) == 8 and table["run"].str.startswith("[open](./?run=").all()
     assert "accuracy | 50.0% (4/8)" in checks  # the fake says POSITIVE to all
-    assert set(confusion["predicted"]) == {"POSITIVE"} and confusion["count"].sum() == 8
+    assert confusion.visible is not False
+    cells = pd.DataFrame(**{k: confusion.value[k] for k in ("columns", "data")}) if isinstance(confusion.value, dict) \
+        else confusion.value
+    assert set(cells["predicted"]) == {"POSITIVE"} and cells["count"].sum() == 8
     exported = page.export_results(me, batch_id, "jsonl")
     rows = [json.loads(line) for line in open(exported.value["path"])]
     assert len(rows) == 8 and rows[0]["output"] == "POSITIVE"

@@ -179,7 +179,8 @@ def _results_outputs(owner: ledger.Owner, batch_id: str) -> tuple:
         return pd.DataFrame(), _error(err), pd.DataFrame(columns=["expected", "count", "predicted"])
     frame = found.frame().head(SHOWN_ROWS)
     frame["run"] = [f"[open](./?run={r})" if r else "" for r in frame["run"]]
-    confusion = pd.DataFrame(found.confusion, columns=["target", "expected", "predicted", "count"])
+    cells = pd.DataFrame(found.confusion, columns=["target", "expected", "predicted", "count"])
+    confusion = gr.BarPlot(value=cells, visible=not cells.empty)  # labels against expected labels only
     more = f"\n\nThe table shows the first {SHOWN_ROWS:,} of {len(found.rows):,} rows; the downloads hold them all." \
         if len(found.rows) > SHOWN_ROWS else ""
     return frame, found.checks_markdown() + more, confusion
