@@ -617,7 +617,7 @@ class Progress:
             if self.eta_s is not None:
                 bits.append(f"ETA {_duration(self.eta_s)}")
             bits.append(f"concurrency {self.limit:.1f} ({self.in_flight} in flight)")
-        cost = f"${self.cost_usd:.4f}" + (f" + {self.cost_unknown} of unknown cost" if self.cost_unknown else "")
+        cost = f"${self.cost_usd:.6f}" + (f" + {self.cost_unknown} of unknown cost" if self.cost_unknown else "")
         bits.append(f"cost so far {cost}")
         if self.waiting_s > 0.05:
             bits.append(f"⏸️ rate limited: waiting {self.waiting_s:.1f} s (Retry-After)")
@@ -869,7 +869,23 @@ def start(spec: Spec, data: Dataset, owner_state: Any, token: str | None, *, dat
     return _launch(batch_id, spec, data, owner_state, token, session, retry, set())
 
 
+def _warm_prices(spec: Spec, token: str | None) -> None:
+    """A chat batch's cost is tokens x the router's prices: read them once (cached, as the pickers do), so that
+    each row's cost is known. A Hub that cannot be reached leaves the costs unknown, and the batch goes on."""
+    if spec.task != "chat-completion":
+        return
+    from . import hub
+    from .errors import PlaygroundError
+
+    for target in spec.targets:
+        try:
+            hub.model_providers(target.model.strip(), spec.task, token=token)
+        except PlaygroundError:
+            pass
+
+
 def _launch(batch_id, spec, data, owner_state, token, session, retry, finished) -> Job:
+    _warm_prices(spec, token)
     new = Job(batch_id, spec, data, owner_state, token, session, retry)
     with _JOBS_LOCK:
         _JOBS[batch_id] = new
@@ -1125,7 +1141,7 @@ def _checks(task: Task, spec: Spec, target: Target, s: dict[str, Any], structure
             if s["structured"] else "n/a"
     out["latency p50"] = f"{percentile(lat, 0.5):.0f} ms" if lat else "n/a"
     out["latency p95"] = f"{percentile(lat, 0.95):.0f} ms" if lat else "n/a"
-    out["total cost"] = f"${s['cost']:.4f}" + (f" + {s['unknown']} unknown" if s["unknown"] else "")
+    out["total cost"] = f"${s['cost']:.6f}" + (f" + {s['unknown']} unknown" if s["unknown"] else "")
     return out
 
 

@@ -309,7 +309,10 @@ def test_structured_chat_output_is_checked_against_its_schema_with_two_models(fa
     assert [c["target"] for c in found.checks] == [t.label for t in spec.targets]
     assert found.checks[0]["valid JSON (schema)"] == "75.0% (3/4)"
     assert found.checks[1]["valid JSON (schema)"] == "100.0% (4/4)"
-    assert found.checks[0]["total cost"].startswith("$")  # chat: tokens × the router's prices, when known
+    # chat: tokens × the router's prices (together: $0.06 and $0.30 per 1M tokens in and out, in the fake)
+    first, second = found.checks[0]["total cost"], found.checks[1]["total cost"]
+    assert first.endswith(" + 1 unknown") and float(first.split()[0][1:]) > 0  # the scripted reply counted no tokens
+    assert "unknown" not in second and float(second[1:]) > 0
     assert {r["target"] for r in found.rows} == {t.label for t in spec.targets} and len(found.rows) == 8
 
 
