@@ -90,6 +90,8 @@ class RunRequest:
     hub_user: str | None = None  # the Hub user name, when known: the run is theirs too
     session: str = ""  # the Gradio session asking: public mode limits the local backend per session
     address: str = ""  # and the network address it comes from (``public_mode.client_address``)
+    batch_id: str = ""  # a row of a batch (``playground.batch``): the ledger keeps both, so a batch resumes
+    batch_row: str = ""  # without running a finished row again
 
 
 @dataclass

@@ -11,6 +11,7 @@ import gradio as gr
 
 from . import (concurrency, export_space, handlers, mcp_tools, owners, pickers, public_mode, run_cards, signin,
                snippets, spend_guard)
+from .pages import batch as batch_page
 from .pages import history as history_page
 from .pages import usage
 from .params import ParamSpec
@@ -383,6 +384,8 @@ def build_app(max_concurrency: int | None = None, mcp: bool = False) -> gr.Block
         history_page.build(demo)
     with demo.route("Usage & cost", "/usage"):
         usage.build(demo)
+    with demo.route("Batch", "/batch"):
+        batch_page.build(demo)
     # People are served at once: no event is limited to one call at a time (Gradio's default), the app's limit
     # is ``max_concurrency`` events in all (``concurrency``), and the local engine keeps its own line.
     demo.queue(default_concurrency_limit=None)

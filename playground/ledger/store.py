@@ -35,10 +35,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import capture
 from .record import Media, Row, owner_hash, row_of
-from .schema import DETAILS, VERSION_TABLE, media, owner_users, run_details, run_media, runs, snapshots
+from .schema import DETAILS, VERSION_TABLE, batches, media, owner_users, run_details, run_media, runs, snapshots
 
-__all__ = ["Ledger", "LedgerError", "Owner", "RunSummary", "Run", "RunPage", "UsageRow", "make_engine", "migrate",
-           "describe"]
+__all__ = ["Ledger", "LedgerError", "Owner", "RunSummary", "Run", "RunPage", "UsageRow", "BatchRecord", "BatchRow",
+           "make_engine", "migrate", "describe"]
 
 log = logging.getLogger(__name__)
 
@@ -186,19 +186,19 @@ class Owner:
     key: str = field(repr=False)
     hub_user: str | None = None
 
-    def clause(self) -> sa.ColumnElement[bool]:
-        """The runs recorded under this key, under ``hub_user``, and under the Hub users this key showed a checked
-        token for in the last ``LINK_DAYS`` (``Ledger.link``)."""
+    def clause(self, table: sa.Table = runs) -> sa.ColumnElement[bool]:
+        """The rows of ``table`` (runs, or batches) recorded under this key, under ``hub_user``, and under the Hub
+        users this key showed a checked token for in the last ``LINK_DAYS`` (``Ledger.link``)."""
         # no key sees no run by key: runs recorded without an owner (plain API calls) are nobody's to browse
         if not self.key:
-            return runs.c.hub_user == self.hub_user if self.hub_user else sa.false()
+            return table.c.hub_user == self.hub_user if self.hub_user else sa.false()
         mine = owner_hash(self.key)
         linked = sa.select(owner_users.c.hub_user).where(
             owner_users.c.owner == mine, owner_users.c.linked_ms >= _ms(time.time() - LINK_DAYS * 86400))
-        users = runs.c.hub_user.in_(linked)
+        users = table.c.hub_user.in_(linked)
         if self.hub_user:
-            users = sa.or_(runs.c.hub_user == self.hub_user, users)
-        return sa.or_(runs.c.owner == mine, users)
+            users = sa.or_(table.c.hub_user == self.hub_user, users)
+        return sa.or_(table.c.owner == mine, users)
 
 
 @dataclass(frozen=True)
@@ -208,8 +208,8 @@ class _RunReader(Owner):
     key: str = field(default="", repr=False)
     run_id: str = ""
 
-    def clause(self) -> sa.ColumnElement[bool]:
-        return runs.c.id == self.run_id
+    def clause(self, table: sa.Table = runs) -> sa.ColumnElement[bool]:
+        return runs.c.id == self.run_id if table is runs else sa.false()
 
 
 def _dt(ms: int) -> datetime:
@@ -348,6 +348,40 @@ class _Totals:
                         completion_tokens=self.completion, total_tokens=self.total, cost_usd=self.cost,
                         cost_unknown=self.unknown, p50_ms=percentile(latencies, 0.5),
                         p95_ms=percentile(latencies, 0.95))
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """A batch as kept to resume it: its definition and, with ``get_batch``, its data file."""
+
+    id: str
+    created: datetime
+    updated: datetime
+    state: str  # running, paused, cancelled, done: as it was last left
+    task: str
+    rows: int
+    file_name: str
+    spec: dict[str, Any]
+    data: bytes = field(default=b"", repr=False)
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """The last run recorded for one row (and target) of a batch."""
+
+    row: str  # ``batch_row``
+    run_id: str
+    created_ms: int
+    model: str
+    provider: str
+    status: str
+    error_kind: str | None
+    error_title: str | None
+    latency_ms: float
+    retries: int
+    cost_usd: float | None
+    output: Any = None
+    error: dict[str, Any] | None = None
 
 
 # ------------------------------------------------------------------------------------------ the ledger
@@ -724,6 +758,54 @@ class Ledger:
                 totals.add(status, latency, prompt, completion, total, cost)
         return [totals.row(key) for key, totals in sorted(groups.items(), key=lambda kv: tuple(k or "" for k in kv[0]))]
 
+    # -------------------------------------------------------------------------------------- batches
+
+    def save_batch(self, owner: Owner, batch: BatchRecord) -> None:
+        """Keep a new batch's definition and data (``playground.batch``), under the owner."""
+        values = dict(id=batch.id, owner=owner_hash(owner.key), hub_user=owner.hub_user, created_ms=_ms(batch.created),
+                      updated_ms=_ms(batch.updated), state=batch.state, task=batch.task, rows=batch.rows,
+                      file_name=batch.file_name[:255], spec=batch.spec, data=batch.data)
+        with self._reading() as conn, _writing(conn).begin():
+            conn.execute(batches.insert().values(**values))
+
+    def set_batch_state(self, owner: Owner, batch_id: str, state: str) -> bool:
+        with self._reading() as conn, _writing(conn).begin():
+            done = conn.execute(batches.update().where(batches.c.id == batch_id, owner.clause(batches))
+                                .values(state=state, updated_ms=_ms(time.time()))).rowcount
+        return done > 0
+
+    def get_batch(self, owner: Owner, batch_id: str) -> BatchRecord | None:
+        """One of the owner's batches, with its data file (None when it is not theirs, or does not exist)."""
+        with self._reading() as conn:
+            row = conn.execute(sa.select(batches).where(batches.c.id == batch_id, owner.clause(batches))).first()
+        return None if row is None else _batch(row, with_data=True)
+
+    def list_batches(self, owner: Owner, limit: int = 20) -> list[BatchRecord]:
+        """The owner's batches, newest first, without their data."""
+        columns = [c for c in batches.c if c.name != "data"]
+        with self._reading() as conn:
+            rows = conn.execute(sa.select(*columns).where(owner.clause(batches))
+                                .order_by(batches.c.created_ms.desc()).limit(max(1, min(limit, _MAX_PAGE)))).all()
+        return [_batch(r) for r in rows]
+
+    def batch_rows(self, owner: Owner, batch_id: str, outputs: bool = True) -> dict[str, BatchRow]:
+        """The last run of every row of a batch that has one, by ``batch_row`` (runs still queued are written
+        first). ``outputs=False`` leaves the outputs and errors out (counting what is done)."""
+        self.flush(10.0)
+        columns = [runs.c.batch_row, runs.c.id, runs.c.created_ms, runs.c.model,
+                   sa.func.coalesce(runs.c.provider_served, runs.c.provider_asked), runs.c.status, runs.c.error_kind,
+                   runs.c.error_title, runs.c.latency_ms, runs.c.retries, runs.c.cost_usd]
+        query = sa.select(*columns)
+        if outputs:
+            query = sa.select(*columns, run_details.c.output, run_details.c.error).join_from(
+                runs, run_details, run_details.c.run_id == runs.c.id)
+        query = query.where(runs.c.batch_id == batch_id, owner.clause()).order_by(runs.c.created_ms, runs.c.id)
+        found: dict[str, BatchRow] = {}
+        with self._reading() as conn:
+            for row in conn.execute(query).tuples():
+                found[row[0]] = BatchRow(*row)  # in time order: the last one wins
+        return found
+
     # -------------------------------------------------------------------------------------- deletions
 
     def delete_run(self, owner: Owner, run_id: str) -> bool:
@@ -791,6 +873,13 @@ class Ledger:
         """Insert ready-made rows at once, on this thread (benchmarks fill a ledger with it)."""
         with self._connect() as conn, _writing(conn).begin():
             _insert_rows(conn, rows)
+
+
+def _batch(row: sa.Row, with_data: bool = False) -> BatchRecord:
+    values = dict(row._mapping)
+    return BatchRecord(values["id"], _dt(values["created_ms"]), _dt(values["updated_ms"]), values["state"],
+                       values["task"], values["rows"], values["file_name"], values["spec"] or {},
+                       bytes(values["data"]) if with_data else b"")
 
 
 def _filters(owner: Owner, *, task=None, model=None, provider=None, status=None, source=None, text=None,
