@@ -155,9 +155,14 @@ def tool_for(task: Task):
 def register(demo: gr.Blocks) -> None:
     """Inside ``demo``: each task's tool as an endpoint (``/mcp_<task>``), and the page's Run endpoints (which take a
     token argument, for gradio_client) unlisted so that they are not tools; they stay callable by their names."""
-    runs = {task.api_name for task in TASKS.values()}
-    for fn in demo.fns.values():
-        if fn.api_name in runs:
-            fn.api_visibility = "undocumented"
     for task in TASKS.values():
         gr.api(tool_for(task), api_name=TOOL_PREFIX + task.api_name, concurrency_limit=None)
+
+
+def unlist_others(demo: gr.Blocks) -> None:
+    """Once every page is built: the public endpoints that are not task tools (the Run endpoints, which take a
+    token argument for gradio_client; the Batch API; load steps) are unlisted, so they are not MCP tools. They stay
+    callable by name; private ones stay private."""
+    for fn in demo.fns.values():
+        if fn.api_visibility == "public" and not (fn.api_name or "").startswith(TOOL_PREFIX):
+            fn.api_visibility = "undocumented"

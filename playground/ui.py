@@ -386,6 +386,8 @@ def build_app(max_concurrency: int | None = None, mcp: bool = False) -> gr.Block
         usage.build(demo)
     with demo.route("Batch", "/batch"):
         batch_page.build(demo)
+    if mcp:
+        mcp_tools.unlist_others(demo)
     # People are served at once: no event is limited to one call at a time (Gradio's default), the app's limit
     # is ``max_concurrency`` events in all (``concurrency``), and the local engine keeps its own line.
     demo.queue(default_concurrency_limit=None)

@@ -7,6 +7,8 @@ import csv
 import inspect
 import io
 import json
+import secrets
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -21,6 +23,13 @@ from tests.conftest import TOKEN
 SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
 VIT = "google/vit-base-patch16-224"
+
+
+@pytest.fixture(autouse=True)
+def _a_user_of_its_own(monkeypatch):
+    """Each test's runs are made with the token of a Hub user of its own (the fake Hub's ``hf_as_<name>_…``): a
+    checked token links a browser to its user's runs, and other tests' runs under the shared token must not show."""
+    monkeypatch.setattr(sys.modules[__name__], "TOKEN", f"hf_as_history{secrets.token_hex(4)}_" + "x" * 24)
 
 
 def send(task_id: str, owner_state, **values):
