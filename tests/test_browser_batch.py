@@ -45,7 +45,7 @@ def test_a_csv_through_text_classification_to_accuracy_confusion_and_download(ap
     with browser_page(height=1400) as page:
         open_batch_page(page, app)
         page.get_by_text("Reviews → sentiment (accuracy)").click()
-        page.locator(".batch-preview").get_by_text("I loved this film, the acting was superb.").wait_for(timeout=30_000)
+        page.locator(".batch-preview").get_by_text("I loved this film, the acting was superb.").wait_for(timeout=90_000)
         plan = wait_for_text(page.locator(".batch-plan"), "8 requests")
         assert "Duration" in plan and "Cost" in plan
         set_concurrency(page, 1)  # one at a time: the scripted answers reach the rows in order
@@ -58,13 +58,13 @@ def test_a_csv_through_text_classification_to_accuracy_confusion_and_download(ap
         assert "8 / 8" in done and "8 ok" in done and "0 errors" in done
         checks = " ".join(wait_for_text(page.locator(".batch-checks"), "accuracy").split())
         assert "accuracy 75.0% (6/8)" in checks  # expected P N P N P N P N, answered P N N N P N P P
-        page.locator(".batch-confusion canvas, .batch-confusion svg").first.wait_for(timeout=30_000)
+        page.locator(".batch-confusion canvas, .batch-confusion svg").first.wait_for(timeout=90_000)
         results = page.locator(".batch-results").first
-        results.get_by_text("The soup was cold and far too salty.").wait_for(timeout=30_000)
+        results.get_by_text("The soup was cold and far too salty.").wait_for(timeout=90_000)
         page.screenshot(path=shot("batch.png"), full_page=True)
         page.get_by_role("button", name="⬇️ Download the results").click()
         link = page.locator('.batch-export a[download="batch-results.csv"]').first
-        link.wait_for(timeout=30_000)
+        link.wait_for(timeout=90_000)
         with page.expect_download() as download:
             link.click()
         rows = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
@@ -80,7 +80,7 @@ def test_a_jsonl_through_two_chat_models(app, fake):
     with browser_page(height=1400) as page:
         open_batch_page(page, app)
         page.get_by_text("Prompts → chat").click()
-        page.locator(".batch-preview").get_by_text("What is the capital of France?").wait_for(timeout=30_000)
+        page.locator(".batch-preview").get_by_text("What is the capital of France?").wait_for(timeout=90_000)
         page.get_by_text("More models: a matrix of rows × models").click()
         page.get_by_label("One more model per line: model, provider, revision").fill("Qwen/Qwen2.5-7B-Instruct, together")
         wait_for_text(page.locator(".batch-plan"), "8 requests")  # 4 prompts × 2 models

@@ -29,9 +29,10 @@ def _slow_reply(word: str):
 
 def _person(browser, app, token: str):
     page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page.set_default_timeout(90_000)
     page.goto(app.local_url)
     page.get_by_label("Hugging Face token").fill(token)
-    page.get_by_text("Token of tester").first.wait_for(timeout=30_000)
+    page.get_by_text("Token of tester").first.wait_for(timeout=90_000)
     pick_dropdown(page, "Provider", "together")
     return page
 
@@ -58,9 +59,9 @@ def test_two_chats_stream_while_a_third_person_makes_an_image(app, fake):
             for _, panel in chats:
                 panel.get_by_role("button", name="Send", exact=True).click()
             for _, panel in chats:  # both replies are on their way, side by side
-                panel.get_by_text("Streaming…").first.wait_for(timeout=30_000)
+                panel.get_by_text("Streaming…").first.wait_for(timeout=90_000)
             image.get_by_role("button", name="Run", exact=True).click()
-            image.get_by_text("served by hf-inference").first.wait_for(timeout=30_000)
+            image.get_by_text("served by hf-inference").first.wait_for(timeout=90_000)
             assert image.locator("img").count() >= 1
             # the image came while both chats were still streaming: neither waited for the other, nor it for them
             streaming = [panel.get_by_text("Streaming…").count() for _, panel in chats]

@@ -23,7 +23,7 @@ def test_a_turn_past_the_session_budget_asks_first_and_run_anyway_sends_it(app, 
         page.get_by_text(f"{SMOL} · text-generation").first.wait_for(timeout=90_000)
         page.get_by_text("Advanced: retries, timeouts, failover").click()
         page.wait_for_function("""() => [...document.querySelectorAll('.spend-guard input')]
-                                  .some(i => i.value === '0.00005')""", timeout=20_000)
+                                  .some(i => i.value === '0.00005')""", timeout=90_000)
         page.get_by_label("Hugging Face token").fill(TOKEN)
         chat = task_panel(page)
         chat.locator(".providers-table").get_by_text("$0.06").first.wait_for(timeout=60_000)  # the price table
@@ -31,13 +31,13 @@ def test_a_turn_past_the_session_budget_asks_first_and_run_anyway_sends_it(app, 
         chat.get_by_placeholder("Ask anything").first.fill("What is the capital of France?")
         chat.get_by_role("button", name="Send", exact=True).click()
         status = chat.locator(".status-line").first
-        status.get_by_text("Not run yet: the spend guard asks first").wait_for(timeout=30_000)
+        status.get_by_text("Not run yet: the spend guard asks first").wait_for(timeout=90_000)
         assert "session budget of $0.00005" in status.inner_text()
         anyway = chat.get_by_role("button", name="Run anyway")
         anyway.wait_for(timeout=10_000)
         chat.screenshot(path=shot("spend-guard.png"))
         assert ledger.current().flush(10)
         anyway.click()
-        status.get_by_text("served by together").wait_for(timeout=30_000)
+        status.get_by_text("served by together").wait_for(timeout=90_000)
         chat.locator(".message").filter(has_text="What is the capital of France?").first.wait_for(timeout=10_000)
         anyway.wait_for(state="hidden", timeout=10_000)

@@ -28,7 +28,7 @@ def test_preflight_says_what_the_token_may_do_before_any_run(app, fake, fresh_ca
         page.goto(app.local_url)
         page.get_by_label("Hugging Face token").wait_for(timeout=60_000)
         page.get_by_label("Hugging Face token").fill(NO_GATE)
-        page.get_by_text("Token of tester").first.wait_for(timeout=30_000)
+        page.get_by_text("Token of tester").first.wait_for(timeout=90_000)
         line = page.locator(".token-status").first.inner_text()
         assert "may call Inference Providers" in line and "cannot read gated models" in line
         assert "✅ acme-corp" in line and "reading-club (not on a Team or Enterprise plan)" in line
@@ -38,7 +38,7 @@ def test_preflight_says_what_the_token_may_do_before_any_run(app, fake, fresh_ca
         box.click()
         box.fill(LLAMA)
         box.press("Enter")
-        page.get_by_text("this token has no access").first.wait_for(timeout=30_000)
+        page.get_by_text("this token has no access").first.wait_for(timeout=90_000)
         page.screenshot(path=shot("preflight.png"), full_page=True)
         assert NO_GATE not in page.content()
     assert not [r for r in fake.received if "chat/completions" in r.path]  # said before any run
@@ -56,7 +56,7 @@ def test_export_as_space_downloads_the_tab_as_a_space(app, fake, fresh_cache, tm
         top_k.press("Enter")
         top_k.blur()
         page.wait_for_timeout(1500)  # the zip follows the parameters
-        with page.expect_download(timeout=20_000) as caught:
+        with page.expect_download(timeout=90_000) as caught:
             panel.get_by_role("button", name="⬇️ Export as Space").click()
         path = tmp_path / caught.value.suggested_filename
         caught.value.save_as(path)
