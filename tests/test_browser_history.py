@@ -102,7 +102,7 @@ def test_three_runs_found_in_history_reopened_and_carried_to_another_profile(app
             panel = task_panel(page)
             assert panel.get_by_label("Text", exact=True).input_value() == "I like you. I love you"
             assert page.get_by_label("Provider", exact=True).first.input_value() == "hf-inference"
-            panel.screenshot(path=shot("history-reopened.png"))
+            page.screenshot(path=shot("history-reopened.png"))  # the page: a panel still settling cannot be shot
 
             # another browser profile: none of these runs, and not the run by its link either
             other = browser.new_context(viewport={"width": 1400, "height": 1100})
