@@ -30,7 +30,7 @@ import gradio as gr
 from . import capture, ledger
 from .ledger import MEDIA_KEY
 from .params import ParamSpec
-from .renderers import RENDERERS
+from .renderers import RENDERERS, file_once
 from .tasks import TASKS, Task
 
 __all__ = ["KIND", "card_of", "dumps", "loads", "write", "tab_values", "header_values", "snippet_of", "status_of", "CardError",
@@ -192,12 +192,8 @@ def _media_file(card: dict[str, Any], ref: dict[str, Any]) -> str | None:
     if data is None:
         return None
     entry = (card.get("media") or {}).get(ref[MEDIA_KEY]) or {}
-    folder = Path(tempfile.gettempdir()) / "playground-run-files"
-    folder.mkdir(exist_ok=True)
-    path = folder / f"{ref[MEDIA_KEY]}{_EXT.get(entry.get('type') or ref.get('type'), '')}"
-    if not path.exists():
-        path.write_bytes(data)
-    return str(path)
+    suffix = _EXT.get(entry.get("type") or ref.get("type"), "")
+    return file_once(data, "playground-run-files", f"{ref[MEDIA_KEY]}{suffix}")
 
 
 def _input_value(card: dict[str, Any], kind: str, value: Any) -> Any:
