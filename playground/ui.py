@@ -66,6 +66,10 @@ def _param_component(spec: ParamSpec) -> gr.components.Component:
     if spec.type in ("int", "float"):
         if bounded:
             common["info"] = f"{common['info'] or ''} ({spec.minimum:g} to {spec.maximum:g}; blank: server default)".strip()
+        if spec.default is None:
+            # Gradio's Number shows and sends 0 for None (gradio#6728): a blank box would send temperature=0,
+            # top_p=0 and seed=0 with every run. A one-line text box stays blank; coerce() reads the number.
+            return gr.Textbox(value="", placeholder="(server default)", max_lines=1, **common)
         return gr.Number(value=spec.default, precision=0 if spec.type == "int" else None, minimum=spec.minimum,
                          maximum=spec.maximum, step=spec.step or 1, placeholder="(server default)", **common)
     placeholder = "comma-separated" if spec.type == "list" else "(server default)"

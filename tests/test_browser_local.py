@@ -48,8 +48,15 @@ def test_engine_crash_mid_reply_shows_in_the_tab_and_the_next_message_is_answere
     with browser_page() as page:
         page.goto(app.local_url)
         page.get_by_text("No token found").first.wait_for(timeout=90_000)
-        box = task_panel(page).get_by_placeholder("Ask anything")
-        box.fill("Write a long story about a lighthouse keeper and a storm.")
+        panel = task_panel(page)
+        # A reply long enough to be still streaming when the engine is killed, even when the browser lags the
+        # server on a busy machine: 256 tokens (the default) take about 3 s here.
+        panel.get_by_role("button", name="Parameters").click()
+        most = panel.get_by_label("max tokens", exact=True).first
+        most.fill("4000")
+        most.press("Enter")
+        box = panel.get_by_placeholder("Ask anything")
+        box.fill("Count from 1 to 3000, one number per line, then write a long story about a lighthouse keeper.")
         box.press("Enter")
         bot = page.locator("[data-testid='bot']").last
         deadline = time.time() + 120
