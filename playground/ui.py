@@ -10,6 +10,7 @@ from typing import Any
 import gradio as gr
 
 from . import concurrency, handlers, owners, pickers, public_mode, run_cards, snippets
+from .pages import compare as compare_page
 from .pages import history as history_page
 from .pages import usage
 from .params import ParamSpec
@@ -331,6 +332,8 @@ def build_app(max_concurrency: int | None = None) -> gr.Blocks:
                                                api_visibility="private", show_progress="hidden")
         card_upload.upload(run_cards.upload_handler(layout), card_upload, reopened, api_visibility="private",
                            show_progress="hidden")
+    with demo.route("Compare", "/compare"):
+        compare_page.build(demo)
     with demo.route("History", "/history"):
         history_page.build(demo)
     with demo.route("Usage & cost", "/usage"):

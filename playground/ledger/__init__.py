@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from .record import MEDIA_KEY, SOURCES, Media
-from .store import Ledger, LedgerError, Owner, Run, RunPage, RunSummary, UsageRow, describe, percentile
+from .store import Ledger, LedgerError, Owner, Run, RunPage, RunSummary, UsageRow, Vote, describe, percentile
 
 __all__ = [
-    "Ledger", "LedgerError", "Owner", "Run", "RunSummary", "RunPage", "UsageRow", "Media", "SOURCES", "MEDIA_KEY",
+    "Ledger", "LedgerError", "Owner", "Run", "RunSummary", "RunPage", "UsageRow", "Vote", "Media", "SOURCES", "MEDIA_KEY",
     "configure", "current", "record", "data_dir", "default_url", "describe", "percentile",
 ]
 

@@ -35,10 +35,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import capture
 from .record import Media, Row, owner_hash, row_of
-from .schema import DETAILS, VERSION_TABLE, media, run_details, run_media, runs
+from .schema import DETAILS, VERSION_TABLE, media, run_details, run_media, runs, votes
 
-__all__ = ["Ledger", "LedgerError", "Owner", "RunSummary", "Run", "RunPage", "UsageRow", "make_engine", "migrate",
-           "describe"]
+__all__ = ["Ledger", "LedgerError", "Owner", "RunSummary", "Run", "RunPage", "UsageRow", "Vote", "make_engine",
+           "migrate", "describe"]
 
 log = logging.getLogger(__name__)
 
@@ -185,10 +185,11 @@ class Owner:
     key: str = field(repr=False)
     hub_user: str | None = None
 
-    def clause(self) -> sa.ColumnElement[bool]:
+    def clause(self, table: sa.Table = runs) -> sa.ColumnElement[bool]:
+        """The rows of ``table`` (runs, or votes) that are this owner's."""
         # no key sees no run by key: runs recorded without an owner (plain API calls) are nobody's to browse
-        mine = runs.c.owner == owner_hash(self.key) if self.key else sa.false()
-        return sa.or_(mine, runs.c.hub_user == self.hub_user) if self.hub_user else mine
+        mine = table.c.owner == owner_hash(self.key) if self.key else sa.false()
+        return sa.or_(mine, table.c.hub_user == self.hub_user) if self.hub_user else mine
 
 
 def _dt(ms: int) -> datetime:
@@ -295,6 +296,17 @@ def percentile(ordered: list[float], q: float) -> float:
     pos = (len(ordered) - 1) * q
     lo, hi = math.floor(pos), math.ceil(pos)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+@dataclass(frozen=True)
+class Vote:
+    """A blind vote of Compare: which letter won ("tie", "bad"), and per letter the target and its run's id."""
+
+    id: str
+    created: datetime
+    task: str
+    choice: str
+    targets: list[dict[str, Any]]
 
 
 GROUPS = ("day", "task", "model", "provider")
@@ -648,6 +660,32 @@ class Ledger:
                 totals = groups.get(key) or groups.setdefault(key, _Totals())
                 totals.add(status, latency, prompt, completion, total, cost)
         return [totals.row(key) for key, totals in sorted(groups.items(), key=lambda kv: tuple(k or "" for k in kv[0]))]
+
+    # -------------------------------------------------------------------------------------- votes
+
+    def record_vote(self, owner: Owner, task: str, choice: str, targets: list[dict[str, Any]]) -> str:
+        """Store a blind vote at once, on the caller's thread (a person waits for its reveal); returns its id.
+        Raises LedgerError."""
+        vote_id = uuid.uuid4().hex
+        row = dict(id=vote_id, created_ms=_ms(time.time()), owner=owner_hash(owner.key), hub_user=owner.hub_user,
+                   task=task, choice=choice, targets=targets)
+        try:
+            with self._reading() as conn, _writing(conn).begin():
+                conn.execute(votes.insert().values(**row))
+        except LedgerError:
+            raise
+        except Exception as exc:
+            raise LedgerError(describe(exc)) from exc
+        return vote_id
+
+    def list_votes(self, owner: Owner, *, task: str | None = None) -> list[Vote]:
+        """The owner's votes (of one task), oldest first."""
+        where = [owner.clause(votes), *([votes.c.task == task] if task else [])]
+        query = (sa.select(votes.c.id, votes.c.created_ms, votes.c.task, votes.c.choice, votes.c.targets)
+                 .where(*where).order_by(votes.c.created_ms, votes.c.id))
+        with self._reading() as conn:
+            rows = conn.execute(query).all()
+        return [Vote(r.id, _dt(r.created_ms), r.task, r.choice, list(r.targets)) for r in rows]
 
     # -------------------------------------------------------------------------------------- deletions
 
