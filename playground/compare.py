@@ -95,6 +95,7 @@ class PaneRun:
     status: str
     raw: str
     ttft_s: float | None = None  # chat: seconds until the first token
+    done_s: float | None = None  # chat: seconds until the last (both counted from the pane's start)
     history: list[dict[str, Any]] = field(default_factory=list)  # chat: the pane's conversation, as shown
 
     @property
@@ -112,9 +113,9 @@ class PaneRun:
         """Chat: output tokens per second after the first token (None when the provider counted none)."""
         result = self.result
         completion = (result.usage or {}).get("completion_tokens") if result is not None else None
-        if not completion or self.ttft_s is None or result.latency_s <= self.ttft_s:
+        if not completion or self.ttft_s is None or self.done_s is None or self.done_s <= self.ttft_s:
             return None
-        return completion / (result.latency_s - self.ttft_s)
+        return completion / (self.done_s - self.ttft_s)
 
 
 def _cost_text(cost_usd: float | None) -> str:
@@ -197,6 +198,8 @@ def chat_round(task: Task, targets: list[PaneTarget], histories: list[list[dict[
             for event in service.run_stream(request):
                 if isinstance(event, StreamDelta) and state.ttft_s is None:
                     state.ttft_s = time.perf_counter() - started
+                elif isinstance(event, RunResult):
+                    state.done_s = time.perf_counter() - started
                 events.put((i, event))
         except InputError as err:
             events.put((i, err))
@@ -281,15 +284,18 @@ def _text(run: PaneRun) -> str:
 
 
 def label_frame(runs: list[PaneRun], names: list[str]):
-    """Scores per label and pane (a pandas DataFrame: label, score, pane) for the grouped bar chart."""
+    """Scores per label and pane for the grouped bar chart (a pandas DataFrame: bar, label, score, pane). Each
+    bar is one label of one pane (``"POSITIVE · 2"``), so the bars of one label stand together, coloured by pane."""
     import pandas as pd
 
     rows = []
-    for run in runs:
+    for run in sorted(runs, key=lambda r: r.index):
         if run.ok and isinstance(run.rendered, dict):
-            rows += [{"label": label, "score": float(score), "pane": names[run.index]}
+            key = names[run.index].split(".")[0]  # "1. model · provider" -> "1"; a blind letter stays itself
+            rows += [{"bar": f"{label} · {key}", "label": label, "score": float(score), "pane": names[run.index]}
                      for label, score in run.rendered.items()]
-    return pd.DataFrame(rows, columns=["label", "score", "pane"])
+    rows.sort(key=lambda r: (r["label"], r["bar"]))
+    return pd.DataFrame(rows, columns=["bar", "label", "score", "pane"])
 
 
 def _vector(run: PaneRun) -> np.ndarray | None:
@@ -579,7 +585,7 @@ def leaderboard(owner_state: Any, task_id: str):
             for t in vote.targets:
                 counts[_target_name(t)]["ties"] += 1
         for a, b, score in _pairs(vote):
-            expected = 1 / (1 + 10 ** ((elo[b] - elo[a]) / 400))
+            expected = elo_expected(elo[a], elo[b])
             elo[a] += ELO_K * (score - expected)
             elo[b] -= ELO_K * (score - expected)
     rows = [[name, round(elo[name]), f"{c['wins'] / c['votes']:.0%}", c["votes"], c["wins"], c["ties"], c["losses"]]

@@ -15,6 +15,7 @@ from typing import Any
 import gradio as gr
 
 from .. import compare, owners, pickers
+from ..params import ParamSpec
 from ..renderers import RENDERERS
 from ..service import CUSTOM
 from ..tasks import TASKS, Task
@@ -31,6 +32,19 @@ def linked(request: gr.Request) -> tuple[Any, dict[str, Any]]:
     link = compare.linked_first_pane(dict(request.query_params)) if request is not None else {}
     link = link or {"task": DEFAULT_TASK}
     return link["task"], link
+
+
+def _param_component(spec: ParamSpec) -> gr.components.Component:
+    """A parameter as the tab shows it, except a number without a default: a gr.Number built by ``gr.render``
+    sends 0 for its empty value (where the tab's sends None), which would send 0 instead of the server's default.
+    A text box stays blank; ``ParamSpec.coerce`` reads the number and checks its range."""
+    from .. import ui
+
+    if spec.type in ("int", "float") and spec.default is None:
+        bounds = f" ({spec.minimum:g} to {spec.maximum:g})" if spec.minimum is not None and spec.maximum is not None else ""
+        return gr.Textbox("", label=spec.label, placeholder="(server default)", max_lines=1, interactive=True,
+                          info=f"{spec.help[:160]}{bounds}".strip() or None)
+    return ui._param_component(spec)
 
 
 def _pane_defaults(task: Task, i: int, link: dict[str, Any]) -> tuple[str, str]:
@@ -55,15 +69,16 @@ def _build_pane(task: Task, i: int, link: dict[str, Any], blind: bool, session_t
                             elem_classes=["compare-pane-title"])
         with gr.Group(visible=not blind, elem_classes=["compare-target"]) as target:
             choices = list(dict.fromkeys([*task.model_choices, model_id]))
-            model = gr.Dropdown(choices, value=model_id, label="Model", allow_custom_value=True, key=key("model"),
+            model = gr.Dropdown(choices, value=model_id, label="Model", allow_custom_value=True, key=key("model"), interactive=True,
                                 info="Type to search the Hub; any id works.")
-            provider = gr.Dropdown(ui.provider_choices(), value=provider_id, label="Provider", key=key("provider"))
+            provider = gr.Dropdown(ui.provider_choices(), value=provider_id, label="Provider", key=key("provider"),
+                                   interactive=True)
             endpoint = gr.Textbox(label="Endpoint URL", placeholder="https://…/v1 or http://localhost:8080",
-                                  visible=provider_id == CUSTOM, key=key("endpoint"))
+                                  visible=provider_id == CUSTOM, key=key("endpoint"), interactive=True)
             revision = gr.Textbox(link.get("revision", "main") if i == 0 else "main", label="Revision",
-                                  key=key("revision"), max_lines=1)
+                                  key=key("revision"), max_lines=1, interactive=True)
             with gr.Accordion("Parameters", open=False):
-                params = [ui._param_component(spec) for spec in task.params]
+                params = [_param_component(spec) for spec in task.params]
                 extra = gr.Code("", language="json", label="Extra parameters (JSON object, sent as-is)", lines=2)
         output = RENDERERS[task.renderer].component()
         status = gr.Markdown(elem_classes=["status-line", "compare-status"])
@@ -80,7 +95,7 @@ def _build_diffs(task: Task, n: int, names: list[str]) -> list[gr.components.Com
     """The task's diff components (``compare.diff_slots`` of them, in ``compare.diff_values``' order)."""
     kind = compare.diff_kind(task)
     if kind == "labels":
-        return [gr.BarPlot(x="label", y="score", color="pane", label="Scores per label, pane by pane", y_lim=[0, 1],
+        return [gr.BarPlot(x="bar", y="score", color="pane", label="Scores per label, pane by pane", y_lim=[0, 1],
                            height=320, elem_classes=["compare-bars"], x_label_angle=-20)]
     if kind == "text":
         out = []
