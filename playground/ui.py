@@ -202,6 +202,7 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
                 run = gr.Button("Send" if chat else "Run", variant="primary")
                 if chat:
                     clear = gr.Button("Clear conversation")
+                to_compare = gr.Button("Compare…", scale=0, elem_classes=["open-compare"])
             if chat:  # for a reply that failed or broke midway
                 with gr.Row():
                     retry = gr.Button("↻ Retry the last message", size="sm")
@@ -224,6 +225,9 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
                 raw = gr.Code(language="json", label="Raw exchange", max_lines=40)
             with gr.Accordion("Code (reproduces the last run: Python, JavaScript, curl)", open=False):
                 codes = _build_code_tabs(task)
+    texts = [(c, spec.name) for c, spec in zip(inputs, task.inputs) if spec.kind in ("text", "lines", "chat")]
+    to_compare.click(None, [model, header[1], *(c for c, _ in texts)], None, api_visibility="private",
+                     js=_open_compare_js(task, [name for _, name in texts]))  # in the browser only: no token
     fn = handlers.handler_for(task)
     if fields is not None:
         fields[task.id] = [model, revision, *inputs, *params, extra, output, status, raw]
@@ -248,6 +252,19 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
     for event in runs:  # each client's code for the run just made: the tab's values and the captured request
         event.then(partial(handlers.snippets_for_run, task), [*event_inputs, raw], codes, api_visibility="private",
                    show_progress="hidden")
+
+
+def _open_compare_js(task: Task, names: list[str]) -> str:
+    """The tab's Compare… button: the Compare page in a new browser tab, with this task, model, provider and text
+    inputs as pane 1 (``compare.link_for``'s query, read by ``compare.linked_first_pane``)."""
+    import json
+
+    return (f"(model, provider, ...values) => {{ const names = {json.dumps(names)}; "
+            f"const q = new URLSearchParams({{task: {json.dumps(task.id)}}}); "
+            "if (model) q.set('model', model); if (provider) q.set('provider', provider); "
+            "values.forEach((v, i) => { const t = v && typeof v === 'object' ? v.text : v; "
+            "if (typeof t === 'string' && t.trim()) q.set(names[i], t); }); "
+            "window.open('compare?' + q.toString(), '_blank'); }")
 
 
 def _build_code_tabs(task: Task) -> list[gr.Code]:

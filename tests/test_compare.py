@@ -288,3 +288,39 @@ def test_a_link_opens_the_task_with_pane_one_filled():
     assert compare.linked_first_pane({"task": "object_detection", "image": "/etc/passwd"}) == {
         "task": "object-detection", "inputs": {}}  # only text inputs come by link
     assert compare.linked_first_pane({"task": "nope"}) == {}
+
+
+def test_fifty_comparisons_at_once_with_distinct_tokens_lose_and_leak_nothing(fake):
+    """50 people compare two panes at the same moment, each with their own token: every pane answers, is
+    recorded under its person, and shows only its person's exchange (the router signs each answer with a hash
+    of the token it came with); no token appears anywhere."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from tests.fakes.server import caller_mark
+
+    fake.sign_callers()
+    tokens = ["hf_" + f"ComparePerson{i:02d}" + "x" * 20 for i in range(50)]
+    people = [owners.load(None)[1] for _ in tokens]
+    task, start = TASKS["text-classification"], Barrier(50)
+
+    def person(i: int) -> list[PaneRun]:
+        start.wait()
+        runs = compare.run_all(task, [target("text-classification", SST2), target("text-classification", ROBERTA)],
+                               (f"person {i:02d} likes it",), tokens[i], None, people[i])
+        return sorted(runs, key=lambda r: r.index)
+
+    with ThreadPoolExecutor(50) as pool:
+        everyone = list(pool.map(person, range(50)))
+    for i, runs in enumerate(everyone):
+        assert [r.ok for r in runs] == [True, True], [r.status for r in runs]
+        for r in runs:
+            shown = r.status + r.raw
+            assert not any(t in shown for t in tokens)
+            (call,) = json.loads(r.raw)["exchanges"]
+            assert call["response"]["headers"]["x-fake-caller"] == caller_mark(tokens[i])
+            assert f"person {i:02d}" in json.dumps(call["request"]["body"])
+    ledger.current().flush()
+    for i, me in enumerate(people):
+        page = ledger.current().list_runs(owners.owner_of(me), source="compare")
+        assert page.total == 2 and {r.id for r in page.runs} == {r.result.run_id for r in everyone[i]}

@@ -20,7 +20,7 @@ from ..renderers import RENDERERS
 from ..service import CUSTOM
 from ..tasks import TASKS, Task
 
-__all__ = ["build", "DEFAULT_TASK", "linked"]
+__all__ = ["build", "DEFAULT_TASK", "linked", "layout_of"]
 
 DEFAULT_TASK = "text-classification"
 PRIVATE = dict(api_visibility="private")
@@ -32,6 +32,12 @@ def linked(request: gr.Request) -> tuple[Any, dict[str, Any]]:
     link = compare.linked_first_pane(dict(request.query_params)) if request is not None else {}
     link = link or {"task": DEFAULT_TASK}
     return link["task"], link
+
+
+def layout_of(task_id: str, n: int, link: dict[str, Any] | None) -> dict[str, Any]:
+    """What the panes are built for: the task, how many panes, and pane 1's link when it is for this task."""
+    task = TASKS.get(task_id) or TASKS[DEFAULT_TASK]
+    return {"task": task.id, "n": int(n or 2), "link": link if (link or {}).get("task") == task.id else {}}
 
 
 def _param_component(spec: ParamSpec) -> gr.components.Component:
@@ -233,20 +239,27 @@ def build(demo: gr.Blocks) -> None:
             exported = gr.File(label="Preference pairs (prompt, chosen, rejected)", scale=1,
                                elem_classes=["compare-export"])
 
-    @gr.render(inputs=[task, count, link, blind], triggers=[task.input, count.input, link.change])
-    def panes(task_id: str, n: int, link_value: dict[str, Any] | None, is_blind: bool) -> None:
-        spec = TASKS.get(task_id) or TASKS[DEFAULT_TASK]
-        first = link_value if (link_value or {}).get("task") == spec.id else {}
+    shown = gr.State()  # what the panes are built for, {"task", "n", "link"}; None between two tasks' layouts
+
+    @gr.render(inputs=[shown, blind], triggers=[shown.change])
+    def panes(layout: dict[str, Any] | None, is_blind: bool) -> None:
+        if not layout:
+            return
+        spec, n, first = TASKS[layout["task"]], int(layout["n"]), layout["link"]
         gr.Markdown(spec.description, elem_classes=["compare-task-description"])
         if spec.renderer == "chat":
             if is_blind:
                 gr.Markdown("Blind mode is for one-shot tasks: chat panes show their names.")
-            _build_chat(spec, int(n), first, header, session_token)
+            _build_chat(spec, n, first, header, session_token)
         else:
-            _build_runs(spec, int(n), first, blind, bool(is_blind), header, session_token, owner, comparison, board)
+            _build_runs(spec, n, first, blind, bool(is_blind), header, session_token, owner, comparison, board)
 
     demo.load(owners.load, owner_browser, [owner_browser, owner], **PRIVATE).then(
-        linked, None, [task, link], **PRIVATE).then(compare.leaderboard, [owner, task], board, **PRIVATE)
-    task.input(compare.leaderboard, [owner, task], board, **PRIVATE)
-    export.click(compare.export_handler, [owner, task], exported, **PRIVATE)
+        linked, None, [task, link], **PRIVATE).then(layout_of, [task, count, link], shown, **PRIVATE).then(
+        compare.leaderboard, [owner, task], board, **PRIVATE)
+    # Another task: its layout is built on an empty one (Gradio's front end cannot turn some components of one
+    # render into another's, e.g. text classification's into chat's). More panes: the panes keep their targets.
+    task.input(lambda: None, None, shown, **PRIVATE).then(layout_of, [task, count, link], shown, **PRIVATE).then(
+        compare.leaderboard, [owner, task], board, **PRIVATE)
+    count.input(layout_of, [task, count, link], shown, **PRIVATE)
     gr.api(compare.api_compare, api_name="compare")
