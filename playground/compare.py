@@ -481,7 +481,8 @@ def providers_table(task: Task, runs: list[PaneRun]):
     first = runs[0] if runs else None
     for run in runs:
         result = run.result
-        ok = "✅" if run.ok else f"❌ {result.error.title if result is not None and result.error else 'error'}"
+        ok = "✅" if run.ok else (f"❌ {result.error.title}" if result is not None and result.error else
+                                 run.status.splitlines()[0].replace("*", ""))
         output = _answer_text(run) if run.ok else ""
         tps = run.tokens_per_s
         rows.append([
@@ -865,6 +866,9 @@ def providers_handler(task: Task) -> Callable:
         token = handlers.request_token(None, session_token, request)
         if not target.model:
             raise gr.Error("Pick a model in pane 1 first.")
+        message = inputs[0].get("text", "") if isinstance(inputs[0], dict) else inputs[0]
+        if task.renderer == "chat" and not (message or "").strip():
+            raise gr.Error("Type the message to send to every provider first.")
         try:
             providers = live_providers(task, target.model, token)
         except PlaygroundError as err:

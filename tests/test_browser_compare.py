@@ -118,13 +118,14 @@ def test_three_chat_panes_stream_at_once_then_a_second_turn_and_every_provider(a
         message.fill("And of Italy?")
         message.press("Enter")
         for i in range(3):
-            panes.nth(i).get_by_text("And of Italy?").wait_for(timeout=60_000)
+            panes.nth(i).get_by_text("And of Italy?", exact=True).wait_for(timeout=60_000)
             panes.nth(i).get_by_text("Paris is the capital of France.").nth(1).wait_for(timeout=60_000)
         sent = [json.loads(r.body) for r in fake.received if r.path.endswith("/chat/completions")]
         assert [len(s["messages"]) for s in sent[-3:]] == [3, 3, 3]  # each pane sent its own history
         page.screenshot(path=shot("compare-chat.png"), full_page=True)
 
         fake.chaos()
+        message.fill("What is the capital of France?")  # one turn, to each live provider of pane 1's model
         page.locator(".compare-all-providers").click()
         providers = page.locator(".compare-providers")
         providers.get_by_text("fireworks-ai").first.wait_for(timeout=60_000)
@@ -147,15 +148,15 @@ def test_a_blind_vote_reveals_the_names_and_counts_on_the_leaderboard(app, fake,
         page.locator(".compare-run").click()
         vote = page.locator(".compare-vote")
         vote.get_by_role("button", name="A is better").wait_for()
-        titles = page.locator(".compare-pane-title").all_inner_texts()
+        titles = page.locator(".prose.compare-pane-title").all_inner_texts()
         assert titles == ["A", "B"], titles
         shown = page.locator(".compare-pane").all_inner_texts()
         assert not any(model in " ".join(shown) for model in (SST2, ROBERTA))  # nothing names a target yet
         page.screenshot(path=shot("compare-blind.png"), full_page=True)
         vote.get_by_role("button", name="A is better").click()
-        reveal = page.locator(".compare-reveal")
+        reveal = page.locator(".prose.compare-reveal")
         reveal.get_by_text("🏆").wait_for()
-        winner = next(m for m in (SST2, ROBERTA) if f"A = {m}" in page.locator(".compare-pane-title").first.inner_text())
+        winner = next(m for m in (SST2, ROBERTA) if f"A = {m}" in page.locator(".prose.compare-pane-title").first.inner_text())
         assert f"A = {winner}" in reveal.inner_text().replace("**", "").replace("`", "")
         page.get_by_text("Blind votes: leaderboard and preference pairs").click()
         board = page.locator(".compare-leaderboard")
@@ -163,7 +164,11 @@ def test_a_blind_vote_reveals_the_names_and_counts_on_the_leaderboard(app, fake,
         assert "100%" in board.inner_text() and "1016" in board.inner_text()
         page.get_by_role("button", name="Export the votes as JSONL preference pairs").click()
         link = page.locator(".compare-export a").first
-        link.wait_for()
+        try:
+            link.wait_for()
+        except Exception:
+            page.screenshot(path="/tmp/export-fail.png", full_page=True)
+            raise
         with page.expect_download() as caught:
             link.click()
         pairs = [json.loads(line) for line in Path(caught.value.path()).read_text().splitlines()]
@@ -183,7 +188,7 @@ def test_a_tabs_compare_button_opens_its_task_and_target_as_pane_one(app, fake):
             panel.get_by_role("button", name="Compare…").click()
         other = popup.value
         other.locator(".compare-pane").first.wait_for(timeout=90_000)
-        other.get_by_text("Summarize a long text").first.wait_for(timeout=30_000)
+        other.get_by_text("Shorten a text to its main points.").first.wait_for(timeout=30_000)
         assert other.get_by_label("Text", exact=True).input_value() == "The tower is 324 metres tall."
         first = other.locator(".compare-pane").first
         assert first.get_by_label("Model", exact=True).input_value() == "facebook/bart-large-cnn"
