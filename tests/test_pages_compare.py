@@ -108,3 +108,12 @@ def test_the_playground_page_weighs_what_it_did(app):
     assert not any("compare-task" in c for c in names)
     assert compare_page.status_code == 200
     assert any("compare-task" in (c.get("props", {}).get("elem_classes") or []) for c in compare_page.json()["components"])
+
+
+def test_every_button_of_the_page_does_something(app):
+    """Each button built with the page (the export, the leaderboard's) is the trigger of an event."""
+    config = app.get_config_file()
+    ids = set(config["page"]["compare"]["components"])
+    buttons = [c for c in config["components"] if c["id"] in ids and c["type"] == "button"]
+    triggered = {t[0] for d in config["dependencies"] for t in d["targets"]}
+    assert buttons and all(b["id"] in triggered for b in buttons), [b["props"].get("value") for b in buttons]

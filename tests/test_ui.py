@@ -129,11 +129,13 @@ def test_task_tabs_sit_in_their_group_tabs(app):
 # ------------------------------------------------------------------------------------------ the token
 
 
-def _token_box(demo):
+def _token_boxes(demo):
+    """The token boxes: the playground page's, and the Compare page's (kept the same way)."""
     import gradio as gr
 
-    (box,) = [b for b in demo.blocks.values() if isinstance(b, gr.Textbox) and b.label == "Hugging Face token"]
-    return box
+    boxes = [b for b in demo.blocks.values() if isinstance(b, gr.Textbox) and b.label == "Hugging Face token"]
+    assert len(boxes) == 2
+    return boxes
 
 
 def test_the_token_box_never_sends_its_value_as_its_own(app):
@@ -142,14 +144,14 @@ def test_the_token_box_never_sends_its_value_as_its_own(app):
     of a carrier that the same event empties (the browser journey is in test_browser_token)."""
     from playground.ui import _SEND_TOKEN_AS_ARGUMENT
 
-    box = _token_box(app)
-    assert box.type == "password" and not box.value
-    taking = [fn for fn in app.fns.values() if box in fn.inputs]
-    assert taking, "the token box reaches the server through no event"
-    for fn in taking:
-        assert fn.api_visibility == "private" and fn.js == _SEND_TOKEN_AS_ARGUMENT, fn.name
-        (carrier,) = [c for c in fn.inputs if c is not box]
-        assert carrier in fn.outputs and not carrier.visible and fn.fn(TOKEN, TOKEN)[:2] == (TOKEN, "")
+    for box in _token_boxes(app):
+        assert box.type == "password" and not box.value
+        taking = [fn for fn in app.fns.values() if box in fn.inputs]
+        assert taking, "the token box reaches the server through no event"
+        for fn in taking:
+            assert fn.api_visibility == "private" and fn.js == _SEND_TOKEN_AS_ARGUMENT, fn.name
+            (carrier,) = [c for c in fn.inputs if c is not box]
+            assert carrier in fn.outputs and not carrier.visible and fn.fn(TOKEN, TOKEN)[:2] == (TOKEN, "")
 
 
 def test_the_environment_token_is_in_no_page_or_api_description(monkeypatch):
@@ -159,7 +161,7 @@ def test_the_environment_token_is_in_no_page_or_api_description(monkeypatch):
 
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     demo = build_app()
-    assert not _token_box(demo).value
+    assert not any(box.value for box in _token_boxes(demo))
     assert TOKEN not in json.dumps(demo.get_config_file(), default=str)
     assert TOKEN not in json.dumps(demo.get_api_info(), default=str)
 

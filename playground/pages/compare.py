@@ -236,7 +236,7 @@ def build(demo: gr.Blocks) -> None:
                              elem_classes=["compare-leaderboard"])
         with gr.Row():
             export = gr.Button("Export the votes as JSONL preference pairs", size="sm", scale=0)
-            exported = gr.File(label="Preference pairs (prompt, chosen, rejected)", scale=1,
+            exported = gr.File(label="Preference pairs (prompt, chosen, rejected)", scale=1, interactive=False,
                                elem_classes=["compare-export"])
 
     shown = gr.State()  # what the panes are built for, {"task", "n", "link"}; None between two tasks' layouts
@@ -262,4 +262,5 @@ def build(demo: gr.Blocks) -> None:
     task.input(lambda: None, None, shown, **PRIVATE).then(layout_of, [task, count, link], shown, **PRIVATE).then(
         compare.leaderboard, [owner, task], board, **PRIVATE)
     count.input(layout_of, [task, count, link], shown, **PRIVATE)
+    export.click(compare.export_handler, [owner, task], exported, **PRIVATE)
     gr.api(compare.api_compare, api_name="compare")
