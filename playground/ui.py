@@ -9,7 +9,9 @@ from typing import Any
 
 import gradio as gr
 
-from . import concurrency, handlers, owners, pickers, public_mode, run_cards, snippets
+from . import (concurrency, export_space, handlers, mcp_tools, owners, pickers, public_mode, run_cards, signin,
+               snippets, spend_guard)
+from .pages import batch as batch_page
 from .pages import compare as compare_page
 from .pages import history as history_page
 from .pages import usage
@@ -133,7 +135,8 @@ def _build_pickers(task: Task, header: list[gr.components.Component], session_to
 
 
 def _build_advanced() -> tuple[list[gr.components.Component], gr.Markdown, gr.Button]:
-    """Retries, timeouts and failover, shared by every tab; passed last to every Run (``handlers.ADVANCED_ARGS``)."""
+    """Retries, timeouts, failover and the spend guard's budgets, shared by every tab; passed last to every Run
+    (``handlers.ADVANCED_ARGS``, then ``handlers.GUARD_ARGS``)."""
     policy, target = RetryPolicy(), Target()
     with gr.Accordion("Advanced: retries, timeouts, failover", open=False):
         with gr.Row():
@@ -158,15 +161,32 @@ def _build_advanced() -> tuple[list[gr.components.Component], gr.Markdown, gr.Bu
         with gr.Row():
             cooldowns = gr.Markdown(handlers.cooldowns_markdown(None))
             refresh = gr.Button("Refresh cooldowns", size="sm", scale=0)
-    return [attempts, base, cap, deadline, connect, read, idle, failover, fallbacks], cooldowns, refresh
+        with gr.Row(elem_classes=["spend-guard"]):
+            per_session = gr.Number(None, label="Spend guard: budget per session (USD)", minimum=0,
+                                    info="A run whose estimate would pass it asks first. Empty: no limit.")
+            per_day = gr.Number(None, label="Spend guard: budget per day (USD, UTC day)", minimum=0,
+                                info="Counted from the run ledger's estimates, as on the Usage page.")
+    return ([attempts, base, cap, deadline, connect, read, idle, failover, fallbacks, per_session, per_day],
+            cooldowns, refresh)
+
+
+def _keep_budgets(demo: gr.Blocks, budgets: list[gr.Number]) -> None:
+    """The spend guard's budgets are this browser's preference: kept in localStorage, put back on load."""
+    kept = gr.BrowserState([None, None], storage_key="hf-playground-spend-guard")
+    demo.load(lambda value: tuple(value) if isinstance(value, list) and len(value) == 2 else (None, None), kept,
+              budgets, api_visibility="private", show_progress="hidden")
+    gr.on([b.input for b in budgets], lambda *values: list(values), budgets, kept, api_visibility="private",
+          show_progress="hidden")
 
 
 def _build_tab(task: Task, header: list[gr.components.Component], session_token: gr.State, tab: gr.Tab,
                advanced: list[gr.components.Component] = (), cooldowns: gr.Markdown | None = None,
-               owner: gr.State | None = None, fields: dict[str, list] | None = None) -> None:
+               owner: gr.State | None = None, fields: dict[str, list] | None = None,
+               guard: gr.State | None = None) -> None:
     """One task's tab. ``header`` is what every Run takes first (the token argument, provider, endpoint, bill-to);
     ``session_token`` is the token pasted in this browser tab (``_build_token``); ``owner`` whose runs these are
-    (``owners``). ``fields`` receives the components a reopened run fills (``run_cards.tab_values``' order)."""
+    (``owners``); ``guard`` the session's spend guard state (``spend_guard``). ``fields`` receives the components
+    a reopened run fills (``run_cards.tab_values``' order)."""
     gr.Markdown(task.description)
     # the model card's examples: rendered below the registry's, filled when a model is picked
     card = gr.Dataset(components=["textbox"], samples=[], type="index", label="Examples from the model card (one click)",
@@ -200,8 +220,15 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
                             "Click Run only when you mean it.", elem_classes=["billed-warning"])
             with gr.Row():
                 run = gr.Button("Send" if chat else "Run", variant="primary")
+                run_anyway = gr.Button("Run anyway", variant="stop", visible=False, elem_classes=["run-anyway"])
                 if chat:
                     clear = gr.Button("Clear conversation")
+                # Export as Space: the zip it holds is kept current with the tab's model, provider and parameters
+                # (a download button hands over the file it holds when clicked), and after each run, its inputs
+                export = export_space.export_handler(task.id)
+                export_inputs = [*header[1:], model, *inputs, *params, extra]
+                space = gr.DownloadButton("⬇️ Export as Space", export(*(c.value for c in export_inputs)), size="md",
+                                          scale=0, elem_classes=["export-space"])
                 to_compare = gr.Button("Compare…", scale=0, elem_classes=["open-compare"])
             if chat:  # for a reply that failed or broke midway
                 with gr.Row():
@@ -232,23 +259,34 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
     if fields is not None:
         fields[task.id] = [model, revision, *inputs, *params, extra, output, status, raw]
     if chat:
-        event_inputs = [*header, model, revision, output, *inputs, *params, extra, *advanced, session_token, owner]
+        event_inputs = [*header, model, revision, output, *inputs, *params, extra, *advanced, session_token, owner,
+                        guard]
         event_outputs = [output, message, status, raw]
         triggers = [run.click, message.submit]
         clear.click(lambda: ([], "", ""), outputs=[output, status, raw], api_visibility="private")
     else:
-        event_inputs = [*header, model, revision, *inputs, *params, extra, *advanced, session_token, owner]
+        event_inputs = [*header, model, revision, *inputs, *params, extra, *advanced, session_token, owner, guard]
         event_outputs = [output, status, raw]
         triggers = [run.click] + [c.submit for c in inputs if isinstance(c, gr.Textbox) and c.lines == 1]
     runs = [gr.on(triggers, fn, event_inputs, event_outputs, api_name=task.api_name, show_progress="minimal")]
+    # the spend guard asked instead of running: "Run anyway" sends the run once, whatever the budgets
+    anyway = run_anyway.click(spend_guard.approve, guard, None, api_visibility="private").then(
+        fn, event_inputs, event_outputs, api_visibility="private", show_progress="minimal")
     if chat:  # a reply that failed or broke midway: ask again, or let the model go on from where it stopped
         for button, step in ((retry, handlers.take_back_last_turn), (go_on, handlers.prepare_continue)):
             runs.append(button.click(step, output, [output, message], api_visibility="private").then(
                 fn, event_inputs, event_outputs, api_visibility="private", show_progress="minimal"))
+    for event in [*runs, anyway]:  # "Run anyway" is shown while the guard's question is
+        event.then(lambda status: gr.Button(visible=spend_guard.asks(status)), status, run_anyway,
+                   api_visibility="private", show_progress="hidden")
     if cooldowns is not None:
         for event in runs:
             event.then(handlers.cooldowns_markdown, session_token, cooldowns, api_visibility="private",
                        show_progress="hidden")
+    gr.on([c.change for c in [*header[1:], model, *params, extra]], export, export_inputs, space,
+          api_visibility="private", show_progress="hidden", trigger_mode="always_last")
+    for event in runs:
+        event.then(export, export_inputs, space, api_visibility="private", show_progress="hidden")
     for event in runs:  # each client's code for the run just made: the tab's values and the captured request
         event.then(partial(handlers.snippets_for_run, task), [*event_inputs, raw], codes, api_visibility="private",
                    show_progress="hidden")
@@ -285,8 +323,8 @@ def _build_code_tabs(task: Task) -> list[gr.Code]:
 _SEND_TOKEN_AS_ARGUMENT = "(box, carrier) => ['', box]"
 
 
-def _build_token(demo: gr.Blocks, token: gr.Textbox,
-                 status: list[gr.components.Component]) -> tuple[gr.State, gr.Textbox]:
+def _build_token(demo: gr.Blocks, token: gr.Textbox, status: list[gr.components.Component],
+                 owner: gr.State | None = None) -> tuple[gr.State, gr.Textbox]:
     """Where a pasted token goes: into the tab's session state (on the server), never into a component's value.
 
     Gradio keeps the value of every component an event takes (for the session's deep-link state, and the
@@ -299,13 +337,18 @@ def _build_token(demo: gr.Blocks, token: gr.Textbox,
     take = dict(inputs=[token, token_arg], outputs=[session_token, token_arg, *status], js=_SEND_TOKEN_AS_ARGUMENT,
                 show_progress="hidden", api_visibility="private")
     token.change(handlers.token_kept(pickers.token_typed), **take)
-    gr.on([token.blur, token.submit], handlers.token_kept(pickers.token_status), **take)
-    demo.load(pickers.token_status, session_token, status, show_progress="hidden", api_visibility="private")
+    checked = gr.on([token.blur, token.submit], handlers.token_kept(pickers.token_status), **take)
+    if owner is not None:  # a checked token links this browser to its Hub user: History shows their runs too
+        checked.then(owners.link_checked, [session_token, owner], None, show_progress="hidden",
+                     api_visibility="private")
+    demo.load(signin.token_line if signin.enabled() else pickers.token_status, session_token, status,
+              show_progress="hidden", api_visibility="private")
     return session_token, token_arg
 
 
-def build_app(max_concurrency: int | None = None) -> gr.Blocks:
-    """The page, serving ``max_concurrency`` events at once (default: ``concurrency.max_concurrency()``)."""
+def build_app(max_concurrency: int | None = None, mcp: bool = False) -> gr.Blocks:
+    """The page, serving ``max_concurrency`` events at once (default: ``concurrency.max_concurrency()``); with ``mcp``,
+    every task is also an MCP tool (``mcp_tools``: launch with ``mcp_server=True``)."""
     with concurrency.ConcurrentBlocks(title="Hugging Face Inference Playground",
                                       max_concurrency=concurrency.max_concurrency(max_concurrency)) as demo:
         gr.Markdown("## 🤗 Inference Playground\nPick a task, a model and a provider, run it, and see the result beside the exact HTTP exchange.")
@@ -318,14 +361,18 @@ def build_app(max_concurrency: int | None = None) -> gr.Blocks:
                                       visible=False, scale=2)
             bill_to = gr.Dropdown([pickers.OWN_ACCOUNT], value="", label="Bill to organisation (optional)",
                                   allow_custom_value=True, scale=1, info="Your organisations, once the token is checked.")
+            if signin.enabled():  # on a Space with OAuth, or PLAYGROUND_SIGNIN=1 (Gradio's local stand-in)
+                signin.button()
         token_line = gr.Markdown(_token_note(), elem_classes=["token-status"])
-        session_token, token_arg = _build_token(demo, token, [token_line, bill_to])
         owner_browser, owner = owners.browser_state(), gr.State()  # whose runs these are (owners, History)
+        session_token, token_arg = _build_token(demo, token, [token_line, bill_to], owner)
+        guard = gr.State(spend_guard.new_session)  # made when the session first uses it
         card_upload = gr.UploadButton("📂 Open a run card", file_types=[".json"], size="sm",
                                       elem_classes=["run-card-upload"])
         provider.change(lambda p: gr.update(visible=p == CUSTOM), provider, endpoint_url, api_visibility="private")
         header = [token_arg, provider, endpoint_url, bill_to]
         advanced, cooldowns, refresh = _build_advanced()
+        _keep_budgets(demo, advanced[-len(handlers.GUARD_ARGS):])
         refresh.click(handlers.cooldowns_markdown, session_token, cooldowns, api_visibility="private",
                       show_progress="hidden")
         # Two rows of tabs: the groups, then the open group's tasks (in registry order). A row too long for the
@@ -339,7 +386,7 @@ def build_app(max_concurrency: int | None = None) -> gr.Blocks:
                     for task in (t for t in TASKS.values() if t.group == group):
                         with gr.Tab(task.label, id=task.id) as tab:
                             _build_tab(task, header, session_token, tab, advanced=advanced, cooldowns=cooldowns,
-                                       owner=owner, fields=fields)
+                                       owner=owner, fields=fields, guard=guard)
         demo.load(_open_linked_task, None, [groups, *task_tabs], api_visibility="private", show_progress="hidden")
         # ?run=<id> (History's "Open in its tab") and a run card dropped on the page fill the run's tab
         layout = [(task_id, len(f)) for task_id, f in fields.items()]
@@ -349,12 +396,18 @@ def build_app(max_concurrency: int | None = None) -> gr.Blocks:
                                                api_visibility="private", show_progress="hidden")
         card_upload.upload(run_cards.upload_handler(layout), card_upload, reopened, api_visibility="private",
                            show_progress="hidden")
+        if mcp:
+            mcp_tools.register(demo)
     with demo.route("Compare", "/compare"):
         compare_page.build(demo)
     with demo.route("History", "/history"):
         history_page.build(demo)
     with demo.route("Usage & cost", "/usage"):
         usage.build(demo)
+    with demo.route("Batch", "/batch"):
+        batch_page.build(demo)
+    if mcp:
+        mcp_tools.unlist_others(demo)
     # People are served at once: no event is limited to one call at a time (Gradio's default), the app's limit
     # is ``max_concurrency`` events in all (``concurrency``), and the local engine keeps its own line.
     demo.queue(default_concurrency_limit=None)

@@ -41,7 +41,7 @@ def test_two_chat_turns_then_the_days_cost_on_the_usage_page(app, fake):
             chat.get_by_placeholder("Ask anything").first.fill(text)
             chat.get_by_role("button", name="Send", exact=True).click()
             line = finished_status(chat, previous)
-            chat.locator(".message").filter(has_text=text).first.wait_for(timeout=30_000)  # the turn is in the chat
+            chat.locator(".message").filter(has_text=text).first.wait_for(timeout=90_000)  # the turn is in the chat
             prompt, completion = map(int, re.search(r"(\d+) in / (\d+) out tokens", line).groups())
             spent += (prompt + completion) * 0.06 / 1e6
             tokens += prompt + completion

@@ -130,11 +130,11 @@ def test_task_tabs_sit_in_their_group_tabs(app):
 
 
 def _token_boxes(demo):
-    """The token boxes: the playground page's, and the Compare page's (kept the same way)."""
+    """Every page's token box (the playground's, the Compare and Batch pages'), each kept as ``ui._build_token`` keeps it."""
     import gradio as gr
 
     boxes = [b for b in demo.blocks.values() if isinstance(b, gr.Textbox) and b.label == "Hugging Face token"]
-    assert len(boxes) == 2
+    assert boxes
     return boxes
 
 
@@ -168,11 +168,13 @@ def test_the_environment_token_is_in_no_page_or_api_description(monkeypatch):
 
 def test_named_endpoints_keep_their_token_argument(client):
     """The session token (a gr.State) and the request (Gradio's) are no API parameters: `token=` stays first."""
-    from playground.handlers import ADVANCED_ARGS, HEADER_ARGS
+    from playground.handlers import ADVANCED_ARGS, GUARD_ARGS, HEADER_ARGS
 
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     names = [p["parameter_name"] for p in endpoints["/text_classification"]["parameters"]]
-    assert names[: len(HEADER_ARGS) + 1] == [*HEADER_ARGS, "text"] and names[-len(ADVANCED_ARGS):] == list(ADVANCED_ARGS)
+    tail = [*ADVANCED_ARGS, *GUARD_ARGS]  # the Advanced accordion's values, then the spend guard's budgets
+    assert names[: len(HEADER_ARGS) + 1] == [*HEADER_ARGS, "text"] and names[-len(tail):] == tail
+    assert "spend_guard" not in names and "owner" not in names
     chat = [p["parameter_name"] for p in endpoints["/chat_completion"]["parameters"]]
     assert chat[0] == "token" and "session_token" not in chat and "request" not in chat
 

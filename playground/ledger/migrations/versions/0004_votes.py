@@ -1,7 +1,7 @@
 """Compare's blind votes: one row per vote, pointing at the runs it judged.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-07
 
 Frozen once released (see 0001_ledger.py): the table is spelled out here, not imported from ``schema.py``.
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0002"
-down_revision = "0001"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
