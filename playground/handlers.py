@@ -23,7 +23,7 @@ from .service import InLine, RunRequest, RunResult, StreamDelta, Target
 from .tasks import TASKS, Task
 
 __all__ = [
-    "HEADER_ARGS", "ADVANCED_ARGS", "GUARD_ARGS", "handler_for", "run_task", "run_chat", "status_markdown", "raw_json", "token_kept",
+    "HEADER_ARGS", "ADVANCED_ARGS", "GUARD_ARGS", "handler_for", "task_request", "shown", "run_task", "run_chat", "status_markdown", "raw_json", "token_kept",
     "request_token",
     "chat_messages", "reliability_settings", "cooldowns_markdown", "take_back_last_turn", "prepare_continue",
     "describe_tools", "check_structured", "snippet_for", "snippets_for_run",
@@ -185,31 +185,21 @@ def _warm_local(model: str) -> None:
         pass
 
 
-def run_task(task: Task, token, provider, endpoint_url, bill_to, model, revision, *values,
-             advanced: tuple = (), progress: gr.Progress | None = None, session: str = "", address: str = "",
-             owner: Any = None, budget: spend_guard.Budget = spend_guard.Budget(),
-             guard: Any = None) -> tuple[Any, str, str]:
-    """Run a non-streaming task; returns (rendered output, status markdown, raw exchange JSON). A run the spend
-    guard holds back (``budget``, the session's ``guard`` state) leaves the last result and says why instead."""
+def task_request(task: Task, token, provider, endpoint_url, bill_to, model, revision, values: tuple,
+                 advanced: tuple = (), session: str = "", owner: Any = None, source: str = "tab",
+                 address: str = "") -> RunRequest:
+    """The RunRequest of a non-streaming run from a tab's values (or a Compare pane's), asked from ``source``.
+    Raises InputError for a parameter or an Advanced value that cannot be read."""
+    inputs, params = _split(task, values)
+    settings = reliability_settings(*advanced)
+    return RunRequest(task.id, model, inputs, params, revision or "main",
+                      _target(token, provider, endpoint_url, bill_to, settings), session=session,
+                      address=address, **owners.run_fields(owner, source, token))
+
+
+def shown(task: Task, result: RunResult) -> tuple[Any, str, str]:
+    """A finished run as a tab shows it: (rendered output, status markdown, raw exchange JSON)."""
     renderer = RENDERERS[task.renderer]
-    try:
-        inputs, params = _split(task, values)
-        settings = reliability_settings(*advanced)
-    except InputError as err:
-        status, raw = _error_outputs(err)
-        return renderer.empty, status, raw
-    note = _local_loading(task, provider, model)
-    if note and progress is not None:
-        progress(0.05, desc=note)
-        _warm_local(model)
-    request = RunRequest(task.id, model, inputs, params, revision or "main",
-                         _target(token, provider, endpoint_url, bill_to, settings), session=session, address=address,
-                         **owners.run_fields(owner, "tab", token))
-    question = spend_guard.check(request, budget, owners.owner_of(owner), guard)
-    if question:
-        return gr.skip(), question, gr.skip()
-    in_line = None if progress is None else lambda ahead: progress(0, desc=concurrency.in_line(ahead))
-    result = service.run(request, on_wait=in_line)
     if not result.ok:
         return renderer.empty, status_markdown(result), raw_json(result)
     try:
@@ -220,6 +210,29 @@ def run_task(task: Task, token, provider, endpoint_url, bill_to, model, revision
             "The answer is kept in the raw exchange; please report this with it.")
         return renderer.empty, status_markdown(result), raw_json(result)
     return rendered, status_markdown(result), raw_json(result)
+
+
+def run_task(task: Task, token, provider, endpoint_url, bill_to, model, revision, *values,
+             advanced: tuple = (), progress: gr.Progress | None = None, session: str = "", address: str = "",
+             owner: Any = None, budget: spend_guard.Budget = spend_guard.Budget(),
+             guard: Any = None) -> tuple[Any, str, str]:
+    """Run a non-streaming task; returns (rendered output, status markdown, raw exchange JSON). A run the spend
+    guard holds back (``budget``, the session's ``guard`` state) leaves the last result and says why instead."""
+    try:
+        request = task_request(task, token, provider, endpoint_url, bill_to, model, revision, values, advanced,
+                               session, owner, address=address)
+    except InputError as err:
+        status, raw = _error_outputs(err)
+        return RENDERERS[task.renderer].empty, status, raw
+    note = _local_loading(task, provider, model)
+    if note and progress is not None:
+        progress(0.05, desc=note)
+        _warm_local(model)
+    question = spend_guard.check(request, budget, owners.owner_of(owner), guard)
+    if question:
+        return gr.skip(), question, gr.skip()
+    in_line = None if progress is None else lambda ahead: progress(0, desc=concurrency.in_line(ahead))
+    return shown(task, service.run(request, on_wait=in_line))
 
 
 def _text_of(content: Any) -> str:

@@ -12,6 +12,7 @@ import gradio as gr
 from . import (concurrency, export_space, handlers, mcp_tools, owners, pickers, public_mode, run_cards, signin,
                snippets, spend_guard)
 from .pages import batch as batch_page
+from .pages import compare as compare_page
 from .pages import history as history_page
 from .pages import usage
 from .params import ParamSpec
@@ -232,6 +233,7 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
                 export_inputs = [*header[1:], model, *inputs, *params, extra]
                 space = gr.DownloadButton("⬇️ Export as Space", export(*(c.value for c in export_inputs)), size="md",
                                           scale=0, elem_classes=["export-space"])
+                to_compare = gr.Button("Compare…", scale=0, elem_classes=["open-compare"])
             if chat:  # for a reply that failed or broke midway
                 with gr.Row():
                     retry = gr.Button("↻ Retry the last message", size="sm")
@@ -254,6 +256,9 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
                 raw = gr.Code(language="json", label="Raw exchange", max_lines=40)
             with gr.Accordion("Code (reproduces the last run: Python, JavaScript, curl)", open=False):
                 codes = _build_code_tabs(task)
+    texts = [(c, spec.name) for c, spec in zip(inputs, task.inputs) if spec.kind in ("text", "lines", "chat")]
+    to_compare.click(None, [model, header[1], *(c for c, _ in texts)], None, api_visibility="private",
+                     js=_open_compare_js(task, [name for _, name in texts]))  # in the browser only: no token
     fn = handlers.handler_for(task)
     if fields is not None:
         fields[task.id] = [model, revision, *inputs, *params, extra, output, status, raw]
@@ -289,6 +294,19 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
     for event in runs:  # each client's code for the run just made: the tab's values and the captured request
         event.then(partial(handlers.snippets_for_run, task), [*event_inputs, raw], codes, api_visibility="private",
                    show_progress="hidden")
+
+
+def _open_compare_js(task: Task, names: list[str]) -> str:
+    """The tab's Compare… button: the Compare page in a new browser tab, with this task, model, provider and text
+    inputs as pane 1 (``compare.link_for``'s query, read by ``compare.linked_first_pane``)."""
+    import json
+
+    return (f"(model, provider, ...values) => {{ const names = {json.dumps(names)}; "
+            f"const q = new URLSearchParams({{task: {json.dumps(task.id)}}}); "
+            "if (model) q.set('model', model); if (provider) q.set('provider', provider); "
+            "values.forEach((v, i) => { const t = v && typeof v === 'object' ? v.text : v; "
+            "if (typeof t === 'string' && t.trim()) q.set(names[i], t); }); "
+            "window.open('compare?' + q.toString(), '_blank'); }")
 
 
 def _build_code_tabs(task: Task) -> list[gr.Code]:
@@ -384,6 +402,8 @@ def build_app(max_concurrency: int | None = None, mcp: bool = False) -> gr.Block
                            show_progress="hidden")
         if mcp:
             mcp_tools.register(demo)
+    with demo.route("Compare", "/compare"):
+        compare_page.build(demo)
     with demo.route("History", "/history"):
         history_page.build(demo)
     with demo.route("Usage & cost", "/usage"):

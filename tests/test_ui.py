@@ -130,7 +130,7 @@ def test_task_tabs_sit_in_their_group_tabs(app):
 
 
 def _token_boxes(demo):
-    """Every page's token box (the playground's, the Batch page's), each kept as ``ui._build_token`` keeps it."""
+    """Every page's token box (the playground's, the Compare and Batch pages'), each kept as ``ui._build_token`` keeps it."""
     import gradio as gr
 
     boxes = [b for b in demo.blocks.values() if isinstance(b, gr.Textbox) and b.label == "Hugging Face token"]

@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from .record import MEDIA_KEY, SOURCES, Media
-from .store import (BatchRecord, BatchRow, Ledger, LedgerError, Owner, Run, RunPage, RunSummary, UsageRow, describe,
-                    percentile)
+from .store import (BatchRecord, BatchRow, Ledger, LedgerError, Owner, Run, RunPage, RunSummary, UsageRow, Vote,
+                    describe, percentile)
 
 __all__ = [
-    "Ledger", "LedgerError", "Owner", "Run", "RunSummary", "RunPage", "UsageRow", "Media", "SOURCES", "MEDIA_KEY",
+    "Ledger", "LedgerError", "Owner", "Run", "RunSummary", "RunPage", "UsageRow", "Vote", "Media", "SOURCES", "MEDIA_KEY",
     "BatchRecord", "BatchRow",
     "configure", "current", "record", "data_dir", "default_url", "describe", "percentile",
 ]

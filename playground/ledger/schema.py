@@ -7,6 +7,7 @@ The database itself is created and upgraded by the Alembic migrations in ``migra
     ledger_run_details  the rest of the run's record, as JSON: inputs, parameters, output, redacted exchange...
     ledger_media        every input or output file, once, keyed by the SHA-256 of its bytes
     ledger_run_media    which runs use which media (so media no run uses any more can be removed)
+    ledger_votes        Compare's blind votes: the choice, and per letter the target and the run it showed
     ledger_owner_users  the Hub users a browser's owner key showed a checked token for: it sees their runs too
     ledger_snapshots    read-only snapshots of runs their owners published (share links), by an unguessable id
     ledger_batches      a batch's definition (task, targets, column mapping) and its data file, so that it can
@@ -23,7 +24,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-__all__ = ["metadata", "runs", "run_details", "media", "run_media", "owner_users", "snapshots", "batches",
+__all__ = ["metadata", "runs", "run_details", "media", "run_media", "owner_users", "snapshots", "batches", "votes",
            "VERSION_TABLE", "Json", "DETAILS"]
 
 VERSION_TABLE = "ledger_alembic_version"
@@ -133,6 +134,22 @@ batches = sa.Table(
     sa.Column("spec", Json, nullable=False),  # targets, column mapping, expected column, parameters, concurrency
     sa.Column("data", sa.LargeBinary, nullable=False),  # the data file as uploaded (read again to resume)
     sa.Index("ix_ledger_batches_owner_created", "owner", "created_ms"),
+)
+
+votes = sa.Table(
+    "ledger_votes",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),  # uuid4 hex
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("owner", sa.String(128), nullable=False),  # as ledger_runs.owner: the SHA-256 of the owner key
+    sa.Column("hub_user", sa.String(96)),
+    sa.Column("task", sa.String(64), nullable=False),
+    sa.Column("choice", sa.String(16), nullable=False),  # a letter ("A"...), "tie" or "bad"
+    # per letter: {"letter", "model", "provider", "endpoint_url", "revision", "run_id", "ok"}; the prompt and the
+    # answers are read from the runs (ledger_runs), never copied here
+    sa.Column("targets", Json, nullable=False),
+    sa.Index("ix_ledger_votes_owner_created", "owner", "created_ms"),
+    sa.Index("ix_ledger_votes_task", "task"),
 )
 
 DETAILS = tuple(c.name for c in run_details.columns if c.name != "run_id")  # a record's fields kept in details

@@ -35,9 +35,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import capture
 from .record import Media, Row, owner_hash, row_of
-from .schema import DETAILS, VERSION_TABLE, batches, media, owner_users, run_details, run_media, runs, snapshots
+from .schema import DETAILS, VERSION_TABLE, batches, media, owner_users, run_details, run_media, runs, snapshots, votes
 
-__all__ = ["Ledger", "LedgerError", "Owner", "RunSummary", "Run", "RunPage", "UsageRow", "BatchRecord", "BatchRow",
+__all__ = ["Ledger", "LedgerError", "Owner", "RunSummary", "Run", "RunPage", "UsageRow", "Vote", "BatchRecord", "BatchRow",
            "make_engine", "migrate", "describe"]
 
 log = logging.getLogger(__name__)
@@ -187,7 +187,7 @@ class Owner:
     hub_user: str | None = None
 
     def clause(self, table: sa.Table = runs) -> sa.ColumnElement[bool]:
-        """The rows of ``table`` (runs, or batches) recorded under this key, under ``hub_user``, and under the Hub
+        """The rows of ``table`` (runs, batches or votes) recorded under this key, under ``hub_user``, and under the Hub
         users this key showed a checked token for in the last ``LINK_DAYS`` (``Ledger.link``)."""
         # no key sees no run by key: runs recorded without an owner (plain API calls) are nobody's to browse
         if not self.key:
@@ -316,6 +316,17 @@ def percentile(ordered: list[float], q: float) -> float:
     pos = (len(ordered) - 1) * q
     lo, hi = math.floor(pos), math.ceil(pos)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+@dataclass(frozen=True)
+class Vote:
+    """A blind vote of Compare: which letter won ("tie", "bad"), and per letter the target and its run's id."""
+
+    id: str
+    created: datetime
+    task: str
+    choice: str
+    targets: list[dict[str, Any]]
 
 
 GROUPS = ("day", "task", "model", "provider")
@@ -806,6 +817,31 @@ class Ledger:
                 found[row[0]] = BatchRow(*row)  # in time order: the last one wins
         return found
 
+    # -------------------------------------------------------------------------------------- votes
+
+    def record_vote(self, owner: Owner, task: str, choice: str, targets: list[dict[str, Any]]) -> str:
+        """Store a blind vote at once, on the caller's thread (a person waits for its reveal); returns its id.
+        Raises LedgerError."""
+        vote_id = uuid.uuid4().hex
+        row = dict(id=vote_id, created_ms=_ms(time.time()), owner=owner_hash(owner.key), hub_user=owner.hub_user,
+                   task=task, choice=choice, targets=targets)
+        try:
+            with self._reading() as conn, _writing(conn).begin():
+                conn.execute(votes.insert().values(**row))
+        except LedgerError:
+            raise
+        except Exception as exc:
+            raise LedgerError(describe(exc)) from exc
+        return vote_id
+
+    def list_votes(self, owner: Owner, *, task: str | None = None) -> list[Vote]:
+        """The owner's votes (of one task), oldest first."""
+        where = [owner.clause(votes), *([votes.c.task == task] if task else [])]
+        query = (sa.select(votes.c.id, votes.c.created_ms, votes.c.task, votes.c.choice, votes.c.targets)
+                 .where(*where).order_by(votes.c.created_ms, votes.c.id))
+        with self._reading() as conn:
+            rows = conn.execute(query).all()
+        return [Vote(r.id, _dt(r.created_ms), r.task, r.choice, list(r.targets)) for r in rows]
     # -------------------------------------------------------------------------------------- deletions
 
     def delete_run(self, owner: Owner, run_id: str) -> bool:
