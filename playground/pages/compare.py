@@ -15,7 +15,6 @@ from typing import Any
 import gradio as gr
 
 from .. import compare, owners, pickers
-from ..params import ParamSpec
 from ..renderers import RENDERERS
 from ..service import CUSTOM
 from ..tasks import TASKS, Task
@@ -38,19 +37,6 @@ def layout_of(task_id: str, n: int, link: dict[str, Any] | None) -> dict[str, An
     """What the panes are built for: the task, how many panes, and pane 1's link when it is for this task."""
     task = TASKS.get(task_id) or TASKS[DEFAULT_TASK]
     return {"task": task.id, "n": int(n or 2), "link": link if (link or {}).get("task") == task.id else {}}
-
-
-def _param_component(spec: ParamSpec) -> gr.components.Component:
-    """A parameter as the tab shows it, except a number without a default: a gr.Number built by ``gr.render``
-    sends 0 for its empty value (where the tab's sends None), which would send 0 instead of the server's default.
-    A text box stays blank; ``ParamSpec.coerce`` reads the number and checks its range."""
-    from .. import ui
-
-    if spec.type in ("int", "float") and spec.default is None:
-        bounds = f" ({spec.minimum:g} to {spec.maximum:g})" if spec.minimum is not None and spec.maximum is not None else ""
-        return gr.Textbox("", label=spec.label, placeholder="(server default)", max_lines=1, interactive=True,
-                          info=f"{spec.help[:160]}{bounds}".strip() or None)
-    return ui._param_component(spec)
 
 
 def _pane_defaults(task: Task, i: int, link: dict[str, Any]) -> tuple[str, str]:
@@ -84,7 +70,7 @@ def _build_pane(task: Task, i: int, link: dict[str, Any], blind: bool, session_t
             revision = gr.Textbox(link.get("revision", "main") if i == 0 else "main", label="Revision",
                                   key=key("revision"), max_lines=1, interactive=True)
             with gr.Accordion("Parameters", open=False):
-                params = [_param_component(spec) for spec in task.params]
+                params = [ui._param_component(spec) for spec in task.params]
                 extra = gr.Code("", language="json", label="Extra parameters (JSON object, sent as-is)", lines=2)
         output = RENDERERS[task.renderer].component()
         status = gr.Markdown(elem_classes=["status-line", "compare-status"])
