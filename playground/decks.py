@@ -28,7 +28,9 @@ from .ledger import MEDIA_KEY
 from .renderers import RENDERERS
 from .tasks import TASKS, Task
 
-__all__ = ["STEP_FIELDS", "Shown", "step_of", "add_runs", "move_step", "remove_step", "set_notes", "steps_table",
+__all__ = ["STEP_FIELDS", "VIEW_KEYS", "view", "open_page", "pick_deck", "new_deck", "rename_deck", "delete_deck",
+           "add_picked", "move", "remove", "save_notes", "share", "export", "present", "leave", "go", "run_live",
+           "show_recording", "Shown", "step_of", "add_runs", "move_step", "remove_step", "set_notes", "steps_table",
            "play_recorded", "play_live", "recorded_on", "runs_to_pick", "run_label", "deck_reader", "input_summary"]
 
 STEP_FIELDS = ("run_id", "task", "model", "provider", "revision", "endpoint_url", "bill_to", "inputs", "params", "notes")
@@ -309,17 +311,276 @@ def play_live(store: ledger.Ledger, owner_state: Any, step: dict[str, Any], toke
     return shown
 
 
-def redacted(text: str) -> str:
-    """Text for a page or a file: anything shaped like a token removed."""
-    return capture.redact_text(text)
+# ------------------------------------------------------------------------------------------ the page's handlers
+#
+# Module-level functions taking and returning plain values (the Present page, ``pages/present.py``, wires them).
+# The deck in use is named by its id (a session ``gr.State``); its steps are read from the ledger each time.
+
+VIEW_KEYS = tuple(RENDERERS)  # the stage keeps one output component per renderer, shown when a step's task uses it
 
 
-def store_or_error() -> ledger.Ledger:
+def view(shown: Shown | None, number: int = 0, total: int = 0, title: str = "") -> list[Any]:
+    """The stage's components for a step: counter, text inputs, image, audio, table, one output per renderer
+    (``VIEW_KEYS``, only the step's visible), caption, speaker notes."""
+    if shown is None:
+        return [f"### {title}" if title else "", "", gr.update(value=None, visible=False),
+                gr.update(value=None, visible=False), gr.update(value=None, visible=False),
+                *[gr.update(visible=False) for _ in VIEW_KEYS], "This deck has no steps: add runs to it first.", ""]
+    renderer = TASKS[shown.task].renderer
+    texts = "\n\n".join(f"<span class='present-label'>{label}</span>\n\n{_quote(text)}" for label, text in shown.texts)
+    outputs = []
+    for key in VIEW_KEYS:
+        if key != renderer:
+            outputs.append(gr.update(visible=False))
+        elif isinstance(shown.output, dict) and shown.output.get("__type__") == "update":  # segments' own update
+            outputs.append({**shown.output, "visible": True})
+        else:
+            outputs.append(gr.update(value=shown.output, visible=True))
+    counter = f"### {title} · step {number} / {total}" if title else f"### Step {number} / {total}"
+    return [counter, texts, gr.update(value=shown.image, visible=shown.image is not None),
+            gr.update(value=shown.audio, visible=shown.audio is not None),
+            gr.update(value=shown.table, visible=shown.table is not None), *outputs, shown.caption,
+            f"🗒️ {shown.notes}" if shown.notes else ""]
+
+
+def _quote(text: str) -> str:
+    """A text input shown large, as itself (markdown characters escaped, token-shaped text removed)."""
+    import html
+
+    return "<div class='present-text'>" + html.escape(capture.redact_text(text)).replace("\n", "<br>") + "</div>"
+
+
+def _store() -> ledger.Ledger:
     store = ledger.current()
     if store is None:
         raise gr.Error("Decks are kept in the run ledger, which is off on this server.")
     return store
 
 
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
+def _deck(owner_state: Any, deck_id: str | None, share_id: str | None = None) -> tuple[ledger.Deck | None, ledger.Owner]:
+    """The deck in use and who reads it: the owner's deck, or a shared deck's reader."""
+    store = _store()
+    if share_id:
+        found = store.shared_deck(share_id)
+        if found is None:
+            raise gr.Error("This deck is no longer shared (its owner withdrew the link or deleted it).")
+        return found
+    owner = owners.owner_of(owner_state)
+    return (store.get_deck(owner, deck_id) if deck_id else None), owner
+
+
+def _choices(owner_state: Any) -> list[tuple[str, str]]:
+    found = _store().list_decks(owners.owner_of(owner_state))
+    return [(f"{d.title} ({len(d.steps)} step{'s' * (len(d.steps) != 1)})", d.id) for d in found]
+
+
+def _editor(owner_state: Any, deck: ledger.Deck | None) -> tuple:
+    """The editor's deck picker, the deck's id, its title and its steps table."""
+    import pandas as pd
+
+    rows = steps_table(deck.steps) if deck else []
+    return (gr.Dropdown(choices=_choices(owner_state), value=deck.id if deck else None), deck.id if deck else None,
+            deck.title if deck else "", pd.DataFrame(rows, columns=STEPS_COLUMNS))
+
+
+def _runs(owner_state: Any) -> gr.CheckboxGroup:
+    try:
+        choices = runs_to_pick(_store(), owners.owner_of(owner_state))
+    except ledger.LedgerError as err:
+        raise gr.Error(f"History cannot be read: {err}") from None
+    return gr.CheckboxGroup(choices=choices, value=[])
+
+
+def open_page(owner_state: Any, request: gr.Request) -> tuple:
+    """The page opened: ``?deck=<share id>`` is a shared deck, played read-only from its recordings at once; else
+    the owner's last deck in the editor, and their recent runs to build from. Returns (share id, *editor, runs,
+    *the stage's visibility)."""
+    share_id = (dict(request.query_params).get("deck", "") if request is not None else "").strip()
+    if share_id:
+        found = _store().shared_deck(share_id)
+        if found is None:
+            gr.Warning("This deck is no longer shared (its owner withdrew the link or deleted it).")
+            share_id = ""
+    if share_id:
+        return (share_id, gr.skip(), None, found[0].title, gr.skip(), gr.skip(), *_modes(True, shared=True))
+    decks_ = _store().list_decks(owners.owner_of(owner_state), limit=1)
+    return ("", *_editor(owner_state, decks_[0] if decks_ else None), _runs(owner_state), *_modes(False))
+
+
+def _modes(presenting: bool, shared: bool = False) -> tuple:
+    """The editor's and the stage's visibility, and the stage's Run live button (not for a shared deck)."""
+    return (gr.Column(visible=not presenting), gr.Column(visible=presenting), gr.Button(visible=not shared))
+
+
+def pick_deck(owner_state: Any, deck_id: str | None) -> tuple:
+    deck, _ = _deck(owner_state, deck_id)
+    return _editor(owner_state, deck)
+
+
+def new_deck(owner_state: Any, title: str | None = None) -> tuple:
+    deck_id = _store().save_deck(owners.owner_of(owner_state), title or "Untitled deck", [])
+    gr.Info("A new, empty deck: add runs to it from the list of your runs.")
+    return pick_deck(owner_state, deck_id)
+
+
+def rename_deck(owner_state: Any, deck_id: str | None, title: str) -> tuple:
+    deck, owner = _deck(owner_state, deck_id)
+    if deck is None:
+        return new_deck(owner_state, title)
+    _store().save_deck(owner, title, deck.steps, deck.id)
+    return pick_deck(owner_state, deck.id)
+
+
+def delete_deck(owner_state: Any, deck_id: str | None) -> tuple:
+    if deck_id and _store().delete_deck(owners.owner_of(owner_state), deck_id):
+        gr.Info("The deck is deleted (its runs stay in your history).")
+    found = _store().list_decks(owners.owner_of(owner_state), limit=1)
+    return _editor(owner_state, found[0] if found else None)
+
+
+def _changed(owner_state: Any, deck_id: str | None, change) -> tuple:
+    """Apply ``change(steps) -> steps`` to the deck in use (a new deck when there is none) and keep it."""
+    deck, owner = _deck(owner_state, deck_id)
+    try:
+        steps = change(deck.steps if deck else [])
+    except ValueError as err:
+        raise gr.Error(str(err)) from None
+    try:
+        saved = _store().save_deck(owner, deck.title if deck else "Untitled deck", steps, deck.id if deck else None)
+    except ledger.LedgerError as err:
+        raise gr.Error(f"The deck was not saved: {err}") from None
+    return pick_deck(owner_state, saved)
+
+
+def add_picked(owner_state: Any, deck_id: str | None, run_ids: list[str] | None) -> tuple:
+    """The runs checked in the list appended to the deck, in the list's order (newest first)."""
+    if not run_ids:
+        raise gr.Error("Check one or more of your runs in the list first.")
+    store, owner = _store(), owners.owner_of(owner_state)
+    out = _changed(owner_state, deck_id, lambda steps: add_runs(store, owner, steps, list(run_ids)))
+    return (*out, gr.CheckboxGroup(value=[]))
+
+
+def _index(step_no: Any) -> int:
+    try:
+        return int(float(step_no)) - 1
+    except (TypeError, ValueError):
+        raise gr.Error("Give the number of a step (the # column).") from None
+
+
+def move(owner_state: Any, deck_id: str | None, step_no: Any, by: int) -> tuple:
+    """Move a step up (``by`` -1) or down (+1); the step number follows it."""
+    index = _index(step_no)
+    out = _changed(owner_state, deck_id, lambda steps: move_step(steps, index, by))
+    total = len(out[3])
+    return (*out, max(1, min(total, index + 1 + by)))
+
+
+def remove(owner_state: Any, deck_id: str | None, step_no: Any) -> tuple:
+    index = _index(step_no)
+    return _changed(owner_state, deck_id, lambda steps: remove_step(steps, index))
+
+
+def save_notes(owner_state: Any, deck_id: str | None, step_no: Any, notes: str) -> tuple:
+    index = _index(step_no)
+    return _changed(owner_state, deck_id, lambda steps: set_notes(steps, index, notes))
+
+
+def step_notes(owner_state: Any, deck_id: str | None, step_no: Any) -> str:
+    """The notes of the step whose number is given (to edit them)."""
+    deck, _ = _deck(owner_state, deck_id)
+    try:
+        index = int(float(step_no)) - 1
+    except (TypeError, ValueError):
+        return ""
+    return deck.steps[index].get("notes", "") if deck and 0 <= index < len(deck.steps) else ""
+
+
+def share(owner_state: Any, deck_id: str | None) -> str:
+    """The deck's read-only link (relative to this page): whoever has it sees the deck's recorded results."""
+    share_id = _store().share_deck(owners.owner_of(owner_state), deck_id) if deck_id else None
+    if share_id is None:
+        raise gr.Error("Pick or build a deck first.")
+    gr.Info("Read-only link made: it shows this deck's recorded results, nothing else of yours.")
+    return f"present?deck={share_id}"
+
+
+def export(owner_state: Any, deck_id: str | None, notes: bool = False) -> str:
+    """The deck as one HTML file (``deck_export``), written for download."""
+    import re
+    import tempfile
+    from pathlib import Path
+
+    from . import deck_export
+
+    deck, owner = _deck(owner_state, deck_id)
+    if deck is None:
+        raise gr.Error("Pick or build a deck first.")
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", deck.title).strip("-")[:60] or "deck"
+    path = Path(tempfile.mkdtemp(prefix="playground-deck-")) / f"{name}.html"
+    path.write_text(deck_export.export_html(_store(), owner, deck, notes=bool(notes)), encoding="utf-8")
+    return str(path)
+
+
+def _at(owner_state, deck_id, share_id, position) -> tuple[ledger.Deck | None, ledger.Owner, int]:
+    deck, owner = _deck(owner_state, deck_id, share_id)
+    total = len(deck.steps) if deck else 0
+    return deck, owner, max(0, min(total - 1, int(position or 0))) if total else 0
+
+
+def _stage(deck: ledger.Deck | None, position: int, shown: Shown | None) -> list[Any]:
+    return [position, *view(shown, position + 1, len(deck.steps) if deck else 0, deck.title if deck else "")]
+
+
+def go(owner_state: Any, deck_id: str | None, share_id: str | None, position: Any, by: int,
+       recorded: bool = False) -> list[Any]:
+    """Step ``by`` (-1, 0, +1) through the deck: the step ready to run live, or its recording (``recorded``:
+    offline, and always for a shared deck). Returns (position, *the stage)."""
+    deck, owner, at = _at(owner_state, deck_id, share_id, position)
+    if deck is None or not deck.steps:
+        return _stage(deck, 0, None)
+    at = max(0, min(len(deck.steps) - 1, at + by))
+    step = deck.steps[at]
+    shown = play_recorded(_store(), owner, step) if recorded or share_id else ready(_store(), owner, step)
+    return _stage(deck, at, shown)
+
+
+def present(owner_state: Any, deck_id: str | None, share_id: str | None, recorded: bool = False) -> list[Any]:
+    """Present: the editor hidden, the stage shown at the first step."""
+    deck, _ = _deck(owner_state, deck_id, share_id)
+    if not share_id and (deck is None or not deck.steps):
+        raise gr.Error("Add runs to the deck first: a deck to present needs at least one step.")
+    return [*_modes(True, shared=bool(share_id)), *go(owner_state, deck_id, share_id, 0, 0, recorded)]
+
+
+def leave(share_id: str | None) -> tuple:
+    """Escape: back to the deck editor (a shared deck's reader has no editor: they stay)."""
+    return (gr.skip(), gr.skip(), gr.skip()) if share_id else _modes(False)
+
+
+def run_live(owner_state: Any, deck_id: str | None, share_id: str | None, position: Any, session_token: str | None,
+             request: gr.Request = None) -> list[Any]:
+    """Enter: the step run again now with this session's token; its recording, labelled so, if that fails. A
+    shared deck's reader sees recordings only."""
+    deck, _, at = _at(owner_state, deck_id, share_id, position)
+    if deck is None or not deck.steps:
+        return _stage(deck, 0, None)
+    if share_id:
+        return go(owner_state, deck_id, share_id, at, 0, recorded=True)
+    from . import public_mode
+
+    token = handlers.request_token(None, session_token, request)
+    shown = play_live(_store(), owner_state, deck.steps[at], token,
+                      session=getattr(request, "session_hash", "") or "", address=public_mode.client_address(request))
+    return _stage(deck, at, shown)
+
+
+def show_recording(owner_state: Any, deck_id: str | None, share_id: str | None, position: Any) -> list[Any]:
+    return go(owner_state, deck_id, share_id, position, 0, recorded=True)
+
+
+def opened(owner_state: Any, share_id: str | None) -> list[Any]:
+    """After ``open_page``: a shared deck's first step on the stage; nothing for the owner's editor."""
+    if not share_id:
+        return [gr.skip()] * (1 + len(view(None)))
+    return go(owner_state, None, share_id, 0, 0, recorded=True)
