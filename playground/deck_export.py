@@ -169,7 +169,7 @@ main {padding:1em 1.5em; max-width:1400px; margin:auto}
 .input h3 {margin:0; font-size:0.75em; color:var(--muted); text-transform:uppercase; letter-spacing:0.05em}
 .text {font-size:1.3em; margin:0.2em 0; white-space:pre-wrap}
 .result {border:3px solid var(--accent); border-radius:12px; padding:0.6em 1em; margin:0.6em 0}
-img, video {max-width:100%; max-height:60vh; display:block}
+img, video {width:100%; max-height:60vh; object-fit:contain; display:block}
 .pair {display:flex; gap:1em}
 .bars {display:grid; gap:0.3em}
 .bar {display:grid; grid-template-columns:minmax(8em, 30%) 1fr 4em; gap:0.6em; align-items:center; font-size:1.2em}

@@ -64,20 +64,23 @@ def _build_deck(page) -> None:
     page.get_by_role("button", name="Add the checked runs to the deck").click()
     table = page.locator(".present-steps")
     table.get_by_text("Text classification").first.wait_for(timeout=30_000)
-    # newest first as listed: text-to-image, image classification, text classification -> move the last to the top
+    # in the order checked; then the last step up, and back down again (the step number follows the step moved)
     page.get_by_label("Step #").fill("3")
-    page.get_by_role("button", name="↑ Up").click()
-    page.get_by_role("button", name="↑ Up").click()
-    page.wait_for_function("() => { const r = document.querySelectorAll('.present-steps tbody tr');"
-                           " return r.length === 3 && r[0].innerText.includes('Text classification'); }", timeout=30_000)
+    for button, order, lands in (("↑ Up", ("Text classification", "Text to image", "Image classification"), 2),
+                                 ("↓ Down", ("Text classification", "Image classification", "Text to image"), 3)):
+        page.get_by_role("button", name=button).click()
+        page.wait_for_function("order => { const r = [...document.querySelectorAll('.present-steps [role=row]')].slice(1);"
+                               " return r.length === 3 && order.every((t, i) => r[i].innerText.includes(t)); }",
+                               arg=list(order), timeout=30_000)
+        assert page.get_by_label("Step #").input_value() == str(lands)
 
 
 def _captions(page) -> str:
-    return page.locator(".present-caption").inner_text()
+    return page.locator(".prose.present-caption").inner_text()
 
 
 def _wait_caption(page, text: str, timeout: float = 90_000) -> str:
-    page.locator(".present-caption").get_by_text(text, exact=False).first.wait_for(timeout=timeout)
+    page.locator(".prose.present-caption").get_by_text(text, exact=False).first.wait_for(timeout=timeout)
     return _captions(page)
 
 
