@@ -127,6 +127,7 @@ def build(demo: gr.Blocks) -> None:
                     refresh = gr.Button("↻ Refresh the list", size="sm", scale=0)
             with gr.Column(scale=3):
                 steps = gr.Dataframe(headers=decks.STEPS_COLUMNS, interactive=False, wrap=True, label="Steps, in order",
+                                     column_widths=["6%", "18%", "30%", "13%", "21%", "12%"],
                                      elem_classes=["present-steps"])
                 with gr.Row(equal_height=False):
                     step_no = gr.Number(1, label="Step #", precision=0, minimum=1, scale=0, min_width=90)
