@@ -14,6 +14,7 @@ from . import (concurrency, export_space, handlers, mcp_tools, owners, pickers, 
 from .pages import batch as batch_page
 from .pages import compare as compare_page
 from .pages import history as history_page
+from .pages import present as present_page
 from .pages import usage
 from .params import ParamSpec
 from .renderers import RENDERERS
@@ -410,6 +411,8 @@ def build_app(max_concurrency: int | None = None, mcp: bool = False) -> gr.Block
         usage.build(demo)
     with demo.route("Batch", "/batch"):
         batch_page.build(demo)
+    with demo.route("Present", "/present"):
+        present_page.build(demo)
     if mcp:
         mcp_tools.unlist_others(demo)
     # People are served at once: no event is limited to one call at a time (Gradio's default), the app's limit

@@ -564,7 +564,7 @@ def test_migrations_build_exactly_the_schema(store, database):
         with engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE, "compare_type": True})
             assert compare_metadata(context, metadata) == []
-            assert context.get_current_heads() == ("0004",)
+            assert context.get_current_heads() == ("0005",)
         migrate(engine)  # at head: nothing to do
     finally:
         engine.dispose()

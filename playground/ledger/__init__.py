@@ -5,6 +5,7 @@ share links are views of it, never copies.
                                    writer thread           RunResult -> row (record.py) -> one transaction
                                    ledger_runs / ledger_media / ledger_run_media      (schema.py, Alembic)
     History, Usage  ->  current().list_runs / get_run / get_media / usage / delete_run / clear   (store.py)
+    Present (decks) ->  current().save_deck / get_deck / list_decks / share_deck / shared_deck    (store.py)
 
 Where: ``PLAYGROUND_DATABASE_URL`` (``postgresql://user:password@host/db`` for a team's replicas, or any
 ``sqlite:///path``), else ``ledger.sqlite3`` in ``PLAYGROUND_DATA_DIR``, else in the platform's user-data
@@ -26,12 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from .record import MEDIA_KEY, SOURCES, Media
-from .store import (BatchRecord, BatchRow, Ledger, LedgerError, Owner, Run, RunPage, RunSummary, UsageRow, Vote,
+from .store import (BatchRecord, BatchRow, Deck, Ledger, LedgerError, Owner, Run, RunPage, RunSummary, UsageRow, Vote,
                     describe, percentile)
 
 __all__ = [
     "Ledger", "LedgerError", "Owner", "Run", "RunSummary", "RunPage", "UsageRow", "Vote", "Media", "SOURCES", "MEDIA_KEY",
-    "BatchRecord", "BatchRow",
+    "BatchRecord", "BatchRow", "Deck",
     "configure", "current", "record", "data_dir", "default_url", "describe", "percentile",
 ]
 

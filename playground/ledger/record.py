@@ -32,7 +32,7 @@ from . import cost
 
 __all__ = ["SOURCES", "Media", "Row", "Converter", "row_of", "cost_of", "owner_hash", "MEDIA_KEY"]
 
-SOURCES = ("tab", "chat", "compare", "batch", "api")  # where a run was asked from
+SOURCES = ("tab", "chat", "compare", "batch", "deck", "api")  # where a run was asked from
 MEDIA_KEY = "$media"
 MAX_INLINE_NUMBERS = 4096  # a larger array is kept as an .npy media file
 MAX_SEARCH_CHARS = 8_000

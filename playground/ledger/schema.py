@@ -12,6 +12,9 @@ The database itself is created and upgraded by the Alembic migrations in ``migra
     ledger_snapshots    read-only snapshots of runs their owners published (share links), by an unguessable id
     ledger_batches      a batch's definition (task, targets, column mapping) and its data file, so that it can
                         resume after a restart; its rows are runs (``ledger_runs.batch_id``), never copies
+    ledger_decks        presentation decks: an ordered list of steps (task, target, inputs, parameters, speaker
+                        notes, and the run whose result the step shows when it is not run live), and the
+                        unguessable id of its read-only link once its owner shares it
 
 The record is split in two so that History's scans read small rows: SQLite keeps a row's first kilobytes in
 the table's own pages, so JSON beside the listed columns would make every filter read megabytes.
@@ -24,7 +27,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-__all__ = ["metadata", "runs", "run_details", "media", "run_media", "owner_users", "snapshots", "batches", "votes",
+__all__ = ["metadata", "runs", "run_details", "media", "run_media", "owner_users", "snapshots", "batches", "votes", "decks",
            "VERSION_TABLE", "Json", "DETAILS"]
 
 VERSION_TABLE = "ledger_alembic_version"
@@ -150,6 +153,23 @@ votes = sa.Table(
     sa.Column("targets", Json, nullable=False),
     sa.Index("ix_ledger_votes_owner_created", "owner", "created_ms"),
     sa.Index("ix_ledger_votes_task", "task"),
+)
+
+decks = sa.Table(
+    "ledger_decks",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),  # uuid4 hex
+    sa.Column("owner", sa.String(128), nullable=False),  # the owner key's SHA-256, as ledger_runs.owner
+    sa.Column("hub_user", sa.String(96)),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("updated_ms", sa.BigInteger, nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    # in order: {"run_id", "task", "model", "provider", "revision", "endpoint_url", "inputs", "params", "notes"};
+    # the inputs as the run's record keeps them (files by hash), the result read from the run, never copied
+    sa.Column("steps", Json, nullable=False),
+    sa.Column("share_id", sa.String(32)),  # random, unguessable: whoever has it may read the deck's recorded results
+    sa.Index("ix_ledger_decks_owner_updated", "owner", "updated_ms"),
+    sa.Index("ix_ledger_decks_share_id", "share_id", unique=True),
 )
 
 DETAILS = tuple(c.name for c in run_details.columns if c.name != "run_id")  # a record's fields kept in details

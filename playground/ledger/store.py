@@ -35,10 +35,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import capture
 from .record import Media, Row, owner_hash, row_of
-from .schema import DETAILS, VERSION_TABLE, batches, media, owner_users, run_details, run_media, runs, snapshots, votes
+from .schema import (DETAILS, VERSION_TABLE, batches, decks, media, owner_users, run_details, run_media, runs, snapshots,
+                     votes)
 
 __all__ = ["Ledger", "LedgerError", "Owner", "RunSummary", "Run", "RunPage", "UsageRow", "Vote", "BatchRecord", "BatchRow",
-           "make_engine", "migrate", "describe"]
+           "Deck", "make_engine", "migrate", "describe"]
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +211,24 @@ class _RunReader(Owner):
 
     def clause(self, table: sa.Table = runs) -> sa.ColumnElement[bool]:
         return runs.c.id == self.run_id if table is runs else sa.false()
+
+
+@dataclass(frozen=True)
+class _DeckReader(Owner):
+    """The reader of a shared deck: it sees the runs its steps show (those of the deck's owner), nothing else."""
+
+    key: str = field(default="", repr=False)
+    run_ids: tuple[str, ...] = ()
+    deck_owner: str = field(default="", repr=False)  # the deck's owner column (a hash) and Hub user
+    deck_user: str | None = None
+
+    def clause(self, table: sa.Table = runs) -> sa.ColumnElement[bool]:
+        if table is not runs or not self.run_ids:
+            return sa.false()
+        theirs = runs.c.owner == self.deck_owner if self.deck_owner else sa.false()
+        if self.deck_user:
+            theirs = sa.or_(theirs, runs.c.hub_user == self.deck_user)
+        return sa.and_(runs.c.id.in_(self.run_ids), theirs)
 
 
 def _dt(ms: int) -> datetime:
@@ -393,6 +412,18 @@ class BatchRow:
     cost_usd: float | None
     output: Any = None
     error: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Deck:
+    """A presentation deck (``playground.decks``): its steps in order, and its share id once shared."""
+
+    id: str
+    created: datetime
+    updated: datetime
+    title: str
+    steps: list[dict[str, Any]]
+    share_id: str | None = None
 
 
 # ------------------------------------------------------------------------------------------ the ledger
@@ -842,6 +873,77 @@ class Ledger:
         with self._reading() as conn:
             rows = conn.execute(query).all()
         return [Vote(r.id, _dt(r.created_ms), r.task, r.choice, list(r.targets)) for r in rows]
+    # -------------------------------------------------------------------------------------- decks
+
+    def save_deck(self, owner: Owner, title: str, steps: list[dict[str, Any]], deck_id: str | None = None) -> str | None:
+        """Keep a deck under the owner: a new one (``deck_id`` None), or the owner's deck ``deck_id`` replaced.
+        Returns its id (None when ``deck_id`` is not the owner's). Raises LedgerError."""
+        now = _ms(time.time())
+        values = dict(title=(title or "").strip()[:200] or "Untitled deck", steps=list(steps), updated_ms=now)
+        try:
+            with self._reading() as conn, _writing(conn).begin():
+                if deck_id is None:
+                    deck_id = uuid.uuid4().hex
+                    conn.execute(decks.insert().values(id=deck_id, owner=owner_hash(owner.key), hub_user=owner.hub_user,
+                                                       created_ms=now, **values))
+                    return deck_id
+                done = conn.execute(decks.update().where(decks.c.id == deck_id, owner.clause(decks))
+                                    .values(**values)).rowcount
+        except LedgerError:
+            raise
+        except Exception as exc:
+            raise LedgerError(describe(exc)) from exc
+        return deck_id if done else None
+
+    def get_deck(self, owner: Owner, deck_id: str) -> Deck | None:
+        """One of the owner's decks (None when it is not theirs, or does not exist)."""
+        with self._reading() as conn:
+            row = conn.execute(sa.select(decks).where(decks.c.id == deck_id, owner.clause(decks))).first()
+        return None if row is None else _deck(row)
+
+    def list_decks(self, owner: Owner, limit: int = 50) -> list[Deck]:
+        """The owner's decks, the last changed first."""
+        with self._reading() as conn:
+            rows = conn.execute(sa.select(decks).where(owner.clause(decks)).order_by(decks.c.updated_ms.desc())
+                                .limit(max(1, min(limit, _MAX_PAGE)))).all()
+        return [_deck(r) for r in rows]
+
+    def delete_deck(self, owner: Owner, deck_id: str) -> bool:
+        with self._reading() as conn, _writing(conn).begin():
+            return conn.execute(decks.delete().where(decks.c.id == deck_id, owner.clause(decks))).rowcount > 0
+
+    def share_deck(self, owner: Owner, deck_id: str) -> str | None:
+        """The id of the deck's read-only link (the same one each time), or None when the deck is not the
+        owner's. Whoever has it reads the deck's recorded results (``shared_deck``)."""
+        with self._reading() as conn, _writing(conn).begin():
+            row = conn.execute(sa.select(decks.c.share_id).where(decks.c.id == deck_id, owner.clause(decks))).first()
+            if row is None:
+                return None
+            if row.share_id:
+                return row.share_id
+            share_id = uuid.uuid4().hex  # 122 random bits
+            conn.execute(decks.update().where(decks.c.id == deck_id).values(share_id=share_id))
+        return share_id
+
+    def unshare_deck(self, owner: Owner, deck_id: str) -> bool:
+        """Withdraw the deck's link: it opens nothing any more."""
+        with self._reading() as conn, _writing(conn).begin():
+            return conn.execute(decks.update().where(decks.c.id == deck_id, owner.clause(decks),
+                                                     decks.c.share_id.is_not(None)).values(share_id=None)).rowcount > 0
+
+    def shared_deck(self, share_id: str) -> tuple[Deck, Owner] | None:
+        """A shared deck (None when no deck has this link), and its reader: an Owner that sees the runs its steps
+        show (the deck owner's) and their files, nothing else."""
+        if not share_id:
+            return None
+        with self._reading() as conn:
+            row = conn.execute(sa.select(decks).where(decks.c.share_id == share_id)).first()
+        if row is None:
+            return None
+        deck = _deck(row)
+        ids = tuple(dict.fromkeys(s["run_id"] for s in deck.steps if s.get("run_id")))
+        return deck, _DeckReader(run_ids=ids, deck_owner=row.owner, deck_user=row.hub_user)
+
     # -------------------------------------------------------------------------------------- deletions
 
     def delete_run(self, owner: Owner, run_id: str) -> bool:
@@ -909,6 +1011,10 @@ class Ledger:
         """Insert ready-made rows at once, on this thread (benchmarks fill a ledger with it)."""
         with self._connect() as conn, _writing(conn).begin():
             _insert_rows(conn, rows)
+
+
+def _deck(row: sa.Row) -> Deck:
+    return Deck(row.id, _dt(row.created_ms), _dt(row.updated_ms), row.title, list(row.steps or []), row.share_id)
 
 
 def _batch(row: sa.Row, with_data: bool = False) -> BatchRecord:

@@ -1,0 +1,154 @@
+"""Presentation decks (playground/decks.py, the ledger's ledger_decks): built from runs really made against the fake
+router and recorded in a real SQLite ledger, reordered, played live and from their recordings, shared."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+
+import pytest
+from PIL import Image
+
+from playground import decks, handlers, ledger, owners, service
+from playground.tasks import ASSETS, TASKS
+from tests.conftest import TOKEN
+
+SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
+VIT = "google/vit-base-patch16-224"
+FLUX = "black-forest-labs/FLUX.1-schnell"
+LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
+FAIL = (503, {"content-type": "application/json"}, b'{"error": "Service Unavailable"}')
+
+
+@pytest.fixture(autouse=True)
+def _a_user_of_its_own(monkeypatch):
+    """Each test's runs go under a Hub user of its own (a checked token links a browser to its user's runs)."""
+    monkeypatch.setattr(sys.modules[__name__], "TOKEN", f"hf_as_decks{secrets.token_hex(4)}_" + "x" * 24)
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = ledger.configure(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
+    yield store
+    ledger.configure()
+
+
+def run(owner_state, task_id: str, model: str, provider: str, *values) -> service.RunResult:
+    task = TASKS[task_id]
+    values = (*values, *[None] * (len(task.inputs) - len(values)), *[None] * len(task.params), "")
+    request = handlers.task_request(task, TOKEN, provider, None, None, model, "main", values, owner=owner_state)
+    result = service.run(request)
+    assert result.ok, result.error
+    return result
+
+
+@pytest.fixture
+def three_runs(fake, store):
+    """A browser's three runs (text, an image in, an image out), oldest first, written to the ledger."""
+    me = owners.load(None)[1]
+    results = [run(me, "text-classification", SST2, "hf-inference", "I love this demo"),
+               run(me, "image-classification", VIT, "hf-inference", str(ASSETS / "street.png")),
+               run(me, "text-to-image", FLUX, "hf-inference", "A red square on a projector")]
+    assert store.flush(30)
+    return me, [r.run_id for r in results]
+
+
+def build(store, me, run_ids) -> str:
+    owner = owners.owner_of(me)
+    steps = decks.add_runs(store, owner, [], run_ids)
+    return store.save_deck(owner, "Quarterly demo", steps)
+
+
+def test_a_deck_is_built_from_runs_reordered_and_kept_in_the_ledger(three_runs, store):
+    me, ids = three_runs
+    owner = owners.owner_of(me)
+    deck_id = build(store, me, ids)
+    deck = store.get_deck(owner, deck_id)
+    assert [s["run_id"] for s in deck.steps] == ids
+    assert [s["task"] for s in deck.steps] == ["text-classification", "image-classification", "text-to-image"]
+    assert deck.steps[0]["inputs"]["text"] == "I love this demo" and deck.steps[0]["provider"] == "hf-inference"
+    assert "$media" in deck.steps[1]["inputs"]["image"]  # the file by hash, as the run's record keeps it
+    steps = decks.move_step(deck.steps, 2, -1)
+    steps = decks.set_notes(steps, 0, "Say why sentiment matters")
+    assert store.save_deck(owner, "Quarterly demo", decks.remove_step(steps, 2), deck_id) == deck_id
+    again = store.get_deck(owner, deck_id)
+    assert [s["run_id"] for s in again.steps] == [ids[0], ids[2]] and again.steps[0]["notes"] == "Say why sentiment matters"
+    assert [d.id for d in store.list_decks(owner)] == [deck_id]
+    # another browser sees no deck of this one, cannot change it, and cannot build one from its runs
+    other = owners.owner_of(owners.load(None)[1])
+    assert store.get_deck(other, deck_id) is None and store.list_decks(other) == []
+    assert store.save_deck(other, "mine now", [], deck_id) is None
+    with pytest.raises(ValueError, match="not in this browser's history"):
+        decks.add_runs(store, other, [], ids[:1])
+    with pytest.raises(ValueError, match="no step 4"):
+        decks.move_step(again.steps, 3, 1)
+
+
+def test_a_step_plays_live_through_the_service_path(three_runs, store, fake):
+    me, ids = three_runs
+    owner = owners.owner_of(me)
+    deck = store.get_deck(owner, build(store, me, ids))
+    before = len(fake.received)
+    shown = decks.play_live(store, me, deck.steps[1], TOKEN)
+    assert shown.mode == "live" and "live, just now" in shown.caption and "recorded" not in shown.caption
+    assert "`google/vit-base-patch16-224@" in shown.caption and "provider **hf-inference**" in shown.caption
+    assert shown.output == {"label": "tabby cat", "confidences": [{"label": "tabby cat", "confidence": 0.87},
+                                                                  {"label": "tiger cat", "confidence": 0.1}]} \
+        or shown.output == {"tabby cat": 0.87, "tiger cat": 0.1}
+    assert shown.image and Image.open(shown.image).size == Image.open(ASSETS / "street.png").size
+    sent = [r for r in fake.received[before:] if "vit-base" in r.path]
+    assert sent and sent[-1].headers.get("authorization") == f"Bearer {TOKEN}"
+    assert store.flush(30)
+    live_runs = store.list_runs(owner, source="deck").runs
+    assert len(live_runs) == 1 and live_runs[0].task == "image-classification"  # recorded once, as a deck run
+    text = decks.play_live(store, me, deck.steps[0], TOKEN)
+    assert text.texts == [("Text", "I love this demo")] and text.mode == "live"
+
+
+def test_a_failing_live_run_shows_the_recording_labelled_so(three_runs, store, fake):
+    me, ids = three_runs
+    owner = owners.owner_of(me)
+    deck = store.get_deck(owner, build(store, me, ids))
+    recorded = store.get_run(owner, ids[0])
+    fake.chaos(fault_rate=1.0, fault=FAIL)
+    shown = decks.play_live(store, me, deck.steps[0], TOKEN)
+    assert shown.mode == "fallback" and "live, just now" not in shown.caption
+    when = recorded.created.strftime("%Y-%m-%d %H:%M")
+    assert f"recorded on {when} UTC; the live run failed: " in shown.caption
+    assert shown.output == decks.play_recorded(store, owner, deck.steps[0]).output
+    assert shown.output not in (None, "", {})
+    # the recording alone says so, and never "live"
+    alone = decks.play_recorded(store, owner, deck.steps[2])
+    assert alone.mode == "recorded" and f"recorded on " in alone.caption and "live" not in alone.caption
+    assert isinstance(alone.output, Image.Image)
+
+
+def test_a_step_whose_run_was_deleted_says_so(three_runs, store, fake):
+    me, ids = three_runs
+    owner = owners.owner_of(me)
+    deck = store.get_deck(owner, build(store, me, ids))
+    assert store.delete_run(owner, ids[0])
+    fake.chaos(fault_rate=1.0, fault=FAIL)
+    shown = decks.play_live(store, me, deck.steps[0], TOKEN)
+    assert shown.mode == "failed" and "no recording to show" in shown.caption and "the live run failed" in shown.caption
+
+
+def test_a_shared_deck_shows_its_recorded_results_and_nothing_else(three_runs, store):
+    me, ids = three_runs
+    owner = owners.owner_of(me)
+    deck_id = build(store, me, ids[:2])
+    share_id = store.share_deck(owner, deck_id)
+    assert share_id and len(share_id) == 32 and store.share_deck(owner, deck_id) == share_id
+    assert store.share_deck(owners.owner_of(owners.load(None)[1]), deck_id) is None  # not theirs to share
+    deck, reader = store.shared_deck(share_id)
+    assert deck.id == deck_id and [s["run_id"] for s in deck.steps] == ids[:2]
+    shown = decks.play_recorded(store, reader, deck.steps[1])
+    assert shown.mode == "recorded" and shown.image  # its run and its file are readable
+    # nothing else of the owner: not the run left out of the deck, not their history, not their decks
+    assert store.get_run(reader, ids[2]) is None
+    assert store.list_runs(reader).total == 2
+    assert store.list_decks(reader) == [] and store.get_deck(reader, deck_id) is None
+    third = store.get_run(owner, ids[2])
+    assert store.get_media(reader, third.output["$media"]) is None
+    assert store.shared_deck("0" * 32) is None and store.shared_deck("") is None
+    assert store.unshare_deck(owner, deck_id) and store.shared_deck(share_id) is None
