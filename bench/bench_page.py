@@ -67,13 +67,13 @@ SWITCH_JS = """async ([tabs, label, button]) => {
     const start = performance.now();
     for (const name of tabs) {  // a group's task tabs appear once the group's panel is shown
         while (!tab(name)) {
-            if (performance.now() - start > 20000) throw new Error('no tab ' + name);
+            if (performance.now() - start > 60000) throw new Error('no tab ' + name);
             await new Promise(r => requestAnimationFrame(r));
         }
         tab(name).click();
     }
     while (!shown([label, button])) {
-        if (performance.now() - start > 20000) throw new Error('inputs of ' + tabs.at(-1) + ' never shown');
+        if (performance.now() - start > 60000) return null;  // not shown within a minute
         await new Promise(r => requestAnimationFrame(r));
     }
     return performance.now() - start;
@@ -151,7 +151,10 @@ def one_load(browser, url: str, playground: bool, switches: bool) -> dict:
             for task in TASKS.values():
                 tabs = ([] if task.group == opened_group else [task.group]) + [task.label]
                 opened_group = task.group
-                result["switch_ms"][task.id] = page.evaluate(SWITCH_JS, [tabs, _first_input_label(task), _button(task)])
+                shown = page.evaluate(SWITCH_JS, [tabs, _first_input_label(task), _button(task)])
+                if shown is None:
+                    print(f"  {task.label}: inputs not shown within 60 s", flush=True)
+                result["switch_ms"][task.id] = float("inf") if shown is None else shown
         return result
     finally:
         context.close()

@@ -55,7 +55,9 @@ def _token_note() -> str:
     return "No token found: runs go to the **local backend** on this machine. Paste a token to use Inference Providers."
 
 
-def _param_component(spec: ParamSpec) -> gr.components.Component:
+def _param_component(spec: ParamSpec, key: str | None = None) -> gr.components.Component:
+    """A parameter's field. ``key``: its key in a tab built when first shown (``_build_lazy_tab``), where Gradio
+    keeps a blank value (a number box left blank is sent as blank, not as 0) only for a keyed component."""
     common = dict(label=spec.label, info=spec.help[:200] or None)
     if spec.type == "bool":  # three states: a checkbox could not leave the server's default alone
         value = "" if spec.default is None else str(bool(spec.default)).lower()
@@ -72,7 +74,7 @@ def _param_component(spec: ParamSpec) -> gr.components.Component:
         if bounded:
             common["info"] = f"{common['info'] or ''} ({spec.minimum:g} to {spec.maximum:g}; blank: server default)".strip()
         return gr.Number(value=spec.default, precision=0 if spec.type == "int" else None, minimum=spec.minimum,
-                         maximum=spec.maximum, step=spec.step or 1, placeholder="(server default)", **common)
+                         maximum=spec.maximum, step=spec.step or 1, placeholder="(server default)", key=key, **common)
     placeholder = "comma-separated" if spec.type == "list" else "(server default)"
     return gr.Textbox(value=spec.default or "", placeholder=placeholder, **common)
 
@@ -254,7 +256,7 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
             else:
                 inputs = _task_inputs(task, url_boxes)
             with gr.Accordion("Parameters", open=False):
-                params = [_param_component(spec) for spec in task.params]
+                params = [_param_component(spec, key=f"{task.id}:{spec.name}") for spec in task.params]
                 extra = _extra_field()
             if task.billed_slow:
                 gr.Markdown("⚠️ **Slow and billed.** One run takes one to several minutes and the provider bills it. "

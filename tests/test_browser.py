@@ -32,7 +32,8 @@ def test_text_classification_in_the_browser(app, fake):
 def test_a_link_opens_its_task_and_every_task_tab_is_in_view(app, fake):
     with browser_page(width=1024) as page:  # a small laptop window
         page.goto(app.local_url + "?task=object-detection")
-        page.get_by_text("facebook/detr-resnet-50 · object-detection").first.wait_for(timeout=20_000)
+        # the linked tab is built once the page has opened it: a round trip more than the first task
+        page.get_by_text("facebook/detr-resnet-50 · object-detection").first.wait_for(timeout=60_000)
         assert page.locator("[role=tab][aria-selected=true]").filter(visible=True).all_inner_texts() == [
             "Vision", "Object detection"]
         for group in GROUPS:  # no tab hides behind "More tabs": a row too long wraps
