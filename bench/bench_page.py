@@ -95,7 +95,7 @@ def serve(source: str, data_dir: str) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen([sys.executable, "-c", source.format(port=port)], cwd=ROOT, env=env,
                                stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
         try:
             if httpx.get(url, timeout=2).status_code == 200:
@@ -107,7 +107,7 @@ def serve(source: str, data_dir: str) -> tuple[subprocess.Popen, str]:
             raise SystemExit(f"the server exited with {process.returncode}:\n{log.read()[-3000:]}")
         time.sleep(0.1)
     process.kill()
-    raise SystemExit("the server did not answer within 180 s")
+    raise SystemExit("the server did not answer within 900 s")
 
 
 def _first_input_label(task) -> str:

@@ -377,8 +377,6 @@ def _build_token(demo: gr.Blocks, token: gr.Textbox,
     return session_token, token_arg
 
 
-
-
 def build_app(max_concurrency: int | None = None) -> gr.Blocks:
     """The page, serving ``max_concurrency`` events at once (default: ``concurrency.max_concurrency()``)."""
     with concurrency.ConcurrentBlocks(title="Hugging Face Inference Playground",
