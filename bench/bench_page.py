@@ -86,7 +86,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(source: str, data_dir: str) -> tuple[subprocess.Popen, str]:
+def serve(source: str, data_dir: str, attempts: int = 3) -> tuple[subprocess.Popen, str]:
+    """Start a page's server; again when it gives up at start (on a loaded machine Gradio's own check that
+    localhost answers can time out, and it then exits)."""
+    for attempt in range(attempts):
+        try:
+            return _serve(source, data_dir)
+        except SystemExit as err:
+            if attempt == attempts - 1:
+                raise
+            print(f"(the server did not start, trying again: {str(err).splitlines()[-1]})", flush=True)
+    raise AssertionError("unreachable")
+
+
+def _serve(source: str, data_dir: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")}
     env.update(HF_TOKEN_PATH="/nonexistent", HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False",
