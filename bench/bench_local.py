@@ -9,6 +9,10 @@ Measures, on this machine:
     InferenceClient, vs llama_cpp.Llama.create_chat_completion(stream=True) in-process (the floor);
   * embeddings/s through the server (InferenceClient.feature_extraction) vs SentenceTransformer.encode.
 
+  * with --compare-build PATH: the installed (portable) llama.cpp build against another build of the same
+    llama-cpp-python found at PATH (e.g. one compiled with native CPU flags, installed with
+    `pip install --target PATH`), direct tokens/s, each run in a fresh process, A and B interleaved.
+
 Goals: chat >= 0.9x direct tokens/s; load after first run <= 3 s.
 Both sides run the same request (temperature 0.7, seed 1), so they generate the same tokens; rates are
 streamed content chunks (~tokens) per second on each side. logit_bias is not used to force the length:
@@ -50,6 +54,50 @@ engines._ENGINE_CLASSES[slot.model.engine](slot.model)
 t4 = time.perf_counter()
 print(json.dumps({{"import_pkg": t1 - t0, "warm": t2 - t1, "reload_in_process": t4 - t3}}))
 """
+
+
+_BUILD_SNIPPET = r"""
+import json, sys, time
+if {path!r}:
+    sys.path.insert(0, {path!r})
+sys.path.insert(1, {root!r})
+import llama_cpp
+from playground.local_backend import discovery, engines
+llm = llama_cpp.Llama(model_path=discovery.find({model!r}).path, n_ctx=engines.LLAMA_N_CTX,
+                      n_threads=engines.LLAMA_N_THREADS, n_threads_batch=engines.LLAMA_N_THREADS, verbose=False)
+messages = {messages!r}
+list(llm.create_chat_completion(messages, max_tokens=8, stream=True, seed=1))  # warm-up
+t0, n, first = time.perf_counter(), 0, None
+for chunk in llm.create_chat_completion(messages, max_tokens={tokens}, stream=True, temperature=0.7, seed=1):
+    if chunk["choices"] and chunk["choices"][0]["delta"].get("content"):
+        n += 1
+        first = first or time.perf_counter()
+t1 = time.perf_counter()
+info = llama_cpp.llama_print_system_info().decode()
+print(json.dumps({{"tok_s": n / (t1 - t0), "decode_tok_s": (n - 1) / (t1 - first), "tokens": n,
+                   "file": llama_cpp.__file__, "avx512": "AVX512 = 1" in info}}))
+"""
+
+
+def bench_builds(other: str, tokens: int, runs: int) -> dict:
+    """The installed build (A) against the build at ``other`` (B): fresh processes, A B A B..., tokens/s."""
+    rows: dict[str, list[dict]] = {"installed": [], "other": []}
+    for i in range(runs * 2):
+        side = ("installed", "other")[(i + i // 2) % 2]  # A B B A A B ...: neither side always goes first
+        code = _BUILD_SNIPPET.format(path="" if side == "installed" else other, root=str(ROOT), model=LLM,
+                                     messages=MESSAGES, tokens=tokens)
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        rows[side].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    pairs = [b["tok_s"] / a["tok_s"] for a, b in zip(rows["installed"], rows["other"])]
+    print(f"\n== Engine builds, direct llama.cpp, {tokens} tokens, {runs} fresh processes each, interleaved")
+    for side, samples in rows.items():
+        rates = sorted(s["tok_s"] for s in samples)
+        print(f"  {side:9s} {statistics.median(rates):7.1f} tok/s end-to-end (min {rates[0]:.1f}, max {rates[-1]:.1f})"
+              f"   decode {statistics.median(s['decode_tok_s'] for s in samples):7.1f} tok/s"
+              f"   AVX-512 in build: {samples[0]['avx512']}   {samples[0]['file']}")
+    print(f"  other/installed tokens/s: median {statistics.median(pairs):.3f} (min {min(pairs):.3f}, max {max(pairs):.3f})")
+    return rows
 
 
 def _fmt(x: float, unit: str = "s") -> str:
@@ -198,10 +246,15 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="fewer runs and tokens")
+    parser.add_argument("--compare-build", metavar="PATH",
+                        help="only compare the installed llama.cpp build with the one installed at PATH")
     args = parser.parse_args()
     if args.quick:
         args.tokens, args.runs = 64, 2
     os.environ.pop("HF_TOKEN", None)
+    if args.compare_build:
+        bench_builds(args.compare_build, args.tokens, max(args.runs, 3))
+        return
 
     loads = bench_loads(args.runs)
     chat = bench_chat(args.tokens, args.runs)

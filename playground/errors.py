@@ -59,6 +59,7 @@ __all__ = [
     "LocalEngineError",
     "ProviderError",
     "AnswerShapeError",
+    "StoppedError",
     "translate",
     "RETRYABLE_STATUS",
 ]
@@ -166,6 +167,13 @@ class AnswerShapeError(PlaygroundError):
     would answer the same way."""
 
     kind: str = "answer_shape"
+
+
+@dataclass
+class StoppedError(PlaygroundError):
+    """The person stopped the run (Stop, a closed page): what arrived until then is kept."""
+
+    kind: str = "stopped"
 
 
 def parse_retry_after(headers) -> float | None:

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from . import concurrency, owners, service, snippets
+from . import concurrency, owners, public_mode, service, signin, snippets, spend_guard
 from .errors import AnswerShapeError, InputError, PlaygroundError
 from .params import parse_values
 from .reliability import HEALTH, RetryPolicy
@@ -23,7 +23,7 @@ from .service import InLine, RunRequest, RunResult, StreamDelta, Target
 from .tasks import TASKS, Task
 
 __all__ = [
-    "HEADER_ARGS", "ADVANCED_ARGS", "handler_for", "run_task", "run_chat", "status_markdown", "raw_json", "token_kept",
+    "HEADER_ARGS", "ADVANCED_ARGS", "GUARD_ARGS", "handler_for", "task_request", "shown", "run_task", "run_chat", "status_markdown", "raw_json", "token_kept",
     "request_token",
     "chat_messages", "reliability_settings", "cooldowns_markdown", "take_back_last_turn", "prepare_continue",
     "describe_tools", "check_structured", "snippet_for", "snippets_for_run",
@@ -34,6 +34,8 @@ HEADER_ARGS = ("token", "provider", "endpoint_url", "bill_to", "model", "revisio
 # The Advanced accordion (retries, timeouts, failover), shared by every tab, passed last to every handler.
 ADVANCED_ARGS = ("attempts", "backoff_base_s", "backoff_cap_s", "deadline_s", "connect_timeout_s", "read_timeout_s",
                  "stream_idle_timeout_s", "failover", "fallback_providers")
+# The spend guard's budgets (USD; empty: none), after the Advanced values (``spend_guard``).
+GUARD_ARGS = ("budget_session_usd", "budget_day_usd")
 TRUNCATED = " ⚠️ [truncated]"  # marks a reply whose stream broke midway
 # A streamed reply is shown at most every STREAM_UPDATE_S (its first piece at once, all of it at the end): each
 # update costs Gradio a round of processing, which many people streaming at once need for their first tokens.
@@ -57,10 +59,10 @@ def token_kept(check):
 
 
 def request_token(token: str | None, session_token: str | None = None, request: Any = None) -> str | None:
-    """The token a run sends: the API caller's ``token=``, else the one pasted in this tab, else the request's
-    ``Authorization: Bearer hf_…`` header. A header that is not a Hugging Face token (a proxy's in front of the
-    app) is not sent on."""
-    for given in (token, session_token):
+    """The token a run sends: the API caller's ``token=``, else the one pasted in this tab, else the signed-in
+    visitor's (``signin``), else the request's ``Authorization: Bearer hf_…`` header. A header that is not a
+    Hugging Face token (a proxy's in front of the app) is not sent on."""
+    for given in (token, session_token, signin.token_of(request)):
         if (given or "").strip():
             return given.strip()
     headers = getattr(request, "headers", None) or {}
@@ -183,26 +185,21 @@ def _warm_local(model: str) -> None:
         pass
 
 
-def run_task(task: Task, token, provider, endpoint_url, bill_to, model, revision, *values,
-             advanced: tuple = (), progress: gr.Progress | None = None, session: str = "",
-             owner: Any = None) -> tuple[Any, str, str]:
-    """Run a non-streaming task; returns (rendered output, status markdown, raw exchange JSON)."""
+def task_request(task: Task, token, provider, endpoint_url, bill_to, model, revision, values: tuple,
+                 advanced: tuple = (), session: str = "", owner: Any = None, source: str = "tab",
+                 address: str = "") -> RunRequest:
+    """The RunRequest of a non-streaming run from a tab's values (or a Compare pane's), asked from ``source``.
+    Raises InputError for a parameter or an Advanced value that cannot be read."""
+    inputs, params = _split(task, values)
+    settings = reliability_settings(*advanced)
+    return RunRequest(task.id, model, inputs, params, revision or "main",
+                      _target(token, provider, endpoint_url, bill_to, settings), session=session,
+                      address=address, **owners.run_fields(owner, source, token))
+
+
+def shown(task: Task, result: RunResult) -> tuple[Any, str, str]:
+    """A finished run as a tab shows it: (rendered output, status markdown, raw exchange JSON)."""
     renderer = RENDERERS[task.renderer]
-    try:
-        inputs, params = _split(task, values)
-        settings = reliability_settings(*advanced)
-    except InputError as err:
-        status, raw = _error_outputs(err)
-        return renderer.empty, status, raw
-    note = _local_loading(task, provider, model)
-    if note and progress is not None:
-        progress(0.05, desc=note)
-        _warm_local(model)
-    request = RunRequest(task.id, model, inputs, params, revision or "main",
-                         _target(token, provider, endpoint_url, bill_to, settings), session=session,
-                         **owners.run_fields(owner, "tab", token))
-    in_line = None if progress is None else lambda ahead: progress(0, desc=concurrency.in_line(ahead))
-    result = service.run(request, on_wait=in_line)
     if not result.ok:
         return renderer.empty, status_markdown(result), raw_json(result)
     try:
@@ -213,6 +210,29 @@ def run_task(task: Task, token, provider, endpoint_url, bill_to, model, revision
             "The answer is kept in the raw exchange; please report this with it.")
         return renderer.empty, status_markdown(result), raw_json(result)
     return rendered, status_markdown(result), raw_json(result)
+
+
+def run_task(task: Task, token, provider, endpoint_url, bill_to, model, revision, *values,
+             advanced: tuple = (), progress: gr.Progress | None = None, session: str = "", address: str = "",
+             owner: Any = None, budget: spend_guard.Budget = spend_guard.Budget(),
+             guard: Any = None) -> tuple[Any, str, str]:
+    """Run a non-streaming task; returns (rendered output, status markdown, raw exchange JSON). A run the spend
+    guard holds back (``budget``, the session's ``guard`` state) leaves the last result and says why instead."""
+    try:
+        request = task_request(task, token, provider, endpoint_url, bill_to, model, revision, values, advanced,
+                               session, owner, address=address)
+    except InputError as err:
+        status, raw = _error_outputs(err)
+        return RENDERERS[task.renderer].empty, status, raw
+    note = _local_loading(task, provider, model)
+    if note and progress is not None:
+        progress(0.05, desc=note)
+        _warm_local(model)
+    question = spend_guard.check(request, budget, owners.owner_of(owner), guard)
+    if question:
+        return gr.skip(), question, gr.skip()
+    in_line = None if progress is None else lambda ahead: progress(0, desc=concurrency.in_line(ahead))
+    return shown(task, service.run(request, on_wait=in_line))
 
 
 def _text_of(content: Any) -> str:
@@ -344,7 +364,8 @@ def _message_parts(message: Any) -> tuple[str, list[str]]:
 
 
 def run_chat(task: Task, token, provider, endpoint_url, bill_to, model, revision, history, message, *values,
-             advanced: tuple = (), session: str = "", owner: Any = None) -> Iterator[tuple]:
+             advanced: tuple = (), session: str = "", address: str = "", owner: Any = None,
+             budget: spend_guard.Budget = spend_guard.Budget(), guard: Any = None) -> Iterator[tuple]:
     """Stream a chat reply; yields (history, message box, status, raw). A failure loses nothing."""
     history = list(history or [])
     text, files = _message_parts(message)
@@ -357,6 +378,14 @@ def run_chat(task: Task, token, provider, endpoint_url, bill_to, model, revision
         status, raw = _error_outputs(err)
         yield history, message, status, raw
         return
+    messages = chat_messages(history) + [{"role": "user", "content": _user_content(text, files)}]
+    request = RunRequest(task.id, model, {**inputs, "messages": messages}, params, revision or "main",
+                         _target(token, provider, endpoint_url, bill_to, settings), session=session, address=address,
+                         **owners.run_fields(owner, "chat", token))
+    question = spend_guard.check(request, budget, owners.owner_of(owner), guard)
+    if question:  # the message stays in the box, for "Run anyway"
+        yield history, message, question, gr.skip()
+        return
     asked = {"role": "user", "content": [text, *({"path": f} for f in files)] if files else text}
     shown = [*history, asked, {"role": "assistant", "content": "…"}]
     note = _local_loading(task, provider, model)
@@ -364,10 +393,6 @@ def run_chat(task: Task, token, provider, endpoint_url, bill_to, model, revision
         yield shown, _EMPTY_MESSAGE, note, gr.skip()
         _warm_local(model)
     yield shown, _EMPTY_MESSAGE, "⏳ Waiting for the first token…", gr.skip()
-    messages = chat_messages(history) + [{"role": "user", "content": _user_content(text, files)}]
-    request = RunRequest(task.id, model, {**inputs, "messages": messages}, params, revision or "main",
-                         _target(token, provider, endpoint_url, bill_to, settings), session=session,
-                         **owners.run_fields(owner, "chat", token))
     last, shown_at = StreamDelta("", ""), 0.0
     for event in service.run_stream(request):
         if isinstance(event, InLine):  # another reply is being generated by the local engine: say where we stand
@@ -480,27 +505,32 @@ def handler_for(task: Task):
     else:
         names += [spec.name for spec in task.inputs]
         body = run_task
-    # then the tab's session token and owner (gr.State: not API parameters)
-    names += [spec.name for spec in task.params] + ["extra_parameters", *ADVANCED_ARGS, "session_token", "owner"]
+    # then the budgets, the tab's session token, owner and spend guard state (gr.State: not API parameters)
+    names += [spec.name for spec in task.params] + ["extra_parameters", *ADVANCED_ARGS, *GUARD_ARGS,
+                                                     "session_token", "owner", "spend_guard"]
     n = len(ADVANCED_ARGS)  # the Advanced accordion's values come after the task's
 
     def split(args):
-        """Gradio's arguments -> (the body's values with the token to send, the Advanced values, the request).
-        Gradio adds the gr.Request last: its headers, and its session hash (public mode's limits)."""
-        *args, session_token, owner, request = args
-        return (request_token(args[0], session_token, request), *args[1:-n]), args[-n:], request, owner
+        """Gradio's arguments -> (the body's values with the token to send, the Advanced values, the request, and
+        the keyword arguments naming whose run it is and its budget). Gradio adds the gr.Request last: its
+        headers, and its session hash (public mode's limits)."""
+        *args, session_usd, day_usd, session_token, owner, guard, request = args
+        if user := signin.user_of(request):  # a signed-in visitor's runs are theirs in the ledger
+            owner = owners.claim(owner, user)
+        extra = dict(session=getattr(request, "session_hash", "") or "", address=public_mode.client_address(request),
+                     owner=owner,
+                     budget=spend_guard.budget_of(session_usd, day_usd), guard=guard)
+        return (request_token(args[0], session_token, request), *args[1:-n]), args[-n:], extra
 
     if task.renderer == "chat":
         def handler(*args):
-            values, advanced, request, owner = split(args)
-            yield from body(task, *values, advanced=advanced, session=getattr(request, "session_hash", "") or "",
-                            owner=owner)
+            values, advanced, extra = split(args)
+            yield from body(task, *values, advanced=advanced, **extra)
     else:
         def handler(*args):
             *args, progress = args  # Gradio passes its tracked Progress last (see the signature below)
-            values, advanced, request, owner = split(args)
-            return body(task, *values, advanced=advanced, progress=progress,
-                        session=getattr(request, "session_hash", "") or "", owner=owner)
+            values, advanced, extra = split(args)
+            return body(task, *values, advanced=advanced, progress=progress, **extra)
 
     handler.__name__ = task.api_name
     # Every argument defaults to None, so API callers give only what they need (the component's own

@@ -6,6 +6,7 @@
     list_revisions(model)            -> Revisions         branches, tags, recent commits
     resolve_revision(model, rev)     -> Resolved          any branch, tag or commit -> full commit SHA (+ drift)
     check_token(token)               -> TokenStatus       user, organisations, role and scopes; never the token
+    model_access(model, token)       -> ModelAccess       gated or not, and whether this token may use it
     widget_examples(model)           -> (dict, ...)       the model card's widget examples (``widgetData``), as given
 
 Everything goes through huggingface_hub: ``HfApi`` for the Hub, and its shared HTTP client for the router's
@@ -37,6 +38,7 @@ from typing import Any, Callable, TypeVar
 
 import httpx2
 from huggingface_hub import HfApi
+from huggingface_hub.errors import GatedRepoError
 from huggingface_hub.inference._providers import PROVIDERS
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
@@ -53,6 +55,7 @@ __all__ = [
     "Revisions",
     "Resolved",
     "TokenStatus",
+    "ModelAccess",
     "TTLCache",
     "search_models",
     "model_summary",
@@ -60,6 +63,7 @@ __all__ = [
     "list_revisions",
     "resolve_revision",
     "check_token",
+    "model_access",
     "widget_examples",
     "clear_cache",
     "is_commit",
@@ -73,7 +77,8 @@ __all__ = [
 HUB_URL = "https://huggingface.co"
 ROUTER_MODELS_URL = "https://router.huggingface.co/v1/models"
 SORTS = {"trending": "trending_score", "downloads": "downloads", "likes": "likes"}
-TTL_S = {"search": 120, "model": 300, "router": 300, "refs": 120, "commits": 120, "revision": 60, "whoami": 300}
+TTL_S = {"search": 120, "model": 300, "router": 300, "refs": 120, "commits": 120, "revision": 60, "whoami": 300,
+         "access": 120}
 DOWN_S = 30.0  # how long "the Hub cannot be reached" is remembered
 WAIT_S = 8.0  # how long a picker waits for a listing call
 PROBE_AFTER_S = 1.0  # a listing slower than this: check that the Hub can be reached at all
@@ -509,6 +514,7 @@ class TokenStatus:
     can_infer: bool | None = None  # None: the Hub did not say
     can_read_gated: bool | None = None
     from_environment: bool = False
+    billable: tuple[str, ...] = ()  # the organisations this token may bill (``bill_to``)
 
     @property
     def problem(self) -> str:
@@ -518,6 +524,14 @@ class TokenStatus:
                     f"and tick 'Make calls to Inference Providers', or create one with it: {NEW_TOKEN_URL}")
         return ""
 
+    def why_not_billable(self, org: str) -> str:
+        """Why runs cannot be billed to ``org`` ('' when they can)."""
+        if org in self.billable:
+            return ""
+        if org not in self.enterprise_orgs:
+            return "not on a Team or Enterprise plan"
+        return "this fine-grained token has no 'Make calls to Inference Providers' permission on it"
+
 
 def _token_status(me: dict[str, Any], from_environment: bool) -> TokenStatus:
     access = ((me.get("auth") or {}).get("accessToken")) or {}
@@ -525,10 +539,13 @@ def _token_status(me: dict[str, Any], from_environment: bool) -> TokenStatus:
     fine = access.get("fineGrained") or {}
     user = me.get("name") or "?"
     permissions = list(fine.get("global") or [])
+    on_org: dict[str, list[str]] = {}  # a fine-grained token's permissions on each organisation
     for scope in fine.get("scoped") or []:
         entity = scope.get("entity") or {}
         if entity.get("type") == "user" or entity.get("name") == user:
             permissions += scope.get("permissions") or []
+        elif entity.get("type") == "org" and entity.get("name"):
+            on_org[entity["name"]] = list(scope.get("permissions") or [])
     if role in ("read", "write"):
         can_infer: bool | None = True
     elif role == "fineGrained":
@@ -536,6 +553,10 @@ def _token_status(me: dict[str, Any], from_environment: bool) -> TokenStatus:
     else:
         can_infer = None
     orgs = me.get("orgs") or []
+    # Runs are billed to an organisation on a Team or Enterprise plan (whoami's ``isEnterprise``), and a
+    # fine-grained token needs the inference permission on that organisation too.
+    billable = tuple(o["name"] for o in orgs if o.get("name") and o.get("isEnterprise") and (
+        role != "fineGrained" or INFERENCE_PERMISSION in on_org.get(o["name"], [])))
     return TokenStatus(
         user,
         tuple(o["name"] for o in orgs if o.get("name")),
@@ -545,6 +566,7 @@ def _token_status(me: dict[str, Any], from_environment: bool) -> TokenStatus:
         can_infer,
         fine.get("canReadGatedRepos") if role == "fineGrained" else None,
         from_environment,
+        billable,
     )
 
 
@@ -565,3 +587,51 @@ def checked_user(token: str | None) -> str | None:
     else None. Never asks the Hub: a run's owner is known at no cost to the run."""
     found, me = _CACHE.get(("whoami", (), _token_key(token)))
     return (me.get("name") or None) if found and isinstance(me, dict) else None
+
+
+# ------------------------------------------------------------------------------------------ model access
+
+
+@dataclass(frozen=True)
+class ModelAccess:
+    """Whether a model is gated, and whether the token (typed, else the environment's) may use it."""
+
+    model: str
+    gated: str | bool  # "auto" | "manual" | False
+    access: bool  # the Hub's auth check passed (always True for a model that is not gated)
+    token: bool  # a token was checked (False: anonymous)
+
+    @property
+    def url(self) -> str:
+        return f"{HUB_URL}/{self.model}"
+
+    def markdown(self) -> str:
+        """One line for the model's summary, said before any run ('' for a model that is not gated)."""
+        if not self.gated:
+            return ""
+        if self.access:
+            return f"🔓 Gated ({self.gated} approval): this token has access."
+        if not self.token:
+            return (f"🔒 Gated ({self.gated} approval): paste a token of an account that has access; "
+                    f"request access at {self.url}.")
+        return (f"🔒 Gated ({self.gated} approval): **this token has no access**. Accept the terms or request "
+                f"access at {self.url} (a fine-grained token also needs 'Read access to contents of all public "
+                f"gated repos you can access'); runs will be refused with 403 until then.")
+
+
+def model_access(model: str, *, token: str | None = None) -> ModelAccess:
+    """Is ``model`` gated (its model info), and may this token use it (``HfApi.auth_check``, asked only for a
+    gated model). Raises what ``model_summary`` raises for a model the Hub does not know or cannot be reached."""
+    gated = _model_info(model, token).gated or False
+    effective = _token(token) or public_mode.host_token()
+    if not gated:
+        return ModelAccess(model, False, True, bool(effective))
+
+    def call() -> bool:
+        try:
+            _API.auth_check(model, token=effective or False)
+        except GatedRepoError:
+            return False
+        return True
+
+    return ModelAccess(model, gated, _ask("access", (model,), token, call, model=model), bool(effective))

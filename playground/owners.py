@@ -11,10 +11,13 @@ database). Only keys this server issued are accepted, so no one can type a key i
 receives a second HMAC of the id, and keeps only its SHA-256.
 
 A run sending a token the Hub has checked (the token line's ``whoami``, cached) is recorded under its Hub user
-too. ``remember_hub_user`` turns such a check into a signed claim of the user name in the browser's value, so
-that pages without a token box (History, Usage) show that user's runs from every browser; the claim lasts
-``CLAIM_DAYS``, and is dropped when no token is found. (Not wired to the token line yet: writing the browser
-state from a token event stalls Gradio's page for many seconds on this app's large page.)
+too. A browser that showed a checked token (the token line checked it: ``link_checked``; or a run sent it) is
+linked to that user in the ledger (``Ledger.link``, for ``ledger.store.LINK_DAYS``), so its pages without a token
+box (History, Usage, a reopened run) show that user's runs from every browser too. The link lives on the server:
+nothing is written to the browser after load (writing a ``gr.BrowserState`` from the token's events stalls
+Gradio's page for many seconds on this app's large page). A signed-in user's name (``gr.OAuthProfile``) joins
+the same way, through ``link_checked``'s ``hub_user``. ``remember_hub_user`` (a signed claim kept in the
+browser's value, for ``CLAIM_DAYS``) is still honoured when present.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import gradio as gr
 
 from . import ledger
 
-__all__ = ["owner_for", "owner_of", "hub_user_of", "new_key", "load", "remember_hub_user", "run_fields",
+__all__ = ["owner_for", "owner_of", "hub_user_of", "new_key", "load", "remember_hub_user", "run_fields", "link_checked",
            "browser_state", "SECRET_FILE", "STORAGE_KEY"]
 
 SECRET_FILE = "owner-secret"
@@ -132,6 +135,24 @@ def run_fields(state: Any, source: str, token: str | None = None) -> dict[str, A
     if not owner.key:
         return {"source": "api", "owner": "", "hub_user": user}
     return {"source": source, "owner": owner.key, "hub_user": user or owner.hub_user}
+
+
+def link_checked(token: str | None, state: Any, hub_user: str | None = None) -> None:
+    """After the token line checked the token: link this browser's owner key to the token's Hub user (or to a
+    signed-in user's name, ``hub_user``), so that it sees that user's runs. Nothing when the token was not checked
+    (``hub.checked_user``: no request to the Hub) or the browser has no key; a ledger fault is logged, never raised."""
+    from . import hub
+
+    user = (hub_user or "").strip() or (hub.checked_user(token) if (token or "").strip() else None)
+    store = ledger.current()
+    if not user or store is None:
+        return
+    try:
+        store.link(owner_of(state), user)
+    except Exception as exc:  # noqa: BLE001 - a ledger fault must not break the token line
+        import logging
+
+        logging.getLogger(__name__).warning("owners: browser not linked to its Hub user: %s", ledger.describe(exc))
 
 
 # ------------------------------------------------------------------------------------------ the page

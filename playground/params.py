@@ -8,6 +8,8 @@ playground defaults.
 
 from __future__ import annotations
 
+import math
+
 import ast
 import inspect
 import json
@@ -46,11 +48,14 @@ class ParamSpec:
             return None
         try:
             if self.type == "int":
-                if isinstance(value, float) and not value.is_integer():
+                number = float(value.strip()) if isinstance(value, str) else value
+                if isinstance(number, float) and not number.is_integer():
                     raise ValueError(f"{value} is not a whole number")
-                value = int(value)
+                value = int(number)
             elif self.type == "float":
-                value = float(value)
+                value = float(value.strip()) if isinstance(value, str) else float(value)
+                if not math.isfinite(value):
+                    raise ValueError(f"{value} is not a finite number")
             elif self.type == "bool":
                 if isinstance(value, str):
                     words = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}

@@ -179,13 +179,14 @@ def model_picked(task_id: str, token: str | None, provider: str | None, model: s
     if not model or model.startswith(("http://", "https://")):
         return "", "", revision, PIN_NOTE, gr.update(choices=provider_options(None, provider)), *_card([])
     # The questions are independent: asked at once, a first pick costs about two Hub round trips, not six.
-    with concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="pick") as pool:
+    with concurrent.futures.ThreadPoolExecutor(5, thread_name_prefix="pick") as pool:
         summary = pool.submit(hub.model_summary, model, token=token)
+        access = pool.submit(_access_line, model, token, provider)
         table = pool.submit(hub.model_providers, model, task_id, token=token)
         revisions = pool.submit(hub.list_revisions, model, token=token)
         note = pool.submit(revision_note, token, model, "main", provider, task_id)
     try:
-        summary, table = summary.result().markdown(), table.result()
+        summary, table = "\n\n".join(filter(None, [summary.result().markdown(), access.result()])), table.result()
     except PlaygroundError as err:
         problem = _hub_problem(err, "no summary or providers")
         return problem, "", revision, note.result(), gr.update(choices=provider_options(None, provider)), *_card([])
@@ -199,6 +200,16 @@ def model_picked(task_id: str, token: str | None, provider: str | None, model: s
         examples = []
     return (summary, providers_markdown(table), revision, note.result(), gr.update(choices=provider_options(table, provider)),
             *_card(examples))
+
+
+def _access_line(model: str, token: str | None, provider: str | None) -> str:
+    """The preflight of a gated model: whether this token may use it ('' when not gated, or run locally)."""
+    if provider == LOCAL:
+        return ""
+    try:
+        return hub.model_access(model, token=token).markdown()
+    except PlaygroundError as err:
+        return "" if err.kind == "not_found" else _hub_problem(err, "access to this gated model is not checked")
 
 
 def _local_revision_note(task_id: str, model: str, revision: str) -> str:
@@ -252,14 +263,30 @@ def token_status(token: str | None):
     role = {"fineGrained": "fine-grained"}.get(status.role, status.role)
     scopes = f", scopes: {', '.join(status.permissions)}" if status.permissions else ""
     line = f"✅ Token of **{status.user}**{source} · role {role}{scopes}"
-    if status.can_read_gated is False:
-        line += " · cannot read gated repos"
     if status.problem:
         line = f"⚠️ Token of **{status.user}**{source}, role {role}{scopes}.\n\n{status.problem}"
-    orgs = [(f"{o} (Enterprise)" if o in status.enterprise_orgs else o, o) for o in status.orgs]
-    if orgs:
-        line += "\n\nBill to: " + ", ".join(label for label, _ in orgs)
-    return line, gr.update(choices=[OWN_ACCOUNT, *orgs])
+    return line + "\n\n" + _preflight(status), gr.update(choices=[OWN_ACCOUNT, *_bill_to_choices(status)])
+
+
+def _preflight(status: hub.TokenStatus) -> str:
+    """What this token may do, said before any run: call Inference Providers, read gated models, bill whom."""
+    infer = {True: "✅ may call Inference Providers", False: "❌ may **not** call Inference Providers",
+             None: "❔ the Hub did not say whether it may call Inference Providers"}[status.can_infer]
+    gated = {True: "✅ may read gated models you were granted", None: "",
+             False: "❌ cannot read gated models (tick 'Read access to contents of all public gated repos you can "
+                    "access' on the token)"}[status.can_read_gated]
+    if not status.orgs:
+        bill = "bill to: your own account only (no organisation)"
+    else:
+        bill = "bill to: " + ", ".join([*(f"✅ {o}" for o in status.billable),
+                                        *(f"✗ {o} ({status.why_not_billable(o)})" for o in status.orgs
+                                          if o not in status.billable)])
+    return " · ".join(filter(None, [infer, gated, bill]))
+
+
+def _bill_to_choices(status: hub.TokenStatus) -> list[tuple[str, str]]:
+    """The organisations the token may bill (a typed name is still taken: the router then says why not)."""
+    return [(f"{o} (Enterprise)" if o in status.enterprise_orgs else o, o) for o in status.billable]
 
 
 def token_typed(token: str | None):

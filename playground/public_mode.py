@@ -21,6 +21,7 @@ same for every visitor. In public mode:
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import re
@@ -186,37 +187,61 @@ def no_host_token(token: str | None) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------ local backend
 
 
+ADDRESS_SHARE = 3  # runs a minute per network address, in sessions' worth (``SessionRuns``)
+
+
 class SessionRuns:
-    """Runs a minute per Gradio session. Keyed by the session hash (no secret); a session with no run in the
-    last minute is forgotten, so this holds at most one minute of traffic."""
+    """Runs a minute per visitor: per Gradio session (its hash, no secret) and per network address, which allows
+    ``ADDRESS_SHARE`` times a session's runs (people behind one NAT share it), so a visitor who opens new
+    sessions to get more runs is held back by their address. Keys with no run in the last minute are forgotten:
+    this holds at most one minute of traffic."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._runs: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def admit(self, session: str, per_minute: int) -> None:
-        """Count one run of ``session``, or raise RateLimitError saying how long to wait."""
+    def admit(self, session: str, per_minute: int, address: str = "") -> None:
+        """Count one run of ``session`` from ``address``, or raise RateLimitError saying how long to wait."""
         now = self._clock()
+        limits = [(f"session:{session}", per_minute)]
+        if address:
+            limits.append((f"address:{address}", per_minute * ADDRESS_SHARE))
         with self._lock:
-            for key in [k for k, runs in self._runs.items() if now - runs[-1] >= 60]:
+            for key in [k for k, runs in self._runs.items() if not runs or now - runs[-1] >= 60]:
                 del self._runs[key]
-            runs = self._runs.setdefault(session, deque())
-            while runs and now - runs[0] >= 60:
-                runs.popleft()
-            if len(runs) >= per_minute:
-                wait = 60 - (now - runs[0])
-                raise RateLimitError(
-                    f"Local backend: {per_minute} runs a minute per visitor on this public deployment",
-                    "Everyone here shares the local backend, so each visitor gets a few runs a minute.",
-                    f"Wait {wait:.0f} s, or paste your own Hugging Face token and pick a provider (Auto works).",
-                    status=429, retry_after=wait,
-                )
-            runs.append(now)
+            for key, limit in limits:
+                runs = self._runs.setdefault(key, deque())
+                while runs and now - runs[0] >= 60:
+                    runs.popleft()
+                if len(runs) >= limit:
+                    wait = 60 - (now - runs[0])
+                    raise RateLimitError(
+                        f"Local backend: {per_minute} runs a minute per visitor on this public deployment",
+                        "Everyone here shares the local backend, so each visitor gets a few runs a minute.",
+                        f"Wait {wait:.0f} s, or paste your own Hugging Face token and pick a provider (Auto works).",
+                        status=429, retry_after=wait,
+                    )
+            for key, _ in limits:
+                self._runs[key].append(now)
 
     def clear(self) -> None:
         with self._lock:
             self._runs.clear()
+
+
+def client_address(request: Any) -> str:
+    """The visitor's network address from Gradio's request: the peer, or, when the peer is a proxy on loopback or
+    a private network (a Space's, a team's reverse proxy), the address that proxy added last to X-Forwarded-For
+    (the entries before it are the visitor's own words). "" when unknown."""
+    peer = getattr(getattr(request, "client", None), "host", "") or ""
+    headers = getattr(request, "headers", None) or {}
+    forwarded = [a.strip() for a in (headers.get("x-forwarded-for") or "").split(",") if a.strip()]
+    try:
+        behind_proxy = bool(forwarded) and ipaddress.ip_address(peer).is_private
+    except ValueError:
+        behind_proxy = False
+    return forwarded[-1] if behind_proxy else peer
 
 
 LOCAL_RUNS = SessionRuns()
@@ -224,13 +249,15 @@ _REPLY_LIMITS = {"chat-completion": "max_tokens", "text-generation": "max_new_to
 _LIMIT_KEYS = ("max_tokens", "max_completion_tokens", "max_new_tokens")
 
 
-def limit_local(task_id: str, kwargs: dict[str, Any], session: str | None) -> tuple[dict[str, Any], list[str]]:
-    """A local-backend run in public mode: admitted if its session has runs left this minute, its reply capped
+def limit_local(task_id: str, kwargs: dict[str, Any], session: str | None,
+                address: str = "") -> tuple[dict[str, Any], list[str]]:
+    """A local-backend run in public mode: admitted if its session and address have runs left this minute
+    (``SessionRuns``), its reply capped
     at ``local_max_tokens`` (however it was asked, extra body included). Returns the call's arguments and
     notes for the status line. Unchanged outside public mode."""
     if not CONFIG.enabled:
         return kwargs, []
-    LOCAL_RUNS.admit(session or "", CONFIG.local_runs_per_minute)
+    LOCAL_RUNS.admit(session or "", CONFIG.local_runs_per_minute, address)
     key, cap = _REPLY_LIMITS.get(task_id), CONFIG.local_max_tokens
     if key is None:
         return kwargs, []

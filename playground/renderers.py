@@ -255,9 +255,15 @@ def media_file(data: bytes, kinds: tuple[str, ...]) -> str:
     suffix = media_suffix(bytes(data[:16]))
     if suffix not in kinds:
         raise ValueError(f"the answer is not {'/'.join(k[1:] for k in kinds)} (first bytes {bytes(data[:12])!r})")
-    folder = Path(tempfile.gettempdir()) / "playground-media"
-    folder.mkdir(exist_ok=True)
-    path = folder / f"{hashlib.sha256(data).hexdigest()[:20]}{suffix}"
+    return file_once(bytes(data), "playground-media", f"{hashlib.sha256(data).hexdigest()[:20]}{suffix}")
+
+
+def file_once(data: bytes, folder: str, name: str) -> str:
+    """The path of ``data`` written once as ``name`` in a ``folder`` of the temporary directory (Gradio may serve
+    it); ``name`` is derived from the content, so a file already there holds the same bytes."""
+    place = Path(tempfile.gettempdir()) / folder
+    place.mkdir(exist_ok=True)
+    path = place / name
     if not path.exists():
         path.write_bytes(data)
     return str(path)

@@ -2,7 +2,8 @@
 
     ledger Run  --card_of-->  card (dict: request, model@sha, provider, parameters, output, redacted exchange,
                               snippet, versions, the input files by SHA-256)  --dumps-->  run-<id>.json
-    card  --tab_values(task, card)-->  the tab's model, revision, inputs, parameters, extra JSON, status, raw
+    card  --tab_values(task, card)-->  the tab's model, revision, inputs, parameters, extra JSON, and the result
+                                       as it was: rendered output, status line, raw exchange (``shown_result``)
 
 History reopens a run through its card (``?run=<id>``), and a card dropped on the playground page (an upload) goes
 through the same ``tab_values``: one way back into a tab. A card never holds a token: the ledger keeps none, and
@@ -13,9 +14,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import collections.abc
+import functools
 import hashlib
+import inspect
+import io
 import json
 import tempfile
+import typing
 import uuid
 from pathlib import Path
 from typing import Any
@@ -25,9 +31,11 @@ import gradio as gr
 from . import capture, ledger
 from .ledger import MEDIA_KEY
 from .params import ParamSpec
+from .renderers import RENDERERS, file_once
 from .tasks import TASKS, Task
 
 __all__ = ["KIND", "card_of", "dumps", "loads", "write", "tab_values", "header_values", "snippet_of", "status_of", "CardError",
+           "recorded_output", "result_of", "shown_output",
            "fill_outputs", "linked_run_handler", "upload_handler"]
 
 KIND = "hf-inference-playground/run-card"
@@ -61,10 +69,11 @@ def _refs(value: Any) -> list[dict[str, Any]]:
 
 
 def card_of(run: ledger.Run, store: ledger.Ledger, owner: ledger.Owner) -> dict[str, Any]:
-    """The run card of one of the owner's runs; its input files are carried (base64), up to MAX_MEDIA_BYTES."""
+    """The run card of one of the owner's runs; its input files, then its output files, are carried (base64), up
+    to MAX_MEDIA_BYTES in all (a file past it is named, not carried)."""
     files: dict[str, dict[str, Any]] = {}
     budget = MAX_MEDIA_BYTES
-    for ref in _refs(run.inputs):
+    for ref in _refs([run.inputs, run.output]):
         sha = ref[MEDIA_KEY]
         if sha in files:
             continue
@@ -93,6 +102,8 @@ def card_of(run: ledger.Run, store: ledger.Ledger, owner: ledger.Owner) -> dict[
         "notes": run.notes,
         "latency_ms": run.latency_ms,
         "retries": run.retries,
+        "waited_s": run.waited_s,
+        "truncated": run.truncated,
         "usage": {"prompt_tokens": run.prompt_tokens, "completion_tokens": run.completion_tokens,
                   "total_tokens": run.total_tokens},
         "cost": {"usd": run.cost_usd, "basis": run.cost_basis},
@@ -162,8 +173,9 @@ def loads(text: str | bytes) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------ back into a tab
 
 
-def _media_file(card: dict[str, Any], ref: dict[str, Any]) -> str | None:
-    """The path of a file the card carries (written once per content, in the temporary folder Gradio may serve)."""
+def _media_bytes(card: dict[str, Any], ref: dict[str, Any]) -> bytes | None:
+    """The bytes of a file the card carries (None when it names the file without carrying it, or they do not match
+    their hash)."""
     sha = ref.get(MEDIA_KEY, "")
     entry = (card.get("media") or {}).get(sha) or {}
     if not entry.get("base64"):
@@ -172,14 +184,17 @@ def _media_file(card: dict[str, Any], ref: dict[str, Any]) -> str | None:
         data = base64.b64decode(entry["base64"], validate=True)
     except (binascii.Error, ValueError):
         return None
-    if hashlib.sha256(data).hexdigest() != sha:
+    return data if hashlib.sha256(data).hexdigest() == sha else None
+
+
+def _media_file(card: dict[str, Any], ref: dict[str, Any]) -> str | None:
+    """The path of a file the card carries (written once per content, in the temporary folder Gradio may serve)."""
+    data = _media_bytes(card, ref)
+    if data is None:
         return None
-    folder = Path(tempfile.gettempdir()) / "playground-run-files"
-    folder.mkdir(exist_ok=True)
-    path = folder / f"{sha}{_EXT.get(entry.get('type') or ref.get('type'), '')}"
-    if not path.exists():
-        path.write_bytes(data)
-    return str(path)
+    entry = (card.get("media") or {}).get(ref[MEDIA_KEY]) or {}
+    suffix = _EXT.get(entry.get("type") or ref.get("type"), "")
+    return file_once(data, "playground-run-files", f"{ref[MEDIA_KEY]}{suffix}")
 
 
 def _input_value(card: dict[str, Any], kind: str, value: Any) -> Any:
@@ -241,31 +256,137 @@ def _chat_values(card: dict[str, Any], inputs: dict[str, Any]) -> list[Any]:
     return [history, message, _text(system)]
 
 
-def status_of(card: dict[str, Any]) -> str:
+# ------------------------------------------------------------------------------------------ the result, as it was
+
+
+def _revived(card: dict[str, Any], value: Any) -> Any:
+    """A recorded value as the run had it (``ledger.record.Converter`` undone): files back as bytes, a decoded
+    image (recorded with its ``size``) as a PIL image, a large array (its ``shape``) as numpy. A file the card does
+    not carry becomes None."""
+    if isinstance(value, dict):
+        if MEDIA_KEY not in value:
+            return {k: _revived(card, v) for k, v in value.items()}
+        data = _media_bytes(card, value)
+        if data is None:
+            return None
+        if "shape" in value:
+            import numpy as np
+
+            return np.load(io.BytesIO(data), allow_pickle=False)
+        if "size" in value:
+            from PIL import Image
+
+            image = Image.open(io.BytesIO(data))
+            image.load()
+            return image
+        return data
+    if isinstance(value, list):
+        return [_revived(card, v) for v in value]
+    return value
+
+
+@functools.cache
+def _output_type(task_id: str) -> type | None:
+    """The huggingface_hub output type the task's InferenceClient method returns (None for str, bytes, images...)."""
+    from huggingface_hub import InferenceClient
+    from huggingface_hub.inference._generated.types.base import BaseInferenceType
+
+    def find(annotation: Any) -> type | None:
+        if isinstance(annotation, type) and issubclass(annotation, BaseInferenceType):
+            return annotation
+        if typing.get_origin(annotation) is collections.abc.Iterable:  # a stream's chunks: not what is recorded
+            return None
+        return next((t for t in map(find, typing.get_args(annotation)) if t is not None), None)
+
+    return find(inspect.signature(getattr(InferenceClient, TASKS[task_id].method)).return_annotation)
+
+
+def recorded_output(task: Task, card: dict[str, Any]) -> Any:
+    """The run's output as the service path returned it (huggingface_hub's types, images, bytes), from the card."""
+    value = _revived(card, card.get("output"))
+    kind = _output_type(task.id)
+    records = isinstance(value, dict) or (isinstance(value, list) and value and all(isinstance(v, dict) for v in value))
+    return kind.parse_obj(value) if kind is not None and records else value
+
+
+def result_of(card: dict[str, Any]) -> Any:
+    """The card's run as a ``service.RunResult`` (without its exchanges): what its status line is written from."""
+    from .errors import PlaygroundError
+    from .service import RunResult
+
+    provider = card.get("provider") or {}
+    error = card.get("error")
+    known = {"title", "message", "fix", "status", "retry_after", "kind"}
+    usage = {k: v for k, v in (card.get("usage") or {}).items() if v is not None} or None
+    return RunResult(
+        task=card.get("task", ""), model=card.get("model", ""),
+        revision=card.get("commit_sha") or card.get("revision") or "main",
+        provider_requested=provider.get("asked") or "", provider_served=provider.get("served"),
+        latency_s=float(card.get("latency_ms") or 0) / 1000, usage=usage,
+        error=PlaygroundError(**{k: v for k, v in error.items() if k in known}) if isinstance(error, dict) else None,
+        retries=int(card.get("retries") or 0), waited_s=float(card.get("waited_s") or 0),
+        truncated=bool(card.get("truncated")), notes=[str(n) for n in card.get("notes") or []])
+
+
+def status_of(card: dict[str, Any], again: str = "press Run to run it again") -> str:
+    """The reopened run's status line: when it ran, then its status line as it was (with its error, if any)."""
+    from .handlers import status_markdown
+
     when = str(card.get("created", ""))[:19].replace("T", " ")
-    outcome = "✅ succeeded" if card.get("status") == "ok" else "❌ failed"
-    served = (card.get("provider") or {}).get("served") or (card.get("provider") or {}).get("asked")
-    return (f"↩️ **Reopened** the run of {when} UTC ({outcome}, {card.get('model_ref') or card.get('model')}, "
-            f"served by {served}). Its inputs and parameters are restored: press Run to run it again.")
+    return f"↩️ **Reopened** the run of {when} UTC, shown as it was: {again}.\n\n{status_markdown(result_of(card))}"
+
+
+def shown_output(task: Task, card: dict[str, Any]) -> tuple[Any, str | None]:
+    """The output component's value for the card's run, rendered again from the recorded output, and a note when
+    it cannot be (an empty output for a failed run)."""
+    renderer = RENDERERS[task.renderer]
+    if card.get("status") != "ok":
+        return renderer.empty, None
+    inputs = _revived(card, (card.get("request") or {}).get("inputs") or {})
+    try:
+        return renderer.render(recorded_output(task, card), inputs), None
+    except Exception as err:  # noqa: BLE001 - a file the card does not carry, an old card's shape...
+        return renderer.empty, f"⚠️ The result cannot be shown again ({type(err).__name__}: {err}); it is in the raw exchange."
 
 
 def tab_values(task: Task, card: dict[str, Any]) -> list[Any]:
     """The values of the task tab's fields, in ``ui``'s order: model, revision, each input, each parameter, the
-    extra JSON, then the output (left as it is), the status line and the raw exchange."""
+    extra JSON, then the result as it was: the rendered output (a chat: the conversation with its reply), the
+    status line and the raw exchange."""
     request = card.get("request") or {}
     inputs = dict(request.get("inputs") or {})
     params = dict(request.get("parameters") or {})
+    note = None
     if task.renderer == "chat":
         history, message, system = _chat_values(card, inputs)
+        if card.get("status") == "ok":  # the question and its reply shown; Retry asks the question again
+            from .handlers import TRUNCATED
+
+            asked = [{"role": "user", "content": message["text"]}] if message["text"] else []
+            asked += [{"role": "user", "content": {"path": p}} for p in message["files"]]
+            reply = str(card.get("output") or "") + (TRUNCATED if card.get("truncated") else "")
+            history, message = [*history, *asked, {"role": "assistant", "content": reply}], {"text": "", "files": []}
+            again = "press ↻ Retry the last message to ask it again"
+        else:
+            again = "press Send to ask it again"
         values = [message, system, *(_input_value(card, s.kind, inputs.get(s.name)) for s in task.inputs[2:])]
         output = history
     else:
         values = [_input_value(card, spec.kind, inputs.get(spec.name)) for spec in task.inputs]
-        output = gr.skip()
+        output, note = shown_output(task, card)
+        again = "press Run to run it again"
     shown = [_param_value(spec, params.pop(spec.name, None)) for spec in task.params]
     extra = json.dumps(params, ensure_ascii=False) if params else ""
     raw = json.dumps(card.get("exchange") or {}, indent=2, ensure_ascii=False)
-    return [card.get("model", ""), card.get("revision") or "main", *values, *shown, extra, output, status_of(card), raw]
+    if card.get("shared"):  # a share link: the request without its files or result
+        left_out = ", ".join(card.get("files_left_out") or [])
+        status = (f"🔗 **Opened from a share link**: its model, provider, text inputs and parameters are filled in; "
+                  f"{again}." + (f" Files do not travel in a link: add your own ({left_out})." if left_out else ""))
+    else:
+        status = status_of(card, again) + (f"\n\n{note}" if note else "")
+        if card.get("snapshot"):
+            status = "📸 **Read-only snapshot**, published by the run's owner: its record stays theirs. " + status
+    return [card.get("model", ""), card.get("revision") or "main", *values, *shown, extra, output, status, raw]
 
 
 def header_values(card: dict[str, Any]) -> list[Any]:
@@ -309,15 +430,34 @@ def _nothing(layout: Layout) -> list[Any]:
 
 
 def linked_run_handler(layout: Layout):
-    """The page's load step for ``?run=<id>``: the run, if it is this browser's owner's, filled into its tab."""
+    """The page's load step for ``?run=<id>`` (the run, if it is this browser's owner's), ``?snapshot=<id>`` (a
+    published run, anyone's) and ``?share=<request>`` (a share link): filled into its tab."""
 
     def open_linked_run(owner_state: Any, request: gr.Request) -> list[Any]:
-        from . import owners
+        from . import owners, share_links
 
-        run_id = (request.query_params.get("run", "") if request is not None else "").strip()
+        query = request.query_params if request is not None else {}
+        if query.get("share", "").strip():
+            try:
+                return fill_outputs(share_links.card_of_share(query["share"]), layout)
+            except share_links.ShareError as err:
+                gr.Warning(str(err))
+                return _nothing(layout)
+        run_id, snapshot_id = query.get("run", "").strip(), query.get("snapshot", "").strip()
         store = ledger.current()
-        if not run_id or store is None:
+        if not (run_id or snapshot_id) or store is None:
             return _nothing(layout)
+        if snapshot_id:
+            try:
+                found = store.snapshot(snapshot_id)
+            except ledger.LedgerError as err:
+                gr.Warning(f"The snapshot cannot be read: {err}")
+                return _nothing(layout)
+            if found is None or found[0].task not in TASKS:
+                gr.Warning("This snapshot is no longer published (its owner withdrew or deleted it).")
+                return _nothing(layout)
+            run, reader = found
+            return fill_outputs({**card_of(run, store, reader), "snapshot": True}, layout)
         owner = owners.owner_of(owner_state)
         try:
             run = store.get_run(owner, run_id)

@@ -35,7 +35,7 @@ from PIL import Image, UnidentifiedImageError
 
 from . import capture, concurrency, hub, ledger, reliability
 from . import netguard, public_mode
-from .errors import InputError, PlaygroundError, ProviderError, translate
+from .errors import InputError, PlaygroundError, ProviderError, StoppedError, translate
 from .reliability import RetryPolicy
 from .tasks import Input, Task, get_task
 
@@ -89,6 +89,9 @@ class RunRequest:
     owner: str = field(default="", repr=False)  # the browser's opaque owner key: whose history the run joins
     hub_user: str | None = None  # the Hub user name, when known: the run is theirs too
     session: str = ""  # the Gradio session asking: public mode limits the local backend per session
+    address: str = ""  # and the network address it comes from (``public_mode.client_address``)
+    batch_id: str = ""  # a row of a batch (``playground.batch``): the ledger keeps both, so a batch resumes
+    batch_row: str = ""  # without running a finished row again
 
 
 @dataclass
@@ -648,7 +651,7 @@ def _prepare(request: RunRequest) -> _Prepared:
     kwargs = _call_kwargs(task, request.params, extra)
     limited: list[str] = []
     if request.target.provider == LOCAL:  # public mode: runs a minute per session, tokens a reply
-        kwargs, limited = public_mode.limit_local(task.id, kwargs, request.session)
+        kwargs, limited = public_mode.limit_local(task.id, kwargs, request.session, request.address)
     revision, notes = _pin_revision(model, request.revision, request.target)
     notes += limited
     if request.target.provider == LOCAL:
@@ -721,8 +724,11 @@ def _label(p: _Prepared | None, failover: reliability.Failover | None, asked: st
     return _plan_for(p, failover.attempts[-1].provider).provider_label
 
 
-def _join_line(p: _Prepared) -> concurrency.Ticket | None:
-    """A local run's place in its model's line: the engine generates one reply per model at a time."""
+def _begin(p: _Prepared, result: RunResult) -> concurrency.Ticket | None:
+    """A prepared run: what it holds goes on the result, and a local run takes its place in its model's line
+    (the engine generates one reply per model at a time)."""
+    result.inputs = p.inputs
+    result.revision, result.notes = p.revision, result.notes + p.notes
     return concurrency.LOCAL_ENGINE.join(p.model) if p.target.provider == LOCAL else None
 
 
@@ -732,6 +738,18 @@ def _time_in_line(ticket: concurrency.Ticket | None, result: RunResult) -> float
         return 0.0
     result.notes.append(f"waited {ticket.waited_s:.1f} s in line for the local engine")
     return ticket.waited_s
+
+
+def _close(clients: list[InferenceClient], failover: reliability.Failover | None,
+           ticket: concurrency.Ticket | None) -> None:
+    """A stream's resources, given back once it ends however it ends (each step is idempotent)."""
+    for client in clients:
+        client.close()
+    clients.clear()
+    if failover is not None:
+        failover.release()
+    if ticket is not None:
+        ticket.leave()
 
 
 def run(request: RunRequest, on_wait: Callable[[int], None] | None = None) -> RunResult:
@@ -745,9 +763,7 @@ def run(request: RunRequest, on_wait: Callable[[int], None] | None = None) -> Ru
     with capture.recording(secrets) as rec:
         try:
             p = _prepare(request)
-            result.inputs = p.inputs
-            result.revision, result.notes = p.revision, result.notes + p.notes
-            ticket = _join_line(p)
+            ticket = _begin(p, result)
             for ahead in ticket.waiting() if ticket else ():
                 if on_wait is not None:
                     on_wait(ahead)
@@ -794,9 +810,7 @@ def run_stream(request: RunRequest) -> Iterator[StreamDelta | InLine | RunResult
     with capture.recording(secrets) as rec:
         try:
             p = _prepare(request)
-            result.inputs = p.inputs
-            result.revision, result.notes = p.revision, result.notes + p.notes
-            ticket = _join_line(p)
+            ticket = _begin(p, result)
             for ahead in ticket.waiting() if ticket else ():
                 yield InLine(ahead)
                 capture.activate(rec)
@@ -828,6 +842,14 @@ def run_stream(request: RunRequest) -> Iterator[StreamDelta | InLine | RunResult
                         yield StreamDelta(piece, text, reasoning, [dict(c) for _, c in sorted(calls.items())])
                         capture.activate(rec)  # the consumer may resume us in another context
             result.output = text
+        except GeneratorExit:  # the person pressed Stop or left: the run is recorded all the same, then closed
+            capture.activate(rec)
+            result.output, result.truncated = text or None, bool(text)
+            result.error = StoppedError("Stopped", "The run was stopped before its reply ended."
+                                        + (" The reply so far is kept." if text else ""))
+            _close(clients, failover, ticket)
+            _finish(result, rec, started, _label(p, failover, request.target.provider), failover)
+            raise
         except Exception as exc:  # translated once, here; what arrived is kept
             capture.activate(rec)
             capture.note_transport_error(exc)
@@ -839,10 +861,5 @@ def run_stream(request: RunRequest) -> Iterator[StreamDelta | InLine | RunResult
                 label = _label(p, failover, request.target.provider)
                 result.error = translate(exc, model=result.model, provider=label, secrets=secrets)
         finally:
-            for client in clients:
-                client.close()
-            if failover is not None:
-                failover.release()
-            if ticket is not None:
-                ticket.leave()
+            _close(clients, failover, ticket)
         yield _finish(result, rec, started, _label(p, failover, request.target.provider), failover)

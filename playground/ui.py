@@ -16,7 +16,10 @@ from typing import Any
 
 import gradio as gr
 
-from . import concurrency, handlers, owners, pickers, public_mode, run_cards, snippets
+from . import (concurrency, export_space, handlers, mcp_tools, owners, pickers, public_mode, run_cards, signin,
+               snippets, spend_guard)
+from .pages import batch as batch_page
+from .pages import compare as compare_page
 from .pages import history as history_page
 from .pages import usage
 from .params import ParamSpec
@@ -73,6 +76,10 @@ def _param_component(spec: ParamSpec, key: str | None = None) -> gr.components.C
     if spec.type in ("int", "float"):
         if bounded:
             common["info"] = f"{common['info'] or ''} ({spec.minimum:g} to {spec.maximum:g}; blank: server default)".strip()
+        if spec.default is None:
+            # Gradio's Number shows and sends 0 for None (gradio#6728): a blank box would send temperature=0,
+            # top_p=0 and seed=0 with every run. A one-line text box stays blank; coerce() reads the number.
+            return gr.Textbox(value="", placeholder="(server default)", max_lines=1, **common)
         return gr.Number(value=spec.default, precision=0 if spec.type == "int" else None, minimum=spec.minimum,
                          maximum=spec.maximum, step=spec.step or 1, placeholder="(server default)", key=key, **common)
     placeholder = "comma-separated" if spec.type == "list" else "(server default)"
@@ -197,7 +204,8 @@ def _build_pickers(task: Task, header: list[gr.components.Component], session_to
     return model, revision, summarise
 
 def _build_advanced() -> tuple[list[gr.components.Component], gr.Markdown, gr.Button]:
-    """Retries, timeouts and failover, shared by every tab; passed last to every Run (``handlers.ADVANCED_ARGS``)."""
+    """Retries, timeouts, failover and the spend guard's budgets, shared by every tab; passed last to every Run
+    (``handlers.ADVANCED_ARGS``, then ``handlers.GUARD_ARGS``)."""
     policy, target = RetryPolicy(), Target()
     with gr.Accordion("Advanced: retries, timeouts, failover", open=False):
         with gr.Row():
@@ -222,18 +230,35 @@ def _build_advanced() -> tuple[list[gr.components.Component], gr.Markdown, gr.Bu
         with gr.Row():
             cooldowns = gr.Markdown(handlers.cooldowns_markdown(None))
             refresh = gr.Button("Refresh cooldowns", size="sm", scale=0)
-    return [attempts, base, cap, deadline, connect, read, idle, failover, fallbacks], cooldowns, refresh
+        with gr.Row(elem_classes=["spend-guard"]):
+            per_session = gr.Number(None, label="Spend guard: budget per session (USD)", minimum=0,
+                                    info="A run whose estimate would pass it asks first. Empty: no limit.")
+            per_day = gr.Number(None, label="Spend guard: budget per day (USD, UTC day)", minimum=0,
+                                info="Counted from the run ledger's estimates, as on the Usage page.")
+    return ([attempts, base, cap, deadline, connect, read, idle, failover, fallbacks, per_session, per_day],
+            cooldowns, refresh)
+
+
+def _keep_budgets(demo: gr.Blocks, budgets: list[gr.Number]) -> None:
+    """The spend guard's budgets are this browser's preference: kept in localStorage, put back on load."""
+    kept = gr.BrowserState([None, None], storage_key="hf-playground-spend-guard")
+    demo.load(lambda value: tuple(value) if isinstance(value, list) and len(value) == 2 else (None, None), kept,
+              budgets, api_visibility="private", show_progress="hidden")
+    gr.on([b.input for b in budgets], lambda *values: list(values), budgets, kept, api_visibility="private",
+          show_progress="hidden")
 
 
 
 
 def _build_tab(task: Task, header: list[gr.components.Component], session_token: gr.State, tab: gr.Tab,
                advanced: list[gr.components.Component] = (), cooldowns: gr.Markdown | None = None,
-               owner: gr.State | None = None) -> tuple[list[gr.components.Component], dict[str, Any]]:
+               owner: gr.State | None = None,
+               guard: gr.State | None = None) -> tuple[list[gr.components.Component], dict[str, Any]]:
     """One task's tab. ``header`` is what every Run takes first (the token argument, provider, endpoint, bill-to);
     ``session_token`` is the token pasted in this browser tab (``_build_token``); ``owner`` whose runs these are
-    (``owners``). Returns the fields a reopened run fills (``run_cards.tab_values``' order) and the arguments of
-    the event that summarises the tab's model (wired to its showing by the caller)."""
+    (``owners``); ``guard`` the session's spend guard state (``spend_guard``). Returns the fields a reopened run
+    fills (``run_cards.tab_values``' order) and the arguments of the event that summarises the tab's model (wired
+    to its showing by the caller)."""
     gr.Markdown(task.description)
     # the model card's examples: rendered below the registry's, filled when a model is picked
     card = gr.Dataset(components=["textbox"], samples=[], type="index", label="Examples from the model card (one click)",
@@ -263,8 +288,16 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
                             "Click Run only when you mean it.", elem_classes=["billed-warning"])
             with gr.Row():
                 run = gr.Button("Send" if chat else "Run", variant="primary")
+                run_anyway = gr.Button("Run anyway", variant="stop", visible=False, elem_classes=["run-anyway"])
                 if chat:
                     clear = gr.Button("Clear conversation")
+                # Export as Space: the zip it holds is kept current with the tab's model, provider and parameters
+                # (a download button hands over the file it holds when clicked), and after each run, its inputs
+                export = export_space.export_handler(task.id)
+                export_inputs = [*header[1:], model, *inputs, *params, extra]
+                space = gr.DownloadButton("⬇️ Export as Space", export(*(c.value for c in export_inputs)), size="md",
+                                          scale=0, elem_classes=["export-space"])
+                to_compare = gr.Button("Compare…", scale=0, elem_classes=["open-compare"])
             if chat:  # for a reply that failed or broke midway
                 with gr.Row():
                     retry = gr.Button("↻ Retry the last message", size="sm")
@@ -287,28 +320,42 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
                 raw = _raw_field()
             with gr.Accordion("Code (reproduces the last run: Python, JavaScript, curl)", open=False):
                 codes = _build_code_tabs(task)
+    texts = [(c, spec.name) for c, spec in zip(inputs, task.inputs) if spec.kind in ("text", "lines", "chat")]
+    to_compare.click(None, [model, header[1], *(c for c, _ in texts)], None, api_visibility="private",
+                     js=_open_compare_js(task, [name for _, name in texts]))  # in the browser only: no token
     fn = handlers.handler_for(task)
     if chat:
-        event_inputs = [*header, model, revision, output, *inputs, *params, extra, *advanced, session_token, owner]
+        event_inputs = [*header, model, revision, output, *inputs, *params, extra, *advanced, session_token, owner,
+                        guard]
         event_outputs = [output, message, status, raw]
         triggers = [run.click, message.submit]
         clear.click(lambda: ([], "", ""), outputs=[output, status, raw], api_visibility="private")
     else:
-        event_inputs = [*header, model, revision, *inputs, *params, extra, *advanced, session_token, owner]
+        event_inputs = [*header, model, revision, *inputs, *params, extra, *advanced, session_token, owner, guard]
         event_outputs = [output, status, raw]
         triggers = [run.click] + [c.submit for c in inputs if isinstance(c, gr.Textbox) and c.lines == 1]
     # The named API endpoint is declared once, on its own route (``_build_endpoints``): the page's Run is private,
     # and named apart (Gradio names an event after its function, and would take the endpoint's name).
     private = dict(api_name=f"{task.api_name}_in_tab", api_visibility="private", show_progress="minimal")
     runs = [gr.on(triggers, fn, event_inputs, event_outputs, **private)]
+    # the spend guard asked instead of running: "Run anyway" sends the run once, whatever the budgets
+    anyway = run_anyway.click(spend_guard.approve, guard, None, api_visibility="private").then(
+        fn, event_inputs, event_outputs, **private)
     if chat:  # a reply that failed or broke midway: ask again, or let the model go on from where it stopped
         for button, step in ((retry, handlers.take_back_last_turn), (go_on, handlers.prepare_continue)):
             runs.append(button.click(step, output, [output, message], api_visibility="private").then(
                 fn, event_inputs, event_outputs, **private))
+    for event in [*runs, anyway]:  # "Run anyway" is shown while the guard's question is
+        event.then(lambda status: gr.Button(visible=spend_guard.asks(status)), status, run_anyway,
+                   api_visibility="private", show_progress="hidden")
     if cooldowns is not None:
         for event in runs:
             event.then(handlers.cooldowns_markdown, session_token, cooldowns, api_visibility="private",
                        show_progress="hidden")
+    gr.on([c.change for c in [*header[1:], model, *params, extra]], export, export_inputs, space,
+          api_visibility="private", show_progress="hidden", trigger_mode="always_last")
+    for event in runs:
+        event.then(export, export_inputs, space, api_visibility="private", show_progress="hidden")
     for event in runs:  # each client's code for the run just made: the tab's values and the captured request
         event.then(partial(handlers.snippets_for_run, task), [*event_inputs, raw], codes, api_visibility="private",
                    show_progress="hidden")
@@ -340,6 +387,19 @@ def _pending_values(n: int, run: dict[str, Any] | None) -> list[Any]:
     return list(run["values"]) if run else [gr.skip()] * n
 
 
+def _open_compare_js(task: Task, names: list[str]) -> str:
+    """The tab's Compare… button: the Compare page in a new browser tab, with this task, model, provider and text
+    inputs as pane 1 (``compare.link_for``'s query, read by ``compare.linked_first_pane``)."""
+    import json
+
+    return (f"(model, provider, ...values) => {{ const names = {json.dumps(names)}; "
+            f"const q = new URLSearchParams({{task: {json.dumps(task.id)}}}); "
+            "if (model) q.set('model', model); if (provider) q.set('provider', provider); "
+            "values.forEach((v, i) => { const t = v && typeof v === 'object' ? v.text : v; "
+            "if (typeof t === 'string' && t.trim()) q.set(names[i], t); }); "
+            "window.open('compare?' + q.toString(), '_blank'); }")
+
+
 def _build_code_tabs(task: Task) -> list[gr.Code]:
     """The Code accordion: one tab per client that can run the task (``snippets.clients_for``), filled after each
     run (``handlers.snippets_for_run``). Read-only, with a copy button: Tab moves on, as everywhere on the page."""
@@ -358,8 +418,8 @@ def _build_code_tabs(task: Task) -> list[gr.Code]:
 _SEND_TOKEN_AS_ARGUMENT = "(box, carrier) => ['', box]"
 
 
-def _build_token(demo: gr.Blocks, token: gr.Textbox,
-                 status: list[gr.components.Component]) -> tuple[gr.State, gr.Textbox]:
+def _build_token(demo: gr.Blocks, token: gr.Textbox, status: list[gr.components.Component],
+                 owner: gr.State | None = None) -> tuple[gr.State, gr.Textbox]:
     """Where a pasted token goes: into the tab's session state (on the server), never into a component's value.
 
     Gradio keeps the value of every component an event takes (for the session's deep-link state, and the
@@ -372,13 +432,18 @@ def _build_token(demo: gr.Blocks, token: gr.Textbox,
     take = dict(inputs=[token, token_arg], outputs=[session_token, token_arg, *status], js=_SEND_TOKEN_AS_ARGUMENT,
                 show_progress="hidden", api_visibility="private")
     token.change(handlers.token_kept(pickers.token_typed), **take)
-    gr.on([token.blur, token.submit], handlers.token_kept(pickers.token_status), **take)
-    demo.load(pickers.token_status, session_token, status, show_progress="hidden", api_visibility="private")
+    checked = gr.on([token.blur, token.submit], handlers.token_kept(pickers.token_status), **take)
+    if owner is not None:  # a checked token links this browser to its Hub user: History shows their runs too
+        checked.then(owners.link_checked, [session_token, owner], None, show_progress="hidden",
+                     api_visibility="private")
+    demo.load(signin.token_line if signin.enabled() else pickers.token_status, session_token, status,
+              show_progress="hidden", api_visibility="private")
     return session_token, token_arg
 
 
-def build_app(max_concurrency: int | None = None) -> gr.Blocks:
-    """The page, serving ``max_concurrency`` events at once (default: ``concurrency.max_concurrency()``)."""
+def build_app(max_concurrency: int | None = None, mcp: bool = False) -> gr.Blocks:
+    """The page, serving ``max_concurrency`` events at once (default: ``concurrency.max_concurrency()``); with ``mcp``,
+    every task is also an MCP tool (``mcp_tools``: launch with ``mcp_server=True``)."""
     with concurrency.ConcurrentBlocks(title="Hugging Face Inference Playground",
                                       max_concurrency=concurrency.max_concurrency(max_concurrency)) as demo:
         gr.Markdown("## 🤗 Inference Playground\nPick a task, a model and a provider, run it, and see the result beside the exact HTTP exchange.")
@@ -387,17 +452,25 @@ def build_app(max_concurrency: int | None = None) -> gr.Blocks:
                                info="Kept on the server for this browser tab only: never stored in the browser, "
                                     "never logged, never shown back.")
             provider, endpoint_url, bill_to = _target_fields()
+            if signin.enabled():  # on a Space with OAuth, or PLAYGROUND_SIGNIN=1 (Gradio's local stand-in)
+                signin.button()
         token_line = gr.Markdown(_token_note(), elem_classes=["token-status"])
-        session_token, token_arg = _build_token(demo, token, [token_line, bill_to])
         owner_browser, owner = owners.browser_state(), gr.State()  # whose runs these are (owners, History)
+        session_token, token_arg = _build_token(demo, token, [token_line, bill_to], owner)
+        # the session's spend guard, made when the page opens (a private step: a State made by a function would be
+        # a public load endpoint on every route, /new_session)
+        guard = gr.State()
+        demo.load(spend_guard.new_session, None, guard, api_visibility="private", show_progress="hidden")
         card_upload = gr.UploadButton("📂 Open a run card", file_types=[".json"], size="sm",
                                       elem_classes=["run-card-upload"])
         provider.change(lambda p: gr.update(visible=p == CUSTOM), provider, endpoint_url, api_visibility="private")
         header = [token_arg, provider, endpoint_url, bill_to]
         advanced, cooldowns, refresh = _build_advanced()
+        _keep_budgets(demo, advanced[-len(handlers.GUARD_ARGS):])
         refresh.click(handlers.cooldowns_markdown, session_token, cooldowns, api_visibility="private",
                       show_progress="hidden")
-        context = dict(header=header, session_token=session_token, advanced=advanced, cooldowns=cooldowns, owner=owner)
+        context = dict(header=header, session_token=session_token, advanced=advanced, cooldowns=cooldowns, owner=owner,
+                       guard=guard)
         # The first task's tab (open when the page opens) is built with the page; every other one when first shown:
         # the browser ticks its hidden checkbox (kept outside the tabs, where a tab not shown cannot hide it) when
         # the tab or its group is selected; ``pending`` holds a run reopened into it.
@@ -439,11 +512,17 @@ def build_app(max_concurrency: int | None = None) -> gr.Blocks:
                                                api_visibility="private", show_progress="hidden")
         card_upload.upload(run_cards.upload_handler(layout), card_upload, reopened, api_visibility="private",
                            show_progress="hidden")
-    _build_endpoints(demo)
+    _build_endpoints(demo, mcp=mcp)
+    with demo.route("Compare", "/compare"):
+        compare_page.build(demo)
     with demo.route("History", "/history"):
         history_page.build(demo)
     with demo.route("Usage & cost", "/usage"):
         usage.build(demo)
+    with demo.route("Batch", "/batch"):
+        batch_page.build(demo)
+    if mcp:
+        mcp_tools.unlist_others(demo)
     # People are served at once: no event is limited to one call at a time (Gradio's default), the app's limit
     # is ``max_concurrency`` events in all (``concurrency``), and the local engine keeps its own line.
     demo.queue(default_concurrency_limit=None)
@@ -467,10 +546,11 @@ The token is the `token=` argument, or an `Authorization: Bearer hf_…` header 
 """
 
 
-def _build_endpoints(demo: gr.Blocks) -> None:
+def _build_endpoints(demo: gr.Blocks, mcp: bool = False) -> None:
     """The named API endpoints, one per task (``/<task.api_name>``), on a route of their own (``/api``): the same
     fields as the tabs (so the same ``gradio_client`` signatures) and the same handlers, declared without triggers
-    (API calls only), in a hidden column. The page's config carries none of them."""
+    (API calls only), in a hidden column; with ``mcp``, each task's MCP tool too (``mcp_tools.register``). The
+    page's config carries none of them."""
     endpoints = "\n".join(f"- `/{t.api_name}`: {t.label}" for t in TASKS.values())
     with demo.route("API", "/api", show_in_navbar=False):
         gr.Markdown(API_NOTE.replace("{endpoints}", endpoints))
@@ -478,6 +558,7 @@ def _build_endpoints(demo: gr.Blocks) -> None:
             header = [gr.Textbox(visible=False, label=TOKEN_ARG_LABEL), *_target_fields()]
             advanced, _, _ = _build_advanced()
             session_token, owner = gr.State(), gr.State()  # an API call has neither: no pasted token, no browser
+            guard = gr.State()  # nor a session: no budget is passed, so nothing is held back
             for task in TASKS.values():
                 model, revision = _model_field(task), _revision_field()
                 if task.renderer == "chat":
@@ -489,8 +570,10 @@ def _build_endpoints(demo: gr.Blocks) -> None:
                 extra, status, raw = _extra_field(), _status_field(), _raw_field()
                 outputs = [history, message] if task.renderer == "chat" else [RENDERERS[task.renderer].component()]
                 gr.on([], handlers.handler_for(task),
-                      [*header, model, revision, *inputs, *params, extra, *advanced, session_token, owner],
+                      [*header, model, revision, *inputs, *params, extra, *advanced, session_token, owner, guard],
                       [*outputs, status, raw], api_name=task.api_name, show_progress="minimal")
+        if mcp:
+            mcp_tools.register(demo)
 
 
 def _linked_task_handler(lazy: list[str]):

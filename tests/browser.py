@@ -9,6 +9,9 @@ import pytest
 
 from playground.tasks import TASKS
 
+# The playground page builds every task's tab before it is usable (issue 14): on a busy 2-core machine that took
+# over 20 s, so waits are generous; a wait only lasts that long when something is wrong.
+PAGE_TIMEOUT_MS = 90_000
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
@@ -23,6 +26,7 @@ def browser_page(width: int = 1400, height: int = 1000):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page = browser.new_page(viewport={"width": width, "height": height})
+            page.set_default_timeout(PAGE_TIMEOUT_MS)
             yield page
         finally:
             browser.close()

@@ -65,10 +65,21 @@ def fake(fake_hf):
 def app(fake_hf):
     """The playground launched in this process (so its Hub and router calls reach the fake server), with the
     queue and concurrency it configures for itself, as in production."""
+    import gradio.networking
+    import httpx
+
     from playground.ui import CSS, build_app
 
+    def url_ok(url: str) -> bool:  # Gradio's start-up check, with time for a first page on a busy machine (it allows 3 s)
+        try:
+            return httpx.head(url, timeout=60).status_code == 200
+        except httpx.HTTPError:
+            return False
+
     demo = build_app()
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(), css=CSS, quiet=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gradio.networking, "url_ok", url_ok)
+        demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(), css=CSS, quiet=True)
     yield demo
     demo.close()
 

@@ -19,7 +19,7 @@ def test_text_classification_in_the_browser(app, fake):
         page.get_by_role("button", name="I like you. I love you").first.click()  # one-click example
         page.get_by_role("button", name="Run", exact=True).first.click()
         status = page.get_by_text("served by hf-inference")
-        status.first.wait_for(timeout=20_000)
+        status.first.wait_for(timeout=90_000)
         assert page.get_by_text("POSITIVE").first.is_visible()
         page.screenshot(path=shot("screenshot.png"), full_page=True)
         raw = page.locator(".cm-content").filter(has_text="exchanges").first
@@ -33,7 +33,7 @@ def test_a_link_opens_its_task_and_every_task_tab_is_in_view(app, fake):
     with browser_page(width=1024) as page:  # a small laptop window
         page.goto(app.local_url + "?task=object-detection")
         # the linked tab is built once the page has opened it: a round trip more than the first task
-        page.get_by_text("facebook/detr-resnet-50 · object-detection").first.wait_for(timeout=60_000)
+        page.get_by_text("facebook/detr-resnet-50 · object-detection").first.wait_for(timeout=90_000)
         assert page.locator("[role=tab][aria-selected=true]").filter(visible=True).all_inner_texts() == [
             "Vision", "Object detection"]
         for group in GROUPS:  # no tab hides behind "More tabs": a row too long wraps

@@ -26,11 +26,11 @@ def test_pick_model_provider_and_tag_then_run(app, fake, fresh_cache):
     with browser_page(height=1300) as page:
         page.goto(app.local_url)
         # the open tab's default model is summarised once the page has loaded
-        page.get_by_text("HuggingFaceTB/SmolLM2-135M-Instruct · text-generation").first.wait_for(timeout=30_000)
+        page.get_by_text("HuggingFaceTB/SmolLM2-135M-Instruct · text-generation").first.wait_for(timeout=90_000)
         token = page.get_by_label("Hugging Face token")
         token.fill(TOKEN)
         token.press("Enter")  # the token is checked
-        page.get_by_text("Token of tester").first.wait_for(timeout=30_000)
+        page.get_by_text("Token of tester").first.wait_for(timeout=90_000)
         assert TOKEN not in page.content()
 
         # type part of a name: the Hub is searched; pick the model it found
@@ -42,8 +42,8 @@ def test_pick_model_provider_and_tag_then_run(app, fake, fresh_cache):
         page.get_by_role("option", name=f"{LLAMA} · 🔑 gated").first.click()
 
         # its summary, providers and prices; the provider dropdown offers those serving it, with prices
-        page.get_by_text("llama3.1").first.wait_for(timeout=20_000)
-        page.get_by_text(":fastest picks together now").first.wait_for(timeout=20_000)
+        page.get_by_text("llama3.1").first.wait_for(timeout=90_000)
+        page.get_by_text(":fastest picks together now").first.wait_for(timeout=90_000)
         assert page.get_by_text("$0.05").first.is_visible() and page.get_by_text("142 tok/s").first.is_visible()
         provider = page.get_by_label("Provider", exact=True).first
         provider.click()
@@ -54,14 +54,14 @@ def test_pick_model_provider_and_tag_then_run(app, fake, fresh_cache):
         revision = chat.get_by_label("Revision", exact=True)
         revision.click()
         page.get_by_role("option", name=f"v1.0 · tag · {v1[:7]}").click()
-        page.get_by_text(f"→ commit {v1[:7]}").first.wait_for(timeout=20_000)
+        page.get_by_text(f"→ commit {v1[:7]}").first.wait_for(timeout=90_000)
         assert page.get_by_text("main has moved 1 commit past v1.0").first.is_visible()
         assert page.get_by_text("cannot be pinned to a commit").first.is_visible()
 
         chat.get_by_placeholder("Ask anything").first.fill("What is the capital of France?")
         chat.get_by_role("button", name="Send", exact=True).click()
         status = page.get_by_text(f"{LLAMA}@{v1[:7]}")
-        status.first.wait_for(timeout=20_000)
+        status.first.wait_for(timeout=90_000)
         assert "served by together" in status.first.inner_text()
         page.screenshot(path=shot("pickers.png"), full_page=True)
         assert TOKEN not in page.content()
@@ -77,14 +77,14 @@ def test_model_card_examples_fill_the_inputs_in_one_click(app, fake, fresh_cache
         page.goto(app.local_url)
         # the open tab's default model brings its card's examples, beside the registry's
         card = visible(page.locator(".card-examples"))
-        card.get_by_text("What is 84 * 3 / 2?").wait_for(timeout=30_000)
+        card.get_by_text("What is 84 * 3 / 2?").wait_for(timeout=90_000)
 
         # another model: its examples replace them
         box = visible(page.get_by_label("Model", exact=True))
         box.click()
         box.fill(LLAMA)
         page.keyboard.press("Enter")
-        card.get_by_text("Programming assistant").wait_for(timeout=20_000)
+        card.get_by_text("Programming assistant").wait_for(timeout=90_000)
         assert not card.get_by_text("What is 84 * 3 / 2?").count()
 
         # one click fills the message and the system prompt

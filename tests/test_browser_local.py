@@ -11,7 +11,7 @@ from tests.browser import browser_page, task_panel, shot
 def test_no_token_chat_streams_from_the_local_backend(app):
     with browser_page() as page:
         page.goto(app.local_url)
-        page.get_by_text("No token found").first.wait_for(timeout=20_000)
+        page.get_by_text("No token found").first.wait_for(timeout=90_000)
         assert "local" in page.get_by_label("Provider", exact=True).first.input_value().lower()
         # a new user lands on Chat: nothing to click first
         assert page.get_by_role("tab", name="Chat", exact=True).get_attribute("aria-selected") == "true"
@@ -47,9 +47,16 @@ def test_engine_crash_mid_reply_shows_in_the_tab_and_the_next_message_is_answere
 
     with browser_page() as page:
         page.goto(app.local_url)
-        page.get_by_text("No token found").first.wait_for(timeout=20_000)
-        box = task_panel(page).get_by_placeholder("Ask anything")
-        box.fill("Write a long story about a lighthouse keeper and a storm.")
+        page.get_by_text("No token found").first.wait_for(timeout=90_000)
+        panel = task_panel(page)
+        # A reply long enough to be still streaming when the engine is killed, even when the browser lags the
+        # server on a busy machine: 256 tokens (the default) take about 3 s here.
+        panel.get_by_role("button", name="Parameters").click()
+        most = panel.get_by_label("max tokens", exact=True).first
+        most.fill("4000")
+        most.press("Enter")
+        box = panel.get_by_placeholder("Ask anything")
+        box.fill("Count from 1 to 3000, one number per line, then write a long story about a lighthouse keeper.")
         box.press("Enter")
         bot = page.locator("[data-testid='bot']").last
         deadline = time.time() + 120
@@ -62,7 +69,7 @@ def test_engine_crash_mid_reply_shows_in_the_tab_and_the_next_message_is_answere
             raise AssertionError(f"the reply never streamed: {bot.inner_text() if bot.count() else None!r}")
         os.kill(local_backend.pid(), signal.SIGILL)
         said = page.get_by_text("The local engine stopped: SIGILL").filter(visible=True).first
-        said.wait_for(timeout=30_000)
+        said.wait_for(timeout=90_000)
         assert "it is restarting" in said.inner_text()
         partial = page.locator("[data-testid='bot']").last.inner_text()
         assert len(partial.strip()) > 40 and "[truncated]" in partial, "the partial reply was not kept"

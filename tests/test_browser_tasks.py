@@ -20,7 +20,7 @@ def _run_example(page, panel, provider: str, example: int = 0) -> None:
     pick_dropdown(page, "Provider", provider)
     _click_example(panel, example)
     panel.get_by_role("button", name="Run", exact=True).click()
-    panel.get_by_text(f"served by {provider}").first.wait_for(timeout=30_000)
+    panel.get_by_text(f"served by {provider}").first.wait_for(timeout=90_000)
 
 
 def test_journey_through_image_audio_table_and_video_tabs(app, fake):
@@ -64,7 +64,7 @@ def test_journey_through_image_audio_table_and_video_tabs(app, fake):
         page.keyboard.type("40000")
         page.keyboard.press("Enter")
         panel.get_by_role("button", name="Run", exact=True).click()
-        panel.get_by_text("served by hf-inference").first.wait_for(timeout=30_000)
+        panel.get_by_text("served by hf-inference").first.wait_for(timeout=90_000)
         assert panel.locator(".table-qa .answer").inner_text() == "AVERAGE > 40000"
         assert panel.locator(".table-qa td.used").all_inner_texts() == ["40000"]
         panel.screenshot(path=shot("table-question-answering.png"))
@@ -101,7 +101,7 @@ def test_chat_shows_reasoning_collapsed_and_tool_calls_as_json(app, fake):
         pick_dropdown(page, "Provider", "together · live")  # the providers serving the model, once it is picked
         panel.get_by_role("button", name="What's the weather like in Paris right now? (🛠️ tools)").click()
         panel.get_by_role("button", name="Send", exact=True).click()
-        panel.get_by_text("1 tool call").first.wait_for(timeout=30_000)
+        panel.get_by_text("1 tool call").first.wait_for(timeout=90_000)
         call = panel.locator(".message", has_text="🛠️ Tool call: get_weather").last
         assert '"city": "Paris"' in call.inner_text() and '"name": "get_weather"' in call.inner_text()
         panel.screenshot(path=shot("chat-tools.png"))

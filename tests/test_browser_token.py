@@ -45,7 +45,7 @@ class _Log(logging.Handler):
 
 def _run(panel, provider: str) -> None:
     panel.get_by_role("button", name="Run", exact=True).click()
-    panel.get_by_text(f"served by {provider}").first.wait_for(timeout=30_000)
+    panel.get_by_text(f"served by {provider}").first.wait_for(timeout=90_000)
 
 
 def test_the_pasted_token_is_kept_nowhere(app, fake, capfd):
@@ -59,9 +59,9 @@ def test_the_pasted_token_is_kept_nowhere(app, fake, capfd):
             page.on("request", lambda r: sessions.add(json.loads(r.post_data)["session_hash"])
                     if "/queue/join" in r.url and r.post_data else None)
             page.goto(app.local_url)
-            page.get_by_text("No token found").first.wait_for(timeout=20_000)
+            page.get_by_text("No token found").first.wait_for(timeout=90_000)
             page.get_by_label("Hugging Face token").fill(TOKEN)
-            page.get_by_text("Token of tester").first.wait_for(timeout=20_000)
+            page.get_by_text("Token of tester").first.wait_for(timeout=90_000)
             pick_dropdown(page, "Provider", "hf-inference")
 
             panel = open_task(page, "Text classification")
@@ -74,7 +74,7 @@ def test_the_pasted_token_is_kept_nowhere(app, fake, capfd):
             pick_dropdown(page, "Provider", "together")
             panel.get_by_placeholder("Ask anything").first.fill("What is the capital of France?")
             panel.get_by_role("button", name="Send", exact=True).click()
-            panel.get_by_text("served by together").first.wait_for(timeout=30_000)
+            panel.get_by_text("served by together").first.wait_for(timeout=90_000)
 
             assert page.get_by_label("Hugging Face token").input_value() == TOKEN  # still there, for the next run
 
@@ -95,7 +95,7 @@ def test_the_pasted_token_is_kept_nowhere(app, fake, capfd):
             page.goto(f"{app.local_url}gradio_api/runs")
             runs = page.get_by_test_id("run-history")
             for endpoint in ("/text_classification", "/summarization", "/chat_completion"):
-                runs.get_by_text(endpoint).first.wait_for(timeout=20_000)  # the history is kept, replays and all
+                runs.get_by_text(endpoint).first.wait_for(timeout=90_000)  # the history is kept, replays and all
             assert TOKEN not in page.content(), "the token is on the run history page"
             assert TOKEN not in page.evaluate(BROWSER_STORAGE)
 

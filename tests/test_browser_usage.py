@@ -3,15 +3,19 @@ the day's estimated cost, priced from the router's table the chat tab's provider
 
 from __future__ import annotations
 
+import json
 import re
+import secrets
 import time
 from datetime import datetime, timezone
 
 from playground import ledger
 from playground.pages.usage import money
 from tests.browser import browser_page, pick_dropdown, shot, task_panel
-from tests.conftest import TOKEN
 
+# A Hub user of this test's own (the fake Hub's ``hf_as_<name>_…``): a checked token links the browser to its
+# Hub user's runs, so the day's total must not count other tests' runs made as the shared fake user.
+TOKEN = f"hf_as_usage{secrets.token_hex(4)}_" + "u" * 24
 SMOL = "HuggingFaceTB/SmolLM2-135M-Instruct"  # the chat tab's default model; the fake router: together $0.06/$0.06
 
 
@@ -36,16 +40,20 @@ def test_two_chat_turns_then_the_days_cost_on_the_usage_page(app, fake):
         chat = task_panel(page)
         chat.locator(".providers-table").get_by_text("$0.06").first.wait_for(timeout=60_000)  # the router's prices
         pick_dropdown(page, "Provider", "together")
+        chat.get_by_role("button", name="Parameters").click()  # shown, blank parameter boxes must still send nothing
+        chat.get_by_placeholder("(server default)").first.wait_for(timeout=30_000)
         spent, tokens, previous = 0.0, 0, ""
         for text in ("What is the capital of France?", "And of Italy?"):
             chat.get_by_placeholder("Ask anything").first.fill(text)
             chat.get_by_role("button", name="Send", exact=True).click()
             line = finished_status(chat, previous)
-            chat.locator(".message").filter(has_text=text).first.wait_for(timeout=30_000)  # the turn is in the chat
+            chat.locator(".message").filter(has_text=text).first.wait_for(timeout=90_000)  # the turn is in the chat
             prompt, completion = map(int, re.search(r"(\d+) in / (\d+) out tokens", line).groups())
             spent += (prompt + completion) * 0.06 / 1e6
             tokens += prompt + completion
             previous = line
+        sent = [json.loads(r.body) for r in fake.received if r.path.endswith("/chat/completions") and r.body]
+        assert sent and not {"temperature", "top_p", "seed"} & set(sent[-1]), sent[-1]  # blank boxes send nothing
         assert ledger.current().flush(10)  # written off the request path: wait for it before reading
 
         page.goto(app.local_url.rstrip("/") + "/usage")

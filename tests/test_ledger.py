@@ -199,6 +199,20 @@ def test_a_streamed_chat_with_failover_keeps_usage_retries_and_notes(fake, store
     assert run.cost_usd is None and "19 tokens" in run.cost_basis  # never a made-up number
 
 
+def test_a_chat_stopped_midway_is_recorded_with_what_arrived(fake, store):
+    """Stop (Gradio closes the handler's generator) still leaves a record: the reply so far, marked stopped."""
+    events = service.run_stream(RunRequest(
+        "chat-completion", QWEN, {"messages": [{"role": "user", "content": "Capital of France?"}]},
+        target=Target("together", token=TOKEN), source="chat", owner=OWNER))
+    first = next(events)
+    assert isinstance(first, service.StreamDelta) and first.so_far
+    events.close()
+    (run_id,) = history(store)
+    run = store.get_run(ME, run_id)
+    assert (run.status, run.error_kind) == ("error", "stopped")
+    assert run.output == first.so_far and run.exchange["exchanges"]
+
+
 def test_failed_runs_are_recorded_with_their_error(fake, store):
     bad_input = service.run(RunRequest("text-classification", "not a model id!", {"text": "hi"}, owner=OWNER))
     refused = classify(target=Target("custom", token=TOKEN, endpoint_url=f"{fake.url}/models/errors/status-401"))
@@ -322,8 +336,10 @@ def test_one_owner_never_sees_anothers_runs(fake, store, database):
     image = task_run("image-classification", owner="key-a")
     nobodys = classify(owner="")  # a plain API call: recorded, and browsable by no one
     assert history(store, Owner("key-a")) == [image.run_id, a.run_id]
-    assert history(store, Owner("key-b")) == [b.run_id]
+    # key-b's run sent tester's checked token: key-b is linked to tester, and sees tester's runs from key-c too
+    assert history(store, Owner("key-b")) == history(store, Owner("key-c")) == [c.run_id, b.run_id]
     assert history(store, Owner("key-b", hub_user="tester")) == [c.run_id, b.run_id]  # signed in: theirs too
+    assert history(store, Owner("key-a")) == [image.run_id, a.run_id]  # and no one else's
     assert history(store, Owner("key-x")) == history(store, Owner("key-x", hub_user="someone")) == []
     assert nobodys.run_id and history(store, Owner("")) == history(store, Owner("", hub_user="someone")) == []
     sha = store.get_run(Owner("key-a"), image.run_id).inputs["image"]["$media"]
@@ -548,7 +564,7 @@ def test_migrations_build_exactly_the_schema(store, database):
         with engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE, "compare_type": True})
             assert compare_metadata(context, metadata) == []
-            assert context.get_current_heads() == ("0001",)
+            assert context.get_current_heads() == ("0004",)
         migrate(engine)  # at head: nothing to do
     finally:
         engine.dispose()
@@ -596,3 +612,47 @@ def test_recording_is_off_the_request_path(fake, store):
     finally:
         hold.set()
     assert history(store) == [result.run_id]
+
+
+def test_retention_by_size_removes_the_oldest_runs_and_their_media(fake, database):
+    store = ledger.configure(database)
+    try:
+        old = service.run(RunRequest("image-classification", "google/vit-base-patch16-224",
+                                     {"image": str(ASSETS / "shapes.png")}, target=Target("hf-inference", token=TOKEN),
+                                     owner=OWNER))
+        newer = [classify(f"kept {i}") for i in range(3)]
+        history(store)
+        size = store.stored_bytes()
+        assert size > (ASSETS / "shapes.png").stat().st_size
+        store.retention_mb = (size - (ASSETS / "shapes.png").stat().st_size / 2) / 2**20  # the image must go
+        assert store.prune() == 1 and history(store) == [r.run_id for r in reversed(newer)]
+        assert store.stored_bytes() <= store.retention_mb * 2**20
+        engine = make_engine(database)
+        with engine.connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(media)).scalar_one() == 0
+        engine.dispose()
+        assert old.run_id not in history(store)
+    finally:
+        ledger.configure()
+
+
+def test_the_tabs_status_line_says_not_recorded_and_the_result_is_shown(fake, tmp_path):
+    """The page's view of a fault: the tab's Run handler renders the result, and its status line ends with why
+    the run was not recorded."""
+    import inspect as _inspect
+
+    from playground import handlers, owners
+
+    path = tmp_path / "ledger.sqlite3"
+    path.write_bytes(b"this is not a database " * 500)
+    try:
+        store = ledger.configure(f"sqlite:///{path}", probe_s=0.1)
+        assert wait_for(lambda: store.problem == "the database file is damaged")
+        handler = handlers.handler_for(TASKS["text-classification"])
+        values = {"owner": owners.load(None)[1], "token": TOKEN, "provider": "hf-inference", "model": SST2,
+                  "text": "still works"}
+        rendered, status, _ = handler(*[values.get(n) for n in _inspect.signature(handler).parameters])
+        assert status.startswith("✅") and status.endswith("not recorded: the database file is damaged"), status
+        assert rendered and "POSITIVE" in rendered
+    finally:
+        ledger.configure()

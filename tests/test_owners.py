@@ -94,6 +94,9 @@ def _send(task_id: str, owner_state, **values):
 
 
 def test_tab_runs_are_recorded_under_their_owner_and_api_runs_under_none(fake, data_dir):
+    from playground import hub
+
+    hub.clear_cache()  # the token is unchecked here: its runs are the browsers' alone (the Hub user's: below)
     store = ledger.current()
     alice, bob = owners.load(None)[1], owners.load(None)[1]
     _, status, _ = _send("text-classification", alice, token=TOKEN, provider="hf-inference", model=SST2,
@@ -126,3 +129,78 @@ def test_a_run_with_a_checked_token_is_also_its_hub_users(fake, data_dir):
     ledger.current().flush()
     assert ledger.current().list_runs(owners.owner_for(elsewhere, FAKE_USER), text="tester's").total == 1
     assert ledger.current().list_runs(owners.owner_of(elsewhere), text="tester's").total == 0
+
+
+def as_user(name: str) -> str:
+    """A fake token of Hub user ``name`` (the fake Hub's whoami names them), built at run time."""
+    return f"hf_as_{name}_" + "z" * 30
+
+
+def test_a_browser_that_showed_a_checked_token_sees_that_users_runs_and_no_one_elses(fake, data_dir):
+    """The token line's check links the browser to the token's user on the server (no browser state written
+    after load); its History then lists the user's runs from every browser, for LINK_DAYS."""
+    from playground import hub
+    from playground.ledger.schema import owner_users
+    from playground.pages import history
+
+    store = ledger.current()
+    laptop, desktop, stranger = (owners.load(None)[1] for _ in range(3))
+    alice, mallory = as_user("alice"), as_user("mallory")
+    for token in (alice, mallory):
+        hub.check_token(token)  # the token line's check (cached whoami)
+    _send("text-classification", laptop, token=alice, provider="hf-inference", model=SST2, text="alice on her laptop")
+    _send("text-classification", stranger, token=mallory, provider="hf-inference", model=SST2, text="mallory's run")
+    store.flush()
+    assert store.list_runs(owners.owner_of(desktop), text="alice").total == 0  # not linked yet
+    owners.link_checked(alice, desktop)  # alice pastes her token on her desktop
+    rows, _, total, _ = history.list_page(desktop)
+    assert total == 1 and rows[0][1] == "text-classification"
+    assert store.linked_users(owners.owner_of(desktop)) == ["alice"]
+    assert "Hub user **alice**" in history.first_page(desktop, None, None, None, None, None)[2]
+    # the laptop's run linked the laptop too; mallory's browser sees only mallory's run
+    assert store.list_runs(owners.owner_of(laptop)).total == 1
+    assert [r.hub_user for r in store.list_runs(owners.owner_of(stranger)).runs] == ["mallory"]
+    owners.link_checked(as_user("nobody-checked"), stranger)  # a token the Hub never checked links nothing
+    assert store.linked_users(owners.owner_of(stranger)) == ["mallory"]
+    owners.link_checked(alice, {"key": "forged.0"})  # a key this server did not issue links nothing
+    assert store.list_runs(owners.owner_for({"key": "forged.0"}), text="alice").total == 0
+    # the link lasts LINK_DAYS from the last time the token was shown
+    with store._connect() as conn, conn.begin():
+        conn.execute(owner_users.update().values(linked_ms=int((time.time() - 8 * 86400) * 1000)))
+    assert store.list_runs(owners.owner_of(desktop)).total == 0
+    assert store.list_runs(owners.owner_of(laptop)).total == 1  # its own run, by its key
+
+
+def test_50_concurrent_api_sessions_each_record_under_their_own_user(fake, client):
+    """50 gradio_client sessions at once, each with its own checked token: each run is its user's alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client
+
+    from playground import hub
+
+    names = [f"user{i:02d}" for i in range(50)]
+    for name in names:
+        hub.check_token(as_user(name))
+
+    # ssl_verify=False: plain HTTP on loopback (otherwise a TLS context per request); opened a few at a time
+    with ThreadPoolExecutor(4) as few:
+        sessions = list(few.map(lambda _: Client(client.src, verbose=False, ssl_verify=False,
+                                                 httpx_kwargs={"timeout": 120}), names))
+    assert len({s.session_hash for s in sessions}) == 50
+
+    def one(session, name: str) -> str:
+        _, status, _ = session.predict(text=f"written by {name}", token=as_user(name), provider="hf-inference",
+                                       model=SST2, api_name="/text_classification")
+        return status
+
+    with ThreadPoolExecutor(50) as pool:
+        statuses = list(pool.map(one, sessions, names))
+    assert all(s.startswith("✅") for s in statuses), statuses
+    store = ledger.current()
+    assert store.flush(30)
+    for name in names:
+        runs = store.list_runs(ledger.Owner("", name), text="written by", limit=100).runs
+        assert len(runs) == 1 and runs[0].hub_user == name and runs[0].source == "api", (name, runs)
+        detail = store.get_run(ledger.Owner("", name), runs[0].id)
+        assert detail.inputs["text"] == f"written by {name}"

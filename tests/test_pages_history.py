@@ -7,6 +7,8 @@ import csv
 import inspect
 import io
 import json
+import secrets
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -21,6 +23,13 @@ from tests.conftest import TOKEN
 SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
 VIT = "google/vit-base-patch16-224"
+
+
+@pytest.fixture(autouse=True)
+def _a_user_of_its_own(monkeypatch):
+    """Each test's runs are made with the token of a Hub user of its own (the fake Hub's ``hf_as_<name>_…``): a
+    checked token links a browser to its user's runs, and other tests' runs under the shared token must not show."""
+    monkeypatch.setattr(sys.modules[__name__], "TOKEN", f"hf_as_history{secrets.token_hex(4)}_" + "x" * 24)
 
 
 def send(task_id: str, owner_state, **values):
@@ -114,7 +123,7 @@ def test_an_image_card_carries_its_input_file_and_fills_the_tab_back(three_runs)
     assert status.startswith("↩️ **Reopened**") and json.loads(raw)["exchanges"]
 
 
-def test_a_chat_card_fills_the_message_system_prompt_and_parameters(three_runs):
+def test_a_chat_card_fills_the_conversation_system_prompt_and_parameters(three_runs):
     _, ids, _, _ = history.list_page(three_runs, task="chat-completion")
     store = ledger.current()
     owner = owners.owner_of(three_runs)
@@ -124,9 +133,10 @@ def test_a_chat_card_fills_the_message_system_prompt_and_parameters(three_runs):
     model, revision, message, system, tools, schema = values[:6]
     params = dict(zip([s.name for s in task.params], values[6:6 + len(task.params)]))
     extra, history_value = values[6 + len(task.params):8 + len(task.params)]
-    assert (model, message, system) == (LLAMA, {"text": "What is the capital of France?", "files": []}, "Be brief.")
+    assert (model, message, system) == (LLAMA, {"text": "", "files": []}, "Be brief.")
     assert params["temperature"] == 0.3 and json.loads(extra) == {"frequency_penalty": 0.5}
-    assert history_value == [] and tools == "" and schema == ""
+    assert [m["role"] for m in history_value] == ["user", "assistant"] and tools == "" and schema == ""
+    assert history_value[0]["content"] == "What is the capital of France?" and history_value[1]["content"]
     assert run_cards.header_values(card) == ["together", "", ""]
 
 

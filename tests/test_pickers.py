@@ -89,7 +89,7 @@ def test_token_status_line_and_bill_to_choices(fake):
     line, bill_to = pickers.token_status(TOKEN)
     assert "✅ Token of **tester**" in line and "fine-grained" in line and "inference.serverless.write" in line
     assert TOKEN not in line
-    assert bill_to["choices"] == [pickers.OWN_ACCOUNT, ("acme-corp (Enterprise)", "acme-corp"), ("reading-club", "reading-club")]
+    assert bill_to["choices"] == [pickers.OWN_ACCOUNT, ("acme-corp (Enterprise)", "acme-corp")]  # reading-club cannot be billed
 
 
 def test_invalid_token_line(fake):

@@ -162,6 +162,36 @@ def test_each_session_gets_a_few_local_runs_a_minute():
     runs.admit("alice", 3)  # a minute later
 
 
+def test_new_sessions_from_one_address_do_not_get_more_local_runs():
+    """Opening a new session (a reload, a script) resets the session's count, not the address's: that one allows
+    ADDRESS_SHARE sessions' worth, then refuses every session from there; another address is not held back."""
+    clock = SimpleNamespace(now=0.0)
+    runs = public_mode.SessionRuns(clock=lambda: clock.now)
+    share = public_mode.ADDRESS_SHARE
+    for session in range(share):
+        for _ in range(2):
+            runs.admit(f"fresh-{session}", 2, "203.0.113.7")
+    with pytest.raises(public_mode.RateLimitError):
+        runs.admit("yet-another-session", 2, "203.0.113.7")
+    runs.admit("someone-else", 2, "198.51.100.1")
+    clock.now = 61.0
+    runs.admit("yet-another-session", 2, "203.0.113.7")
+
+
+@pytest.mark.parametrize("peer, forwarded, address", [
+    ("93.184.216.34", None, "93.184.216.34"),  # no proxy
+    ("93.184.216.34", "10.0.0.1", "93.184.216.34"),  # a public peer's X-Forwarded-For is its own words: ignored
+    ("127.0.0.1", "198.51.100.9", "198.51.100.9"),  # a reverse proxy on this host
+    ("10.1.2.3", "6.6.6.6, 198.51.100.9", "198.51.100.9"),  # the proxy's own entry, not what the visitor sent
+    ("127.0.0.1", None, "127.0.0.1"),
+    (None, None, ""),
+])
+def test_the_visitors_address_is_the_one_the_proxy_saw(peer, forwarded, address):
+    request = SimpleNamespace(client=SimpleNamespace(host=peer) if peer else None,
+                              headers={"x-forwarded-for": forwarded} if forwarded else {})
+    assert public_mode.client_address(request) == address
+
+
 def test_local_replies_are_capped_however_they_are_asked(public):
     public(PLAYGROUND_LOCAL_MAX_TOKENS="50")
     chat, notes = public_mode.limit_local("chat-completion", {"max_tokens": 4000, "extra_body": {

@@ -129,11 +129,13 @@ def test_task_tabs_sit_in_their_group_tabs(app):
 # ------------------------------------------------------------------------------------------ the token
 
 
-def _token_box(demo):
+def _token_boxes(demo):
+    """Every page's token box (the playground's, the Compare and Batch pages'), each kept as ``ui._build_token`` keeps it."""
     import gradio as gr
 
-    (box,) = [b for b in demo.blocks.values() if isinstance(b, gr.Textbox) and b.label == "Hugging Face token"]
-    return box
+    boxes = [b for b in demo.blocks.values() if isinstance(b, gr.Textbox) and b.label == "Hugging Face token"]
+    assert boxes
+    return boxes
 
 
 def test_the_token_box_never_sends_its_value_as_its_own(app):
@@ -142,14 +144,14 @@ def test_the_token_box_never_sends_its_value_as_its_own(app):
     of a carrier that the same event empties (the browser journey is in test_browser_token)."""
     from playground.ui import _SEND_TOKEN_AS_ARGUMENT
 
-    box = _token_box(app)
-    assert box.type == "password" and not box.value
-    taking = [fn for fn in app.fns.values() if box in fn.inputs]
-    assert taking, "the token box reaches the server through no event"
-    for fn in taking:
-        assert fn.api_visibility == "private" and fn.js == _SEND_TOKEN_AS_ARGUMENT, fn.name
-        (carrier,) = [c for c in fn.inputs if c is not box]
-        assert carrier in fn.outputs and not carrier.visible and fn.fn(TOKEN, TOKEN)[:2] == (TOKEN, "")
+    for box in _token_boxes(app):
+        assert box.type == "password" and not box.value
+        taking = [fn for fn in app.fns.values() if box in fn.inputs]
+        assert taking, "the token box reaches the server through no event"
+        for fn in taking:
+            assert fn.api_visibility == "private" and fn.js == _SEND_TOKEN_AS_ARGUMENT, fn.name
+            (carrier,) = [c for c in fn.inputs if c is not box]
+            assert carrier in fn.outputs and not carrier.visible and fn.fn(TOKEN, TOKEN)[:2] == (TOKEN, "")
 
 
 def test_the_environment_token_is_in_no_page_or_api_description(monkeypatch):
@@ -159,18 +161,20 @@ def test_the_environment_token_is_in_no_page_or_api_description(monkeypatch):
 
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     demo = build_app()
-    assert not _token_box(demo).value
+    assert not any(box.value for box in _token_boxes(demo))
     assert TOKEN not in json.dumps(demo.get_config_file(), default=str)
     assert TOKEN not in json.dumps(demo.get_api_info(), default=str)
 
 
 def test_named_endpoints_keep_their_token_argument(client):
     """The session token (a gr.State) and the request (Gradio's) are no API parameters: `token=` stays first."""
-    from playground.handlers import ADVANCED_ARGS, HEADER_ARGS
+    from playground.handlers import ADVANCED_ARGS, GUARD_ARGS, HEADER_ARGS
 
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     names = [p["parameter_name"] for p in endpoints["/text_classification"]["parameters"]]
-    assert names[: len(HEADER_ARGS) + 1] == [*HEADER_ARGS, "text"] and names[-len(ADVANCED_ARGS):] == list(ADVANCED_ARGS)
+    tail = [*ADVANCED_ARGS, *GUARD_ARGS]  # the Advanced accordion's values, then the spend guard's budgets
+    assert names[: len(HEADER_ARGS) + 1] == [*HEADER_ARGS, "text"] and names[-len(tail):] == tail
+    assert "spend_guard" not in names and "owner" not in names
     chat = [p["parameter_name"] for p in endpoints["/chat_completion"]["parameters"]]
     assert chat[0] == "token" and "session_token" not in chat and "request" not in chat
 
@@ -214,7 +218,8 @@ def _tab_config(task):
         header = [gr.Textbox(), gr.Dropdown(), gr.Textbox(), gr.Dropdown()]
         advanced, cooldowns, _ = ui._build_advanced()
         with gr.Tabs(), gr.Tab(task.label) as tab:
-            ui._build_tab(task, header, gr.State(), tab, advanced=advanced, cooldowns=cooldowns, owner=gr.State())
+            ui._build_tab(task, header, gr.State(), tab, advanced=advanced, cooldowns=cooldowns, owner=gr.State(),
+                          guard=gr.State())
     return demo.get_config_file()
 
 
@@ -241,6 +246,8 @@ def test_the_page_runs_are_private_and_the_endpoints_are_the_api_routes(app):
     """A tab's Run is not an endpoint (its name is the tab's, ``<task>_in_tab``): each task's endpoint is declared
     once, on the ``/api`` route, with the handler the tab runs."""
     public = {fn.api_name: fn for fn in app.fns.values() if fn.api_visibility == "public"}
-    assert sorted(public) == sorted(t.api_name for t in TASKS.values())
-    assert {fn.page for fn in public.values()} == {"api"}
-    assert all(fn.fn.__name__ == name for name, fn in public.items())
+    assert not [name for name, fn in public.items() if fn.page == ""]  # the page itself declares none
+    tasks = {name: fn for name, fn in public.items() if name in {t.api_name for t in TASKS.values()}}
+    assert sorted(tasks) == sorted(t.api_name for t in TASKS.values())
+    assert {fn.page for fn in tasks.values()} == {"api"}
+    assert all(fn.fn.__name__ == name for name, fn in tasks.items())

@@ -3,7 +3,9 @@
 ``tests/fixtures/api_signatures.json`` is ``Client.view_api(return_format="dict")`` of the app as it was before the
 task tabs were built on first showing (every tab built with the page, each Run its task's endpoint): the endpoints
 are now declared on their own route, and must not change for an API caller. Regenerate it only for a deliberate
-change of an endpoint (``UPDATE_API_SIGNATURES=1``), and say so in the commit.
+change of an endpoint (``UPDATE_API_SIGNATURES=1``, on the app with every tab built), and say so in the commit.
+(Last: main at c3e8e21, with the spend guard's budgets and blank number boxes, less its /new_session… endpoints:
+load steps Gradio made public for a ``gr.State`` made by a function, one per route, with no parameters.)
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ def test_every_task_endpoint_keeps_its_gradio_client_signature(client):
     if os.environ.get("UPDATE_API_SIGNATURES") == "1":
         FIXTURE.write_text(json.dumps(api, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
     expected = _comparable(json.loads(FIXTURE.read_text()))
-    assert sorted(api["named_endpoints"]) == sorted(f"/{t.api_name}" for t in TASKS.values())
+    # every task is an endpoint (besides the pages' own: /compare, /batch_start...)
+    assert {f"/{t.api_name}" for t in TASKS.values()} <= set(api["named_endpoints"])
     got = _comparable(api)
     for name, signature in expected["named_endpoints"].items():
         assert got["named_endpoints"][name] == signature, name

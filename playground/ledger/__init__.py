@@ -9,7 +9,8 @@ share links are views of it, never copies.
 Where: ``PLAYGROUND_DATABASE_URL`` (``postgresql://user:password@host/db`` for a team's replicas, or any
 ``sqlite:///path``), else ``ledger.sqlite3`` in ``PLAYGROUND_DATA_DIR``, else in the platform's user-data
 directory (``platformdirs``; on Linux ``~/.local/share/hf-inference-playground``). ``configure()`` sets
-them in code (app flags, tests). ``PLAYGROUND_RETENTION_DAYS`` removes older runs, and the media no run uses.
+them in code (app flags, tests). ``PLAYGROUND_RETENTION_DAYS`` removes older runs, ``PLAYGROUND_RETENTION_MB``
+the oldest runs while the ledger holds more (files and records), and the media no run uses goes with them.
 
 Never the token: the record keeps the target without its token, and every string of the record (inputs,
 output, exchange, notes, error) is scrubbed of the run's tokens and of anything shaped like an HF token.
@@ -25,10 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from .record import MEDIA_KEY, SOURCES, Media
-from .store import Ledger, LedgerError, Owner, Run, RunPage, RunSummary, UsageRow, describe, percentile
+from .store import (BatchRecord, BatchRow, Ledger, LedgerError, Owner, Run, RunPage, RunSummary, UsageRow, Vote,
+                    describe, percentile)
 
 __all__ = [
-    "Ledger", "LedgerError", "Owner", "Run", "RunSummary", "RunPage", "UsageRow", "Media", "SOURCES", "MEDIA_KEY",
+    "Ledger", "LedgerError", "Owner", "Run", "RunSummary", "RunPage", "UsageRow", "Vote", "Media", "SOURCES", "MEDIA_KEY",
+    "BatchRecord", "BatchRow",
     "configure", "current", "record", "data_dir", "default_url", "describe", "percentile",
 ]
 
@@ -60,25 +63,30 @@ def default_url() -> str:
     return os.environ.get("PLAYGROUND_DATABASE_URL", "").strip() or f"sqlite:///{data_dir() / DATABASE_FILE}"
 
 
-def _retention_days() -> float | None:
-    value = os.environ.get("PLAYGROUND_RETENTION_DAYS", "").strip()
+def _retention(name: str, unit: str) -> float | None:
+    value = os.environ.get(name, "").strip()
     try:
         return float(value) if value else None
     except ValueError:
-        log.warning("PLAYGROUND_RETENTION_DAYS=%r is not a number of days: runs are kept", value)
+        log.warning("%s=%r is not a number of %s: runs are kept", name, value, unit)
         return None
 
 
 def configure(url: str | None = None, *, data_dir: str | Path | None = None, retention_days: float | None = None,
-              enabled: bool = True, **options: Any) -> Ledger | None:
+              retention_mb: float | None = None, enabled: bool = True, **options: Any) -> Ledger | None:
     """Choose where runs are recorded (replacing the ledger in use, whose queued runs are written first).
-    ``url`` wins over ``data_dir``; with neither, the environment decides (``default_url``). ``enabled=False``
-    records nothing. ``options`` go to ``Ledger`` (busy_timeout_s, probe_s, queue_size...)."""
+    ``url`` wins over ``data_dir``; with neither, the environment decides (``default_url``). Retention: runs older
+    than ``retention_days``, and the oldest beyond ``retention_mb`` of files and records, are removed (default:
+    ``PLAYGROUND_RETENTION_DAYS``, ``PLAYGROUND_RETENTION_MB``; none: kept). ``enabled=False`` records nothing.
+    ``options`` go to ``Ledger`` (busy_timeout_s, probe_s, queue_size...)."""
     if url is None and data_dir is not None:
         url = f"sqlite:///{Path(data_dir).expanduser() / DATABASE_FILE}"
     if retention_days is None:
-        retention_days = _retention_days()
-    ledger = Ledger(url or default_url(), retention_days=retention_days, **options).start() if enabled else None
+        retention_days = _retention("PLAYGROUND_RETENTION_DAYS", "days")
+    if retention_mb is None:
+        retention_mb = _retention("PLAYGROUND_RETENTION_MB", "megabytes")
+    ledger = Ledger(url or default_url(), retention_days=retention_days, retention_mb=retention_mb,
+                    **options).start() if enabled else None
     with _lock:
         previous, _current[0] = _current[0], ledger
         if not _configured[0]:

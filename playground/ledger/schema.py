@@ -7,6 +7,11 @@ The database itself is created and upgraded by the Alembic migrations in ``migra
     ledger_run_details  the rest of the run's record, as JSON: inputs, parameters, output, redacted exchange...
     ledger_media        every input or output file, once, keyed by the SHA-256 of its bytes
     ledger_run_media    which runs use which media (so media no run uses any more can be removed)
+    ledger_votes        Compare's blind votes: the choice, and per letter the target and the run it showed
+    ledger_owner_users  the Hub users a browser's owner key showed a checked token for: it sees their runs too
+    ledger_snapshots    read-only snapshots of runs their owners published (share links), by an unguessable id
+    ledger_batches      a batch's definition (task, targets, column mapping) and its data file, so that it can
+                        resume after a restart; its rows are runs (``ledger_runs.batch_id``), never copies
 
 The record is split in two so that History's scans read small rows: SQLite keeps a row's first kilobytes in
 the table's own pages, so JSON beside the listed columns would make every filter read megabytes.
@@ -19,7 +24,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-__all__ = ["metadata", "runs", "run_details", "media", "run_media", "VERSION_TABLE", "Json", "DETAILS"]
+__all__ = ["metadata", "runs", "run_details", "media", "run_media", "owner_users", "snapshots", "batches", "votes",
+           "VERSION_TABLE", "Json", "DETAILS"]
 
 VERSION_TABLE = "ledger_alembic_version"
 
@@ -55,10 +61,13 @@ runs = sa.Table(
     sa.Column("total_tokens", sa.Integer),
     sa.Column("cost_usd", sa.Float),  # NULL: unknown (cost_basis says why)
     sa.Column("cost_basis", sa.Text, nullable=False),
-    sa.Column("search_text", sa.Text, nullable=False),  # lower-cased text of the run, for History's search (last)
+    sa.Column("search_text", sa.Text, nullable=False),  # lower-cased text of the run, for History's search
+    sa.Column("batch_id", sa.String(32)),  # the batch the run is a row of (migration 0002), else NULL
+    sa.Column("batch_row", sa.String(64)),  # its row (and target) in that batch: what a resumed batch skips
     sa.Index("ix_ledger_runs_owner_created", "owner", "created_ms"),
     sa.Index("ix_ledger_runs_hub_user_created", "hub_user", "created_ms"),
     sa.Index("ix_ledger_runs_created", "created_ms"),
+    sa.Index("ix_ledger_runs_batch", "batch_id", "batch_row"),
 )
 
 run_details = sa.Table(
@@ -91,6 +100,56 @@ run_media = sa.Table(
     sa.Column("run_id", sa.String(32), sa.ForeignKey("ledger_runs.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("sha256", sa.String(64), sa.ForeignKey("ledger_media.sha256"), primary_key=True),
     sa.Index("ix_ledger_run_media_sha256", "sha256"),
+)
+
+owner_users = sa.Table(
+    "ledger_owner_users",
+    metadata,
+    sa.Column("owner", sa.String(128), primary_key=True),  # as in ledger_runs.owner: the key's hash
+    sa.Column("hub_user", sa.String(96), primary_key=True),
+    sa.Column("linked_ms", sa.BigInteger, nullable=False),  # last shown: the link lasts owners.CLAIM_DAYS from it
+)
+
+snapshots = sa.Table(
+    "ledger_snapshots",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),  # random, unguessable: whoever has it may read the run
+    sa.Column("run_id", sa.String(32), sa.ForeignKey("ledger_runs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Index("ix_ledger_snapshots_run_id", "run_id"),
+)
+
+batches = sa.Table(
+    "ledger_batches",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("owner", sa.String(128), nullable=False),  # the owner key's SHA-256, as ledger_runs.owner
+    sa.Column("hub_user", sa.String(96)),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("updated_ms", sa.BigInteger, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # running, paused, cancelled, done (as last left)
+    sa.Column("task", sa.String(64), nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),  # data rows (requests: rows x targets)
+    sa.Column("file_name", sa.String(255), nullable=False),
+    sa.Column("spec", Json, nullable=False),  # targets, column mapping, expected column, parameters, concurrency
+    sa.Column("data", sa.LargeBinary, nullable=False),  # the data file as uploaded (read again to resume)
+    sa.Index("ix_ledger_batches_owner_created", "owner", "created_ms"),
+)
+
+votes = sa.Table(
+    "ledger_votes",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),  # uuid4 hex
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("owner", sa.String(128), nullable=False),  # as ledger_runs.owner: the SHA-256 of the owner key
+    sa.Column("hub_user", sa.String(96)),
+    sa.Column("task", sa.String(64), nullable=False),
+    sa.Column("choice", sa.String(16), nullable=False),  # a letter ("A"...), "tie" or "bad"
+    # per letter: {"letter", "model", "provider", "endpoint_url", "revision", "run_id", "ok"}; the prompt and the
+    # answers are read from the runs (ledger_runs), never copied here
+    sa.Column("targets", Json, nullable=False),
+    sa.Index("ix_ledger_votes_owner_created", "owner", "created_ms"),
+    sa.Index("ix_ledger_votes_task", "task"),
 )
 
 DETAILS = tuple(c.name for c in run_details.columns if c.name != "run_id")  # a record's fields kept in details

@@ -35,10 +35,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import capture
 from .record import Media, Row, owner_hash, row_of
-from .schema import DETAILS, VERSION_TABLE, media, run_details, run_media, runs
+from .schema import DETAILS, VERSION_TABLE, batches, media, owner_users, run_details, run_media, runs, snapshots, votes
 
-__all__ = ["Ledger", "LedgerError", "Owner", "RunSummary", "Run", "RunPage", "UsageRow", "make_engine", "migrate",
-           "describe"]
+__all__ = ["Ledger", "LedgerError", "Owner", "RunSummary", "Run", "RunPage", "UsageRow", "Vote", "BatchRecord", "BatchRow",
+           "make_engine", "migrate", "describe"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ _MIGRATION_LOCK = 0x6C6564676572  # PostgreSQL advisory lock held while migratin
 _MAX_PAGE = 500
 _PROBE_SHA = "0" * 64
 _ALEMBIC = threading.Lock()
+LINK_DAYS = 7  # a browser sees a Hub user's runs for a week after it last showed a checked token of theirs
 
 
 class LedgerError(Exception):
@@ -185,10 +186,30 @@ class Owner:
     key: str = field(repr=False)
     hub_user: str | None = None
 
-    def clause(self) -> sa.ColumnElement[bool]:
+    def clause(self, table: sa.Table = runs) -> sa.ColumnElement[bool]:
+        """The rows of ``table`` (runs, batches or votes) recorded under this key, under ``hub_user``, and under the Hub
+        users this key showed a checked token for in the last ``LINK_DAYS`` (``Ledger.link``)."""
         # no key sees no run by key: runs recorded without an owner (plain API calls) are nobody's to browse
-        mine = runs.c.owner == owner_hash(self.key) if self.key else sa.false()
-        return sa.or_(mine, runs.c.hub_user == self.hub_user) if self.hub_user else mine
+        if not self.key:
+            return table.c.hub_user == self.hub_user if self.hub_user else sa.false()
+        mine = owner_hash(self.key)
+        linked = sa.select(owner_users.c.hub_user).where(
+            owner_users.c.owner == mine, owner_users.c.linked_ms >= _ms(time.time() - LINK_DAYS * 86400))
+        users = table.c.hub_user.in_(linked)
+        if self.hub_user:
+            users = sa.or_(table.c.hub_user == self.hub_user, users)
+        return sa.or_(table.c.owner == mine, users)
+
+
+@dataclass(frozen=True)
+class _RunReader(Owner):
+    """The reader of one published run: it sees that run and its files, nothing else."""
+
+    key: str = field(default="", repr=False)
+    run_id: str = ""
+
+    def clause(self, table: sa.Table = runs) -> sa.ColumnElement[bool]:
+        return runs.c.id == self.run_id if table is runs else sa.false()
 
 
 def _dt(ms: int) -> datetime:
@@ -297,6 +318,17 @@ def percentile(ordered: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
+@dataclass(frozen=True)
+class Vote:
+    """A blind vote of Compare: which letter won ("tie", "bad"), and per letter the target and its run's id."""
+
+    id: str
+    created: datetime
+    task: str
+    choice: str
+    targets: list[dict[str, Any]]
+
+
 GROUPS = ("day", "task", "model", "provider")
 
 
@@ -329,6 +361,40 @@ class _Totals:
                         p95_ms=percentile(latencies, 0.95))
 
 
+@dataclass(frozen=True)
+class BatchRecord:
+    """A batch as kept to resume it: its definition and, with ``get_batch``, its data file."""
+
+    id: str
+    created: datetime
+    updated: datetime
+    state: str  # running, paused, cancelled, done: as it was last left
+    task: str
+    rows: int
+    file_name: str
+    spec: dict[str, Any]
+    data: bytes = field(default=b"", repr=False)
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """The last run recorded for one row (and target) of a batch."""
+
+    row: str  # ``batch_row``
+    run_id: str
+    created_ms: int
+    model: str
+    provider: str
+    status: str
+    error_kind: str | None
+    error_title: str | None
+    latency_ms: float
+    retries: int
+    cost_usd: float | None
+    output: Any = None
+    error: dict[str, Any] | None = None
+
+
 # ------------------------------------------------------------------------------------------ the ledger
 
 
@@ -347,11 +413,13 @@ class Ledger:
     """Every run, recorded once. ``record`` is the one write of the service path; the other methods are
     the reads and deletions the views of runs need."""
 
-    def __init__(self, url: str, *, retention_days: float | None = None, busy_timeout_s: float = 5.0,
+    def __init__(self, url: str, *, retention_days: float | None = None, retention_mb: float | None = None,
+                 busy_timeout_s: float = 5.0,
                  probe_s: float = 5.0, queue_size: int = 10_000, batch: int = 200, gather_s: float = 0.05,
                  retries: int = 3):
         self.url = url
         self.retention_days = retention_days
+        self.retention_mb = retention_mb
         self.busy_timeout_s = busy_timeout_s
         self.probe_s = probe_s
         self.batch = batch
@@ -613,6 +681,58 @@ class Ledger:
                                .where(media.c.sha256 == sha256, media.c.sha256.in_(mine))).first()
         return None if row is None else Media(row.sha256, row.content_type, bytes(row.data))
 
+    def link(self, owner: Owner, hub_user: str | None) -> bool:
+        """The owner's browser showed a checked token of ``hub_user`` (the token line, or a run sending it): it
+        sees that user's runs for ``LINK_DAYS`` from now. The caller has verified the user (``hub.checked_user``).
+        False when there is nothing to link."""
+        user = (hub_user or "").strip()
+        if not owner.key or not user:
+            return False
+        with self._reading() as conn, _writing(conn).begin():
+            _link(conn, [{"owner": owner_hash(owner.key), "hub_user": user, "linked_ms": _ms(time.time())}])
+        return True
+
+    def publish(self, owner: Owner, run_id: str) -> str | None:
+        """Publish a read-only snapshot of one of the owner's runs: the id of its link (the same one each time),
+        or None when the run is not the owner's. Whoever has the id can read the run (``snapshot``)."""
+        with self._reading() as conn, _writing(conn).begin():
+            if conn.execute(sa.select(runs.c.id).where(runs.c.id == run_id, owner.clause())).first() is None:
+                return None
+            known = conn.execute(sa.select(snapshots.c.id).where(snapshots.c.run_id == run_id)).scalar()
+            if known:
+                return known
+            snapshot_id = uuid.uuid4().hex  # 122 random bits
+            conn.execute(snapshots.insert().values(id=snapshot_id, run_id=run_id, created_ms=_ms(time.time())))
+        return snapshot_id
+
+    def unpublish(self, owner: Owner, run_id: str) -> bool:
+        """Withdraw the run's snapshot: its link opens nothing any more."""
+        mine = sa.select(runs.c.id).where(runs.c.id == run_id, owner.clause())
+        with self._reading() as conn, _writing(conn).begin():
+            return conn.execute(snapshots.delete().where(snapshots.c.run_id.in_(mine))).rowcount > 0
+
+    def snapshot(self, snapshot_id: str) -> tuple[Run, Owner] | None:
+        """A published run (None when there is no such snapshot), and the reader that sees its files: an Owner
+        scoped to this run alone."""
+        with self._reading() as conn:
+            run_id = conn.execute(sa.select(snapshots.c.run_id).where(snapshots.c.id == snapshot_id)).scalar()
+            if run_id is None:
+                return None
+            row = conn.execute(sa.select(*_RUN).join_from(runs, run_details, run_details.c.run_id == runs.c.id)
+                               .where(runs.c.id == run_id)).first()
+        return None if row is None else (_summary(row, Run), _RunReader(run_id=run_id))
+
+    def linked_users(self, owner: Owner) -> list[str]:
+        """The Hub users whose runs this owner sees besides its own (``link``), most recent first."""
+        if not owner.key:
+            return [owner.hub_user] if owner.hub_user else []
+        query = (sa.select(owner_users.c.hub_user).where(
+            owner_users.c.owner == owner_hash(owner.key), owner_users.c.linked_ms >= _ms(time.time() - LINK_DAYS * 86400))
+            .order_by(owner_users.c.linked_ms.desc()))
+        with self._reading() as conn:
+            users = list(conn.execute(query).scalars())
+        return list(dict.fromkeys([*([owner.hub_user] if owner.hub_user else []), *users]))
+
     def facets(self, owner: Owner) -> dict[str, list[str]]:
         """The values History's filters offer: this owner's tasks, models, providers and sources."""
         names = ("task", "model", "provider", "source")
@@ -649,6 +769,79 @@ class Ledger:
                 totals.add(status, latency, prompt, completion, total, cost)
         return [totals.row(key) for key, totals in sorted(groups.items(), key=lambda kv: tuple(k or "" for k in kv[0]))]
 
+    # -------------------------------------------------------------------------------------- batches
+
+    def save_batch(self, owner: Owner, batch: BatchRecord) -> None:
+        """Keep a new batch's definition and data (``playground.batch``), under the owner."""
+        values = dict(id=batch.id, owner=owner_hash(owner.key), hub_user=owner.hub_user, created_ms=_ms(batch.created),
+                      updated_ms=_ms(batch.updated), state=batch.state, task=batch.task, rows=batch.rows,
+                      file_name=batch.file_name[:255], spec=batch.spec, data=batch.data)
+        with self._reading() as conn, _writing(conn).begin():
+            conn.execute(batches.insert().values(**values))
+
+    def set_batch_state(self, owner: Owner, batch_id: str, state: str) -> bool:
+        with self._reading() as conn, _writing(conn).begin():
+            done = conn.execute(batches.update().where(batches.c.id == batch_id, owner.clause(batches))
+                                .values(state=state, updated_ms=_ms(time.time()))).rowcount
+        return done > 0
+
+    def get_batch(self, owner: Owner, batch_id: str) -> BatchRecord | None:
+        """One of the owner's batches, with its data file (None when it is not theirs, or does not exist)."""
+        with self._reading() as conn:
+            row = conn.execute(sa.select(batches).where(batches.c.id == batch_id, owner.clause(batches))).first()
+        return None if row is None else _batch(row, with_data=True)
+
+    def list_batches(self, owner: Owner, limit: int = 20) -> list[BatchRecord]:
+        """The owner's batches, newest first, without their data."""
+        columns = [c for c in batches.c if c.name != "data"]
+        with self._reading() as conn:
+            rows = conn.execute(sa.select(*columns).where(owner.clause(batches))
+                                .order_by(batches.c.created_ms.desc()).limit(max(1, min(limit, _MAX_PAGE)))).all()
+        return [_batch(r) for r in rows]
+
+    def batch_rows(self, owner: Owner, batch_id: str, outputs: bool = True) -> dict[str, BatchRow]:
+        """The last run of every row of a batch that has one, by ``batch_row`` (runs still queued are written
+        first). ``outputs=False`` leaves the outputs and errors out (counting what is done)."""
+        self.flush(10.0)
+        columns = [runs.c.batch_row, runs.c.id, runs.c.created_ms, runs.c.model,
+                   sa.func.coalesce(runs.c.provider_served, runs.c.provider_asked), runs.c.status, runs.c.error_kind,
+                   runs.c.error_title, runs.c.latency_ms, runs.c.retries, runs.c.cost_usd]
+        query = sa.select(*columns)
+        if outputs:
+            query = sa.select(*columns, run_details.c.output, run_details.c.error).join_from(
+                runs, run_details, run_details.c.run_id == runs.c.id)
+        query = query.where(runs.c.batch_id == batch_id, owner.clause()).order_by(runs.c.created_ms, runs.c.id)
+        found: dict[str, BatchRow] = {}
+        with self._reading() as conn:
+            for row in conn.execute(query).tuples():
+                found[row[0]] = BatchRow(*row)  # in time order: the last one wins
+        return found
+
+    # -------------------------------------------------------------------------------------- votes
+
+    def record_vote(self, owner: Owner, task: str, choice: str, targets: list[dict[str, Any]]) -> str:
+        """Store a blind vote at once, on the caller's thread (a person waits for its reveal); returns its id.
+        Raises LedgerError."""
+        vote_id = uuid.uuid4().hex
+        row = dict(id=vote_id, created_ms=_ms(time.time()), owner=owner_hash(owner.key), hub_user=owner.hub_user,
+                   task=task, choice=choice, targets=targets)
+        try:
+            with self._reading() as conn, _writing(conn).begin():
+                conn.execute(votes.insert().values(**row))
+        except LedgerError:
+            raise
+        except Exception as exc:
+            raise LedgerError(describe(exc)) from exc
+        return vote_id
+
+    def list_votes(self, owner: Owner, *, task: str | None = None) -> list[Vote]:
+        """The owner's votes (of one task), oldest first."""
+        where = [owner.clause(votes), *([votes.c.task == task] if task else [])]
+        query = (sa.select(votes.c.id, votes.c.created_ms, votes.c.task, votes.c.choice, votes.c.targets)
+                 .where(*where).order_by(votes.c.created_ms, votes.c.id))
+        with self._reading() as conn:
+            rows = conn.execute(query).all()
+        return [Vote(r.id, _dt(r.created_ms), r.task, r.choice, list(r.targets)) for r in rows]
     # -------------------------------------------------------------------------------------- deletions
 
     def delete_run(self, owner: Owner, run_id: str) -> bool:
@@ -661,11 +854,34 @@ class Ledger:
         return self._delete(owner.clause())
 
     def prune(self, now: float | None = None) -> int:
-        """Retention: delete runs older than ``retention_days``, and the media no run uses any more."""
-        if not self.retention_days:
-            return 0
-        cutoff = _ms((time.time() if now is None else now) - self.retention_days * 86400)
-        return self._delete(runs.c.created_ms < cutoff)
+        """Retention: delete runs older than ``retention_days``, then the oldest runs while the stored files
+        (``ledger_media``) and records take more than ``retention_mb``; the media no run uses any more go with
+        them. Returns how many runs were deleted."""
+        deleted = 0
+        if self.retention_days:
+            cutoff = _ms((time.time() if now is None else now) - self.retention_days * 86400)
+            deleted += self._delete(runs.c.created_ms < cutoff)
+        if self.retention_mb:
+            limit = self.retention_mb * 2**20
+            while (size := self.stored_bytes()) > limit:
+                # the oldest runs, about as many as the excess takes at the average run's size
+                with self._reading() as conn:
+                    count = conn.execute(sa.select(sa.func.count()).select_from(runs)).scalar_one()
+                    if not count:
+                        break
+                    n = max(1, min(count, math.ceil((size - limit) / (size / count))))
+                    oldest = conn.execute(sa.select(runs.c.created_ms).order_by(runs.c.created_ms, runs.c.id)
+                                          .offset(n - 1).limit(1)).scalar_one()
+                deleted += self._delete(runs.c.created_ms <= oldest)
+        return deleted
+
+    def stored_bytes(self) -> int:
+        """What retention by size counts: the stored files' bytes and each run's record (its JSON's length)."""
+        details = sum(sa.func.coalesce(sa.func.length(sa.cast(run_details.c[name], sa.Text)), 0) for name in DETAILS)
+        with self._reading() as conn:
+            files = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(media.c.size), 0))).scalar_one()
+            records = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(details), 0))).scalar_one()
+        return int(files) + int(records)
 
     def upkeep(self) -> None:
         """What the writer does at its first batch and then hourly: retention, then (SQLite) the statistics
@@ -680,6 +896,7 @@ class Ledger:
     def _delete(self, where: sa.ColumnElement[bool]) -> int:
         ids = sa.select(runs.c.id).where(where)
         with self._reading() as conn, _writing(conn).begin():
+            conn.execute(snapshots.delete().where(snapshots.c.run_id.in_(ids)))
             conn.execute(run_media.delete().where(run_media.c.run_id.in_(ids)))
             conn.execute(run_details.delete().where(run_details.c.run_id.in_(ids)))
             deleted = conn.execute(runs.delete().where(where)).rowcount
@@ -692,6 +909,13 @@ class Ledger:
         """Insert ready-made rows at once, on this thread (benchmarks fill a ledger with it)."""
         with self._connect() as conn, _writing(conn).begin():
             _insert_rows(conn, rows)
+
+
+def _batch(row: sa.Row, with_data: bool = False) -> BatchRecord:
+    values = dict(row._mapping)
+    return BatchRecord(values["id"], _dt(values["created_ms"]), _dt(values["updated_ms"]), values["state"],
+                       values["task"], values["rows"], values["file_name"], values["spec"] or {},
+                       bytes(values["data"]) if with_data else b"")
 
 
 def _filters(owner: Owner, *, task=None, model=None, provider=None, status=None, source=None, text=None,
@@ -740,6 +964,17 @@ def _insert_rows(conn: sa.Connection, rows: list[Row]) -> None:
     links = [{"run_id": row.values["id"], "sha256": sha} for row in rows for sha in row.media]
     if links:
         conn.execute(run_media.insert(), links)
+    users = {(row.values["owner"], row.values["hub_user"]): row.values["created_ms"] for row in rows
+             if row.values["owner"] and row.values["hub_user"]}
+    if users:  # a run sending a checked token links its browser to the token's user
+        _link(conn, [{"owner": o, "hub_user": _fit("hub_user", u), "linked_ms": ms} for (o, u), ms in users.items()])
+
+
+def _link(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(owner_users)
+    conn.execute(insert.on_conflict_do_update(index_elements=["owner", "hub_user"],
+                                              set_={"linked_ms": insert.excluded.linked_ms}), rows)
 
 
 def _secrets(result: Any) -> tuple[str, ...]:

@@ -18,12 +18,12 @@ from urllib.parse import quote
 
 import gradio as gr
 
-from .. import capture, ledger, owners, run_cards
+from .. import capture, ledger, owners, run_cards, share_links
 from ..ledger import MEDIA_KEY
 from ..tasks import TASKS
 
 __all__ = ["build", "COLUMNS", "PAGE_SIZE", "list_page", "first_page", "older_page", "newer_page", "facet_choices",
-           "show_run", "delete_run", "clear_all", "confirm_clear", "export", "row_of", "cost_text", "open_link"]
+           "show_run", "delete_run", "share_link", "publish_snapshot", "withdraw_snapshot", "clear_all", "confirm_clear", "export", "row_of", "cost_text", "open_link"]
 
 COLUMNS = ["Time (UTC)", "Task", "Model", "Provider", "Status", "Latency", "Cost"]
 PAGE_SIZE = 25
@@ -87,10 +87,21 @@ def _shown(state, task, model, provider, status, text, starts: list[str | None])
         counts = "No run matches these filters." if any((task, model, provider, status, text)) else \
             "No runs yet in this browser: run a task on the playground page and it appears here."
     paging = {"starts": starts, "next": after}
+    users = _linked_users(state)
+    if users:
+        counts += f" With the runs of Hub user{'s' * (len(users) > 1)} {', '.join(f'**{u}**' for u in users)} " \
+                  "(a token of theirs was checked in this browser)."
     import pandas as pd
 
     return (pd.DataFrame(rows, columns=COLUMNS), ids, counts, paging,
             gr.Button(interactive=len(starts) > 1), gr.Button(interactive=after is not None))
+
+
+def _linked_users(state: Any) -> list[str]:
+    try:
+        return _store().linked_users(owners.owner_of(state))
+    except ledger.LedgerError:
+        return []
 
 
 def first_page(state, task, model, provider, status, text) -> tuple:
@@ -196,6 +207,37 @@ def open_run(state: Any, run_id: str) -> tuple:
             gr.DownloadButton(value=run_cards.write(card)), gr.Button(link=open_link(run.id)))
 
 
+def share_link(state: Any, run_id: str | None) -> str:
+    """The run's share link (relative to the playground page): its request's text travels in it."""
+    owner, store = owners.owner_of(state), _store()
+    run = store.get_run(owner, run_id) if run_id else None
+    if run is None:
+        raise gr.Error("Select one of your runs first.")
+    try:
+        query = share_links.share_query(run_cards.card_of(run, store, owner))
+    except share_links.ShareError as err:
+        raise gr.Error(str(err)) from None
+    gr.Info("Share link made: it holds the run's text inputs and parameters, never your token or files.")
+    return f"./{query}"
+
+
+def publish_snapshot(state: Any, run_id: str | None) -> str:
+    """Publish a read-only snapshot of the run (its files and result too); its link, relative to the page."""
+    snapshot_id = _store().publish(owners.owner_of(state), run_id) if run_id else None
+    if snapshot_id is None:
+        raise gr.Error("Select one of your runs first.")
+    gr.Info("Snapshot published: whoever has this link sees the run, its files and its result (read-only).")
+    return f"./{share_links.snapshot_query(snapshot_id)}"
+
+
+def withdraw_snapshot(state: Any, run_id: str | None) -> str:
+    if run_id and _store().unpublish(owners.owner_of(state), run_id):
+        gr.Info("Snapshot withdrawn: its link opens nothing any more.")
+    else:
+        gr.Info("This run has no published snapshot.")
+    return ""
+
+
 def delete_run(state: Any, run_id: str | None) -> tuple:
     """Delete the run shown; the detail closes (the table is refreshed by the next step)."""
     if run_id and _store().delete_run(owners.owner_of(state), run_id):
@@ -282,6 +324,14 @@ def build(demo: gr.Blocks) -> None:
             open_tab = gr.Button("↩️ Open in its tab", variant="primary", size="sm")
             card = gr.DownloadButton("⬇️ Download run card", size="sm")
             delete = gr.Button("🗑️ Delete", variant="stop", size="sm")
+        with gr.Row(equal_height=True):
+            share = gr.Button("🔗 Share link", size="sm", scale=0)
+            publish = gr.Button("📸 Publish a read-only snapshot", size="sm", scale=0)
+            withdraw = gr.Button("Withdraw the snapshot", size="sm", scale=0)
+            link = gr.Textbox(label="Link to send", buttons=["copy"], interactive=False, scale=3,
+                              elem_classes=["history-share-link"],
+                              info="A share link carries the text inputs and parameters; a snapshot also the "
+                                   "files and the result. Never your token.")
         detail_md = gr.Markdown(elem_classes=["history-run"])
         with gr.Accordion("Raw exchange (token redacted)", open=False):
             raw = gr.Code(language="json", label="Raw exchange", max_lines=40)
@@ -310,6 +360,11 @@ def build(demo: gr.Blocks) -> None:
     table.select(show_run, [owner, ids], closed, **private)
     delete.click(delete_run, [owner, selected], closed, **private).then(
         facet_choices, refresh, [task, model, provider], **private).then(first_page, filters, listing, **private)
+    absolute = "(v) => v ? new URL(v, window.location.href).href : v"  # the playground page's address
+    for button, make in ((share, share_link), (publish, publish_snapshot)):
+        button.click(make, [owner, selected], link, **private).then(None, link, link, js=absolute, **private)
+    withdraw.click(withdraw_snapshot, [owner, selected], link, **private)
+    table.select(lambda: "", None, link, **private)
     do_export.click(export, [*filters, fmt], exported, **private)
     clear.click(confirm_clear, owner, [confirm, question], **private)
     no.click(lambda: gr.Row(visible=False), None, confirm, **private)

@@ -282,24 +282,31 @@ def _expanded(info: dict[str, Any], expand: list[str] | None) -> dict[str, Any]:
 
 def whoami(auth: str) -> dict[str, Any] | None:
     """``GET /api/whoami-v2``. Tokens ``hf_read…`` are classic read tokens, ``hf_noinfer…`` fine-grained ones
-    without the inference permission; any other token is fine-grained with it."""
+    without the inference permission, ``hf_nogate…`` fine-grained ones that cannot read gated repos, ``hf_noorg…``
+    fine-grained ones with no permission on any organisation; any other token is fine-grained with the inference
+    permission on the user and on the organisation ``acme-corp``. A token ``hf_as_<name>_…`` is user ``<name>``'s
+    (tests of whose runs are whose); any other is ``FAKE_USER``'s."""
     token = auth.removeprefix("Bearer ").strip()
     if not auth.startswith("Bearer ") or not token:
         return None
+    user = token.split("_")[2] if token.startswith("hf_as_") and token.count("_") >= 3 else FAKE_USER
     if token.startswith("hf_read"):
         access = {"displayName": "read-only", "role": "read", "createdAt": "2024-06-01T10:00:00.000Z"}
     else:
         perms = ["repo.content.read"] + ([] if token.startswith("hf_noinfer") else ["inference.serverless.write"])
+        scoped = [{"entity": {"_id": "u1", "type": "user", "name": user}, "permissions": perms}]
+        if not token.startswith("hf_noorg"):
+            scoped.append({"entity": {"_id": "o0", "type": "org", "name": FAKE_ORGS[0][0]}, "permissions": perms})
         access = {
             "displayName": "playground", "role": "fineGrained", "createdAt": "2025-01-10T10:00:00.000Z",
             "fineGrained": {
-                "canReadGatedRepos": True,
+                "canReadGatedRepos": not token.startswith("hf_nogate"),
                 "global": ["discussion.write"],
-                "scoped": [{"entity": {"_id": "u1", "type": "user", "name": FAKE_USER}, "permissions": perms}],
+                "scoped": scoped,
             },
         }
     return {
-        "type": "user", "id": "u1", "name": FAKE_USER, "fullname": "Test User", "email": "tester@example.com",
+        "type": "user", "id": "u1", "name": user, "fullname": "Test User", "email": "tester@example.com",
         "emailVerified": True, "canPay": True, "isPro": False, "periodEnd": None, "avatarUrl": "",
         "orgs": [{"type": "org", "id": f"o{i}", "name": name, "fullname": name.title(), "isEnterprise": enterprise,
                   "canPay": enterprise, "roleInOrg": "write", "avatarUrl": ""}
@@ -452,6 +459,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.monotonic)  # when it arrived (tests check waits between calls)
 
 
 @dataclass
@@ -590,7 +598,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(404, "Not found")
         rest = unquote(url.path[len("/api/models/"):])
         model_id, what, revision = rest, None, None
-        for marker in ("/refs", "/commits/", "/revision/"):
+        for marker in ("/refs", "/commits/", "/revision/", "/auth-check"):
             head, sep, tail = rest.partition(marker)
             if sep and head in MODELS:
                 model_id, what, revision = head, marker.strip("/"), tail or None
@@ -602,6 +610,12 @@ class _Handler(BaseHTTPRequestHandler):
                               json.dumps({"error": "Repository not found"}).encode())
         if what == "refs":
             return ok(refs(model_id))
+        if what == "auth-check":  # a gated model: no token is 401, a token that has no access 403, as the Hub
+            if info["gated"] and not authorized:
+                return self._gated(401, model_id)
+            if info["gated"] and auth.removeprefix("Bearer ").startswith("hf_nogate"):
+                return self._gated(403, model_id)
+            return ok({})
         if what in ("commits", "revision"):
             sha = resolve(model_id, revision or "main")
             if sha is None:
@@ -613,6 +627,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return ok(commits[[c["id"] for c in commits].index(sha):])
             info = {**info, "sha": sha}
         return ok(_expanded(info, query.get("expand[]") or query.get("expand")))
+
+    def _gated(self, status: int, model_id: str) -> None:
+        message = (f"Access to model {model_id} is restricted and you are not in the authorized list. "
+                   f"Visit https://huggingface.co/{model_id} to ask for access.")
+        self._send(status, {"content-type": "application/json", "x-error-code": "GatedRepo", "x-error-message": message},
+                   json.dumps({"error": message}).encode())
 
     def _router(self, url, raw: bytes) -> None:
         path = url.path

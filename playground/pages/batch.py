@@ -1,0 +1,458 @@
+"""The Batch page (its own route, ``/batch``): a task over a whole dataset, with progress, pause, resume and
+cancel, its results and checks, and downloads.
+
+``build`` only builds and wires; the handlers below take and return plain values, and the work is in
+``playground.batch``. The page is built from the task registry: the column mapping has one picker per input of
+the chosen task (``SLOTS`` of them, relabelled when the task changes), never a copy per task.
+
+The token: the page has its own token box (``ui._build_token``): the pasted token goes into this tab's session
+state, never into an event's inputs. A running batch holds it in memory until it ends.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from .. import batch, handlers, ledger, owners
+from ..errors import InputError
+from ..tasks import ASSETS, TASKS
+
+__all__ = ["build", "SLOTS", "load_file", "choose_task", "spec_from", "check_plan", "start_batch", "tick", "pause",
+           "resume", "cancel", "export_results", "batch_choices", "open_batch", "api_start", "api_poll", "api_results",
+           "EXAMPLES"]
+
+SLOTS = max(len(t.inputs) for t in TASKS.values())  # column pickers: as many as the task with most inputs
+NONE = ("(none)", "")
+LIVE_TABLE_ROWS = 300  # below this, the results table follows the batch live; above, it is read at the end
+SHOWN_ROWS = 1000  # rows shown in the page's table (the downloads hold them all)
+EXAMPLES = [  # (file, task, model, provider): one click fills the page
+    [str(ASSETS / "batch_reviews.csv"), "text-classification",
+     "distilbert/distilbert-base-uncased-finetuned-sst-2-english", "auto"],
+    [str(ASSETS / "batch_prompts.jsonl"), "chat-completion", "HuggingFaceTB/SmolLM2-135M-Instruct", "auto"],
+    [str(ASSETS / "batch_speech.zip"), "automatic-speech-recognition", "openai/whisper-large-v3", "auto"],
+]
+
+
+def _path(file: Any) -> str | None:
+    if isinstance(file, dict):
+        file = file.get("path")
+    return str(file) if file else None
+
+
+def _read(file: Any) -> tuple[batch.Dataset, bytes]:
+    path = _path(file)
+    if not path:
+        raise InputError("No data file", "", "Upload a CSV, TSV, JSONL, Parquet or zip file, or click an example.")
+    data = Path(path).read_bytes()
+    return batch.read_data(Path(path).name, data), data
+
+
+def _error(err: InputError) -> str:
+    return f"❌ {err.display()}"
+
+
+def _slot_updates(task_id: str, columns: list[str], mapping: dict[str, str]) -> list[gr.Dropdown]:
+    task = TASKS.get(task_id)
+    updates = []
+    for i in range(SLOTS):
+        spec = task.inputs[i] if task and i < len(task.inputs) else None
+        if spec is None or spec.kind in ("tools", "schema"):  # tools and schemas are fixed inputs, not columns
+            updates.append(gr.Dropdown(choices=[NONE], visible=False, value=""))
+            continue
+        need = "" if spec.required else " (optional)"
+        updates.append(gr.Dropdown(choices=[NONE, *((c, c) for c in columns)], value=mapping.get(spec.name, ""),
+                                   label=f"Column for '{spec.label}'{need}", visible=True))
+    return updates
+
+
+def load_file(file: Any, task_id: str) -> tuple:
+    """A file chosen: (preview, its summary, its columns, the column pickers auto-mapped, the expected column)."""
+    import pandas as pd
+
+    try:
+        data, _ = _read(file)
+    except InputError as err:
+        return (pd.DataFrame(), _error(err), [], *_slot_updates(task_id, [], {}), gr.Dropdown(choices=[NONE], value=""))
+    task = TASKS.get(task_id)
+    mapping = batch.auto_map(task, data.columns) if task else {}
+    expected = batch.guess_expected(data.columns, mapping)
+    files = f" · {len(data.files)} files in the zip" if data.files else ""
+    info = f"**{data.name}**: {len(data.rows):,} rows · columns {', '.join(f'`{c}`' for c in data.columns)}{files}"
+    preview = pd.DataFrame(data.preview(), columns=data.columns)
+    return (preview, info, data.columns, *_slot_updates(task_id, data.columns, mapping),
+            gr.Dropdown(choices=[NONE, *((c, c) for c in data.columns)], value=expected))
+
+
+def choose_task(task_id: str, columns: list[str] | None) -> tuple:
+    """A task picked: the column pickers relabelled and auto-mapped again."""
+    task = TASKS.get(task_id)
+    mapping = batch.auto_map(task, columns or []) if task else {}
+    return tuple(_slot_updates(task_id, columns or [], mapping))
+
+
+def default_model(task_id: str) -> str:
+    task = TASKS.get(task_id)
+    return task.default_model if task else ""
+
+
+def _targets(model: str, provider: str, revision: str, more: str) -> tuple[batch.Target, ...]:
+    targets = [batch.Target((model or "").strip(), provider or "auto", (revision or "main").strip() or "main")]
+    for line in (more or "").splitlines():
+        parts = [p.strip() for p in line.split(",")]
+        if parts and parts[0]:
+            targets.append(batch.Target(parts[0], parts[1] if len(parts) > 1 and parts[1] else provider or "auto",
+                                        parts[2] if len(parts) > 2 and parts[2] else "main"))
+    return tuple(targets)
+
+
+def _json_object(text: str, label: str) -> dict[str, Any]:
+    if not (text or "").strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputError(f"{label}: not valid JSON", f"{err.msg} at line {err.lineno}, column {err.colno}.",
+                         "Fix the JSON.") from None
+    if not isinstance(value, dict):
+        raise InputError(f"{label}: expected a JSON object", f"Got {type(value).__name__}.", 'Write {"name": value}.')
+    return value
+
+
+def spec_from(task_id, model, provider, revision, more, *rest) -> batch.Spec:
+    """The page's fields -> a Spec: (task, model, provider, revision, more targets, *SLOTS columns, expected,
+    fixed inputs JSON, parameters JSON, concurrency, adaptive)."""
+    slots, (expected, fixed, params, concurrency, adaptive) = rest[:SLOTS], rest[SLOTS:]
+    task = TASKS.get(task_id)
+    if task is None:
+        raise InputError("Pick a task", "", "Choose the task to run on every row.")
+    mapping = {spec.name: column for spec, column in zip(task.inputs, slots) if column}
+    return batch.Spec(task.id, _targets(model, provider, revision, more), mapping, expected or "",
+                      _json_object(fixed, "Fixed inputs"), _json_object(params, "Parameters"),
+                      int(concurrency or 4), bool(adaptive))
+
+
+def check_plan(owner_state: Any, file: Any, *fields) -> str:
+    """Before start: the number of requests, the estimated duration and cost, and what will fail."""
+    if not _path(file):
+        return "Upload a data file (or click an example) to see the plan."
+    try:
+        data, _ = _read(file)
+        spec = spec_from(*fields)
+        spec.check(data)
+        return batch.plan(spec, data, owners.owner_of(owner_state)).markdown()
+    except InputError as err:
+        return _error(err)
+
+
+def _buttons(state: str) -> tuple:
+    """(Start, Pause, Resume, Cancel) for a batch in ``state``."""
+    running, paused = state == "running", state in ("paused", "interrupted", "cancelled")
+    return (gr.Button(interactive=not running and state != "paused"), gr.Button(interactive=running),
+            gr.Button(interactive=paused), gr.Button(interactive=running or state == "paused"))
+
+
+def start_batch(owner_state: Any, session_token: str | None, file: Any, *fields, request: gr.Request = None) -> tuple:
+    """Start: (batch id, progress, bar, timer, buttons..., rows seen)."""
+    token = handlers.request_token(None, session_token, request)
+    try:
+        data, raw = _read(file)
+        spec = spec_from(*fields)
+        job = batch.start(spec, data, owner_state, token, data_bytes=raw,
+                          session=getattr(request, "session_hash", "") or "")
+    except InputError as err:
+        return (gr.skip(), _error(err), "", gr.Timer(active=False), *_buttons("done"), gr.skip())
+    progress = job.progress()
+    return (job.id, progress.markdown(), progress.html(), gr.Timer(active=True), *_buttons(progress.state), None)
+
+
+def _results_outputs(owner: ledger.Owner, batch_id: str) -> tuple:
+    import pandas as pd
+
+    try:
+        found = batch.results(owner, batch_id)
+    except InputError as err:
+        return pd.DataFrame(), _error(err), pd.DataFrame(columns=["expected", "count", "predicted"])
+    frame = found.frame().head(SHOWN_ROWS)
+    frame["run"] = [f"[open](./?run={r})" if r else "" for r in frame["run"]]
+    cells = pd.DataFrame(found.confusion, columns=["target", "expected", "predicted", "count"])
+    confusion = gr.BarPlot(value=cells, visible=not cells.empty)  # labels against expected labels only
+    more = f"\n\nThe table shows the first {SHOWN_ROWS:,} of {len(found.rows):,} rows; the downloads hold them all." \
+        if len(found.rows) > SHOWN_ROWS else ""
+    return frame, found.checks_markdown() + more, confusion
+
+
+def tick(owner_state: Any, batch_id: str | None, seen: int | None = None, refresh: bool = False) -> tuple:
+    """The timer's tick: (progress, bar, timer, buttons..., results table, checks, confusion matrix, rows seen).
+    The results are read again only when more rows are done than ``seen`` (the count shown last), for a small
+    batch while it runs, and for any batch when it stops; ``refresh`` reads them in any case."""
+    owner = owners.owner_of(owner_state)
+    idle = (gr.Timer(active=False), *_buttons("done"), gr.skip(), gr.skip(), gr.skip(), seen)
+    if not batch_id:
+        return ("", "", *idle)
+    try:
+        progress = batch.progress_of(owner, batch_id)
+    except InputError as err:
+        return (_error(err), "", *idle)
+    if progress is None:
+        return ("That batch is not in your history.", "", *idle)
+    active = progress.state in ("running", "paused")
+    changed = progress.done != seen
+    live = refresh or not active or (changed and progress.total <= LIVE_TABLE_ROWS)  # (a stopped batch: once)
+    results = _results_outputs(owner, batch_id) if live else (gr.skip(),) * 3
+    return (progress.markdown(), progress.html(), gr.Timer(active=active), *_buttons(progress.state), *results,
+            progress.done if live else seen)
+
+
+def _control(owner_state: Any, batch_id: str | None, action: str) -> None:
+    job = batch.job(owners.owner_of(owner_state), batch_id or "")
+    if job is None:
+        raise gr.Error("This batch is not running in this server: Resume it to go on.")
+    getattr(job, action)()
+
+
+def pause(owner_state: Any, batch_id: str | None, seen: int | None = None) -> tuple:
+    _control(owner_state, batch_id, "pause")
+    return tick(owner_state, batch_id, seen)
+
+
+def cancel(owner_state: Any, batch_id: str | None, seen: int | None = None) -> tuple:
+    _control(owner_state, batch_id, "cancel")
+    return tick(owner_state, batch_id, seen)
+
+
+def resume(owner_state: Any, session_token: str | None, batch_id: str | None, seen: int | None = None,
+           request: gr.Request = None) -> tuple:
+    """Go on with a paused, cancelled or interrupted batch: the rows done in the ledger are skipped."""
+    if not batch_id:
+        raise gr.Error("Open a batch first (Your batches).")
+    token = handlers.request_token(None, session_token, request)
+    try:
+        batch.resume(batch_id, owner_state, token, session=getattr(request, "session_hash", "") or "")
+    except InputError as err:
+        raise gr.Error(f"{err.title}. {err.message} {err.fix}".strip()) from None
+    return tick(owner_state, batch_id, seen)
+
+
+def export_results(owner_state: Any, batch_id: str | None, fmt: str) -> gr.File:
+    """The results table as CSV, JSONL or Parquet."""
+    if not batch_id:
+        raise gr.Error("There are no results yet: start a batch, or open one of yours.")
+    try:
+        found = batch.results(owners.owner_of(owner_state), batch_id)
+    except InputError as err:
+        raise gr.Error(err.title) from None
+    path = batch.export(found, fmt, tempfile.mkdtemp(prefix="playground-batch-"))
+    return gr.File(value=path, visible=True)
+
+
+def batch_choices(owner_state: Any, selected: str | None = None) -> gr.Dropdown:
+    """The owner's batches, newest first: "2026-12-01 10:02 · text-classification · reviews.csv · done"."""
+    store = ledger.current()
+    found = []
+    if store is not None:
+        try:
+            found = store.list_batches(owners.owner_of(owner_state))
+        except ledger.LedgerError:
+            found = []
+    choices = [(f"{b.created.strftime('%Y-%m-%d %H:%M')} · {b.task} · {b.file_name} · {b.rows:,} rows · "
+                f"{_state_now(owner_state, b)}", b.id) for b in found]
+    ids = {c[1] for c in choices}
+    return gr.Dropdown(choices=choices or [("(no batch yet)", "")], value=selected if selected in ids else
+                       (choices[0][1] if choices else ""))
+
+
+def _state_now(owner_state: Any, record: ledger.BatchRecord) -> str:
+    job = batch.job(owners.owner_of(owner_state), record.id)
+    if job is not None:
+        return job.state
+    return "interrupted" if record.state in ("running", "paused") else record.state
+
+
+def open_batch(owner_state: Any, batch_id: str | None) -> tuple:
+    """One of the owner's batches, opened: (its id, progress, bar, timer, buttons..., results...)."""
+    return (batch_id, *tick(owner_state, batch_id, refresh=True))
+
+
+# ------------------------------------------------------------------------------------------ the API
+
+
+def _api_owner(request: Any) -> tuple[str, dict[str, Any]]:
+    """An API caller's token (``Authorization: Bearer hf_…``, never an argument) and the owner state its batches
+    belong to: the token's Hub user, checked with the Hub, so that the same token polls them from anywhere."""
+    from .. import hub
+    from ..errors import PlaygroundError
+
+    token = handlers.request_token(None, None, request)
+    if not token:
+        raise gr.Error("Send your Hugging Face token as 'Authorization: Bearer hf_…': a batch belongs to its Hub user.")
+    try:
+        status = hub.check_token(token)
+    except PlaygroundError as err:
+        raise gr.Error(f"{err.title}. {err.fix}".strip()) from None
+    if status is None or not status.user or status.user == "?":
+        raise gr.Error("The Hub did not name the user of this token.")
+    return token, owners.claim(None, status.user)
+
+
+def api_start(file_name: str, data: str, task: str, model: str, provider: str = "auto", revision: str = "main",
+              mapping: str = "", expected: str = "", fixed: str = "", params: str = "", concurrency: int = 4,
+              base64: bool = False, request: gr.Request = None) -> dict:
+    """Start a batch. ``data`` is the file's content (text; ``base64=True`` for Parquet or zip), ``mapping`` a JSON
+    object {task input: column} (empty: matched by name), ``expected`` the column of expected answers (empty:
+    guessed by name; "-" for none). Returns {"batch_id", "plan"}. The token is the Authorization header."""
+    import base64 as b64
+
+    token, state = _api_owner(request)
+    try:
+        raw = b64.b64decode(data) if base64 else (data or "").encode("utf-8")
+        dataset = batch.read_data(file_name, raw)
+        chosen = TASKS.get(task)
+        if chosen is None:
+            raise InputError(f"Unknown task '{task}'", "", f"Use one of: {', '.join(TASKS)}.")
+        columns = _json_object(mapping, "mapping") or batch.auto_map(chosen, dataset.columns)
+        expected = "" if expected == "-" else (expected or batch.guess_expected(dataset.columns, columns))
+        spec = batch.Spec(chosen.id, _targets(model, provider, revision, ""), columns, expected,
+                          _json_object(fixed, "fixed"), _json_object(params, "params"), int(concurrency))
+        spec.check(dataset)
+        plan = batch.plan(spec, dataset, owners.owner_of(state))
+        job = batch.start(spec, dataset, state, token, data_bytes=raw)
+    except InputError as err:
+        raise gr.Error(f"{err.title}. {err.message} {err.fix}".strip()) from None
+    return {"batch_id": job.id, "plan": plan.markdown()}
+
+
+def api_poll(batch_id: str, request: gr.Request = None) -> dict:
+    """A batch's progress: {"state", "total", "done", "ok", "errors", "cost_usd", "rate", "eta_s", ...}."""
+    _, state = _api_owner(request)
+    progress = batch.progress_of(owners.owner_of(state), batch_id)
+    if progress is None:
+        raise gr.Error("No batch of yours has this id.")
+    return {k: v for k, v in progress.__dict__.items() if k != "message"}
+
+
+def api_results(batch_id: str, request: gr.Request = None) -> dict:
+    """A batch's results: {"columns", "rows", "checks", "confusion"} (rows in the order of the data)."""
+    _, state = _api_owner(request)
+    try:
+        found = batch.results(owners.owner_of(state), batch_id)
+    except InputError as err:
+        raise gr.Error(err.title) from None
+    return {"columns": found.columns, "rows": found.rows, "checks": found.checks, "confusion": found.confusion}
+
+
+# ------------------------------------------------------------------------------------------ the page
+
+
+def build(demo: gr.Blocks) -> None:
+    """The Batch page's components and events (inside ``demo.route("Batch", "/batch")``)."""
+    from ..ui import _build_token, default_provider, provider_choices  # (ui imports this module first)
+
+    gr.Markdown("## 📦 Batch\nRun one task over a whole dataset: every row goes through the same service path as the "
+                "playground (retries, failover, the run ledger). Rate limits slow the batch down instead of failing it, "
+                "and a batch that stops resumes where it stopped, without paying twice for a row.")
+    owner_browser, owner = owners.browser_state(), gr.State()
+    columns, batch_id, seen = gr.State([]), gr.State(), gr.State()  # seen: rows done when the results were read
+    with gr.Row(equal_height=True):
+        token = gr.Textbox(label="Hugging Face token", type="password", placeholder="hf_…", scale=2,
+                           info="Kept on the server for this browser tab (and by a running batch until it ends).")
+        token_line = gr.Markdown(elem_classes=["token-status"])
+        bill_to = gr.Dropdown(visible=False, allow_custom_value=True)
+    session_token, _ = _build_token(demo, token, [token_line, bill_to])
+
+    gr.Markdown("### 1 · Task and model")
+    with gr.Row(equal_height=True):
+        task = gr.Dropdown([(t.label, t.id) for t in TASKS.values()], value="text-classification", label="Task", scale=1)
+        model = gr.Textbox(TASKS["text-classification"].default_model, label="Model", scale=2)
+        provider = gr.Dropdown(provider_choices(), value=default_provider(), label="Provider", scale=1)
+        revision = gr.Textbox("main", label="Revision", scale=1)
+    with gr.Accordion("More models: a matrix of rows × models (up to 4 in all)", open=False):
+        more = gr.Textbox(label="One more model per line: model, provider, revision", lines=3,
+                          placeholder="Qwen/Qwen2.5-7B-Instruct, together\nmeta-llama/Llama-3.1-8B-Instruct")
+
+    gr.Markdown("### 2 · Data")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1):
+            file = gr.File(label="Data file (CSV, TSV, JSONL, Parquet, or a zip of images/audio with a CSV naming them)",
+                           file_types=list(batch.SUFFIXES), type="filepath", elem_classes=["batch-file"])
+            gr.Examples(EXAMPLES, inputs=[file, task, model, provider], label="Examples (one click)",
+                        example_labels=["Reviews → sentiment (accuracy)", "Prompts → chat", "Speech → text (WER)"])
+        with gr.Column(scale=2):
+            info = gr.Markdown("Upload a file or click an example.", elem_classes=["batch-info"])
+            preview = gr.Dataframe(label="Preview (first rows)", interactive=False, max_height=260, wrap=True,
+                                   elem_classes=["batch-preview"])
+    with gr.Row(equal_height=True):
+        slots = [gr.Dropdown([NONE], value="", visible=False, label=f"Column {i + 1}", elem_classes=["batch-slot"])
+                 for i in range(SLOTS)]
+        expected = gr.Dropdown([NONE], value="", label="Expected answer column (turns the checks on)",
+                               elem_classes=["batch-expected"])
+    with gr.Accordion("Fixed inputs, parameters and concurrency", open=False):
+        with gr.Row():
+            fixed = gr.Code("", language="json", label="Fixed inputs (the same for every row), JSON object", lines=3)
+            params = gr.Code("", language="json", label="Parameters (JSON object), e.g. {\"max_tokens\": 64}", lines=3)
+        with gr.Row():
+            concurrency = gr.Slider(1, 32, value=4, step=1, label="Concurrency (requests at once, to start with)")
+            adaptive = gr.Checkbox(True, label="Adaptive: halve on a rate limit (429) and honour Retry-After, "
+                                               "then grow back slowly")
+
+    gr.Markdown("### 3 · Run")
+    plan_md = gr.Markdown("Upload a data file (or click an example) to see the plan.", elem_classes=["batch-plan"])
+    with gr.Row():
+        start = gr.Button("▶ Start", variant="primary", elem_classes=["batch-start"])
+        pause_btn = gr.Button("⏸ Pause", interactive=False)
+        resume_btn = gr.Button("⏯ Resume", interactive=False)
+        cancel_btn = gr.Button("⏹ Cancel", variant="stop", interactive=False)
+    bar = gr.HTML(elem_classes=["batch-bar-wrap"])
+    progress = gr.Markdown(elem_classes=["batch-progress"])
+    timer = gr.Timer(1.0, active=False)
+
+    gr.Markdown("### 4 · Results")
+    checks = gr.Markdown(elem_classes=["batch-checks"])
+    confusion = gr.BarPlot(x="expected", y="count", color="predicted", title="Confusion: predicted label per expected "
+                           "label", y_title="rows", elem_classes=["batch-confusion"])
+    table = gr.Dataframe(label="Results", interactive=False, wrap=True, max_height=500, datatype="markdown",
+                         elem_classes=["batch-results"])
+    with gr.Row(equal_height=False):
+        fmt = gr.Radio(["CSV", "JSONL", "Parquet"], value="CSV", label="Download format", scale=0)
+        download = gr.Button("⬇️ Download the results", size="sm", scale=0)
+        exported = gr.File(label="Results file", visible=False, scale=1, elem_classes=["batch-export"])
+    with gr.Row(equal_height=True):
+        mine = gr.Dropdown([("(no batch yet)", "")], value="", label="Your batches (they go on when the browser closes)",
+                           scale=3, elem_classes=["batch-list"])
+        open_btn = gr.Button("Open", size="sm", scale=0)
+        refresh_list = gr.Button("Refresh", size="sm", scale=0)
+
+    private = dict(api_visibility="private", show_progress="hidden")
+    fields = [task, model, provider, revision, more, *slots, expected, fixed, params, concurrency, adaptive]
+    buttons = [start, pause_btn, resume_btn, cancel_btn]
+    shown = [progress, bar, timer, *buttons, table, checks, confusion, seen]
+
+    demo.load(owners.load, owner_browser, [owner_browser, owner], **private).then(batch_choices, owner, mine, **private)
+    file.change(load_file, [file, task], [preview, info, columns, *slots, expected], **private)
+    task.input(default_model, task, model, **private)
+    task.change(choose_task, [task, columns], slots, **private)
+    gr.on([file.change, task.change, model.change, provider.change, more.change, expected.change, concurrency.change,
+           *(s.change for s in slots)], check_plan, [owner, file, *fields], plan_md, trigger_mode="always_last",
+          **private)
+    start.click(start_batch, [owner, session_token, file, *fields], [batch_id, progress, bar, timer, *buttons, seen],
+                **private).then(batch_choices, [owner, batch_id], mine, **private)
+    timer.tick(tick, [owner, batch_id, seen], shown, **private)
+    pause_btn.click(pause, [owner, batch_id, seen], shown, **private)
+    cancel_btn.click(cancel, [owner, batch_id, seen], shown, **private)
+    resume_btn.click(resume, [owner, session_token, batch_id, seen], shown, **private)
+    download.click(lambda o, b, f: export_results(o, b, f.lower()), [owner, batch_id, fmt], exported, **private)
+    open_btn.click(open_batch, [owner, mine], [batch_id, *shown], **private)
+    refresh_list.click(batch_choices, [owner, batch_id], mine, **private)
+    gr.api(api_start, api_name="batch_start")  # for scripts: the token is the Authorization header
+    gr.api(api_poll, api_name="batch_poll")
+    gr.api(api_results, api_name="batch_results")
+
+
+if __name__ == "__main__":  # the page alone
+    with gr.Blocks(title="Batch") as page:
+        build(page)
+    page.launch()

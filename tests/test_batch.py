@@ -1,0 +1,331 @@
+"""Batch: data readers and their bad inputs, column mapping, and jobs run through the one service path against
+the fake router (real HTTP, the real InferenceClient): AIMD on scripted 429s, a failing row, resume without
+paying twice, checks and exports read back."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+
+import pandas as pd
+import pytest
+
+from playground import batch, ledger, owners
+from playground.errors import InputError
+from playground.reliability import RetryPolicy
+from playground.tasks import ASSETS, TASKS
+from tests.conftest import TOKEN
+
+SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
+CLASSIFY = "hf-inference/models/" + SST2  # the router path of one text-classification call
+JSON = {"content-type": "application/json"}
+FAST = RetryPolicy(base_s=0.01, cap_s=0.02)
+
+
+@pytest.fixture
+def me():
+    """A browser's owner state (as ``owners.load`` gives the page)."""
+    batch._GATES.clear()
+    return owners.load(None)[1]
+
+
+def labels(*names: str) -> list[tuple[int, dict, bytes]]:
+    """Scripted text-classification answers, one per call, top label first."""
+    other = {"POSITIVE": "NEGATIVE", "NEGATIVE": "POSITIVE"}
+    return [(200, JSON, json.dumps([[{"label": n, "score": 0.9}, {"label": other[n], "score": 0.1}]]).encode())
+            for n in names]
+
+
+def csv_bytes(rows: list[dict], columns: list[str] | None = None) -> bytes:
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.to_csv(index=False).encode()
+
+
+def model_calls(fake) -> list:
+    return [r for r in fake.received if r.method == "POST" and CLASSIFY in r.path]
+
+
+def classify(data: batch.Dataset, **changes) -> batch.Spec:
+    spec = batch.Spec("text-classification", (batch.Target(SST2, "hf-inference"),), {"text": "text"},
+                      "expected" if "expected" in data.columns else "", concurrency=1)
+    return batch.Spec(**{**spec.__dict__, **changes})
+
+
+def run(spec, data, raw, state, retry=FAST, timeout=60) -> batch.Job:
+    job = batch.start(spec, data, state, TOKEN, data_bytes=raw, retry=retry)
+    assert job.wait(timeout), "the batch did not finish"
+    return job
+
+
+# ------------------------------------------------------------------------------------------ reading
+
+
+def test_every_format_is_read_the_same():
+    rows = [{"text": "good", "expected": "POSITIVE"}, {"text": "bad, really", "expected": "NEGATIVE"}]
+    frame = pd.DataFrame(rows)
+    parquet = io.BytesIO()
+    frame.to_parquet(parquet, index=False)
+    files = {
+        "a.csv": "\ufefftext,expected\ngood,POSITIVE\n\"bad, really\",NEGATIVE\n".encode(),  # a BOM (Excel) is dropped
+        "a.tsv": b"text\texpected\ngood\tPOSITIVE\nbad, really\tNEGATIVE\n",
+        "a.jsonl": "\n".join(json.dumps(r) for r in rows).encode() + b"\n\n",
+        "a.parquet": parquet.getvalue(),
+    }
+    for name, data in files.items():
+        got = batch.read_data(name, data)
+        assert got.columns == ["text", "expected"], name
+        assert got.rows == rows, name
+
+
+def test_a_zip_of_audio_with_a_csv_naming_it():
+    data = batch.read_data("batch_speech.zip", (ASSETS / "batch_speech.zip").read_bytes())
+    assert data.columns == ["audio", "expected"] and len(data.rows) == 2
+    assert data.files["hello.wav"] == (ASSETS / "hello.wav").read_bytes()
+    spec = batch.Spec("automatic-speech-recognition", (batch.Target("openai/whisper-large-v3"),),
+                      batch.auto_map(TASKS["automatic-speech-recognition"], data.columns), "expected")
+    spec.check(data)
+    inputs = batch.row_inputs(TASKS["automatic-speech-recognition"], spec, data, data.rows[0])
+    assert inputs == {"audio": data.files["hello.wav"]}  # the file's bytes: a cell is never read as a server path
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("name, data, says", [
+    ("reviews.csv", (ASSETS / "shapes.png").read_bytes(), "is not a text file"),  # not what its name says
+    ("reviews.parquet", b"text\nhello\n", "is not a Parquet file"),
+    ("reviews.zip", b"text\nhello\n", "is not a zip file"),
+    ("reviews.xlsx", b"whatever", "not a file the batch reads"),
+    ("reviews.csv", b"", "is empty"),
+    ("reviews.csv", b"  \n\n", "is empty"),
+    ("reviews.csv", b"text,expected\n", "has no rows"),
+    ("reviews.csv", "text\ncaf\u00e9\n".encode("latin-1"), "is not UTF-8 text"),
+    ("reviews.csv", b"text,text\na,b\n", "two columns with the same name"),
+    ("reviews.csv", b"text\nhello\na,b\n", "line 3 has more cells than the header"),  # an unquoted comma
+    ("reviews.jsonl", b'{"text": "a"}\n{"text": \n', "line 2 is not JSON"),
+    ("reviews.jsonl", b'["a"]\n', "is not a JSON object"),
+    ("pics.zip", zipped({"list.csv": b"image\na.png\nb.png\n", "a.png": (ASSETS / "shapes.png").read_bytes()}),
+     "names files that are not in the zip"),
+    ("pics.zip", zipped({"a.png": b"x"}), "exactly one table"),
+])
+def test_bad_files_are_refused_with_the_cause_and_the_fix(name, data, says):
+    with pytest.raises(InputError) as caught:
+        batch.read_data(name, data)
+    assert says in caught.value.title
+    assert caught.value.fix  # every refusal says what to do
+
+
+def test_a_file_over_the_size_limit_is_refused(monkeypatch):
+    monkeypatch.setattr(batch, "MAX_FILE_BYTES", 100)
+    with pytest.raises(InputError, match="too large"):
+        batch.read_data("big.csv", b"text\n" + b"word\n" * 50)
+
+
+def test_columns_are_matched_by_name_and_a_misspelled_one_is_named():
+    task = TASKS["question-answering"]
+    assert batch.auto_map(task, ["Question", "Passage", "answer"]) == {"question": "Question", "context": "Passage"}
+    assert batch.guess_expected(["Question", "Passage", "answer"], {"question": "Question"}) == "answer"
+    chat = TASKS["chat-completion"]
+    assert batch.auto_map(chat, ["prompt", "expected"]) == {"messages": "prompt"}
+    data = batch.read_data("t.csv", b"Text,label\nhi,POSITIVE\n")
+    spec = batch.Spec("text-classification", (batch.Target(SST2),), {"text": "txet"})
+    with pytest.raises(InputError, match="Column 'txet' is not in t.csv"):
+        spec.check(data)
+    with pytest.raises(InputError, match="No column for 'Text'"):
+        batch.Spec("text-classification", (batch.Target(SST2),), {}).check(data)
+    image = batch.Spec("image-classification", (batch.Target("google/vit-base-patch16-224"),), {"image": "Text"})
+    with pytest.raises(InputError, match="needs the files themselves"):
+        image.check(data)  # a CSV naming files on this server is never read
+
+
+def test_the_plan_counts_requests_and_the_cells_that_will_fail(fake, me):
+    data = batch.read_data("t.csv", b"text,id\nhello,1\n\n,2\nworld,3\n")  # a blank line is skipped, an empty cell kept
+    spec = batch.Spec("text-classification", (batch.Target(SST2, "hf-inference"), batch.Target(SST2, "auto")),
+                      {"text": "text"}, concurrency=2)
+    plan = batch.plan(spec, data, owners.owner_of(me))
+    assert plan.requests == 6 and plan.empty_cells == {"text": 1}
+    assert "6 requests" in plan.markdown() and "will fail as bad input" in plan.markdown()
+
+
+# ------------------------------------------------------------------------------------------ running
+
+
+def test_a_batch_runs_every_row_once_through_the_service_and_the_ledger(fake, me):
+    raw = (ASSETS / "batch_reviews.csv").read_bytes()
+    data = batch.read_data("batch_reviews.csv", raw)
+    fake.script(CLASSIFY, labels("POSITIVE", "NEGATIVE", "NEGATIVE", "NEGATIVE", "POSITIVE", "NEGATIVE",
+                                 "POSITIVE", "POSITIVE"))
+    job = run(classify(data), data, raw, me)
+    assert job.state == "done" and job.ok == 8 and job.errors == 0
+    assert len(model_calls(fake)) == 8
+    owner = owners.owner_of(me)
+    rows = ledger.current().batch_rows(owner, job.id)
+    assert sorted(rows) == [batch.row_key(r, 0) for r in range(8)]
+    run_ = ledger.current().get_run(owner, rows["0:0"].run_id)
+    assert run_.source == "batch" and run_.inputs == {"text": "I loved this film, the acting was superb."}
+    found = batch.results(owner, job.id)
+    # expected: P N P N P N P N; predicted: P N N N P N P P -> 6 right of 8
+    assert found.checks[0]["accuracy"] == "75.0% (6/8)"
+    confusion = {(c["expected"], c["predicted"]): c["count"] for c in found.confusion}
+    assert confusion == {("NEGATIVE", "NEGATIVE"): 3, ("NEGATIVE", "POSITIVE"): 1, ("POSITIVE", "NEGATIVE"): 1,
+                         ("POSITIVE", "POSITIVE"): 3}
+    assert [r["output"] for r in found.rows[:3]] == ["POSITIVE", "NEGATIVE", "NEGATIVE"]
+    assert found.rows[0]["score"] == 0.9 and found.rows[0]["status"] == "ok"
+    assert found.checks[0]["latency p50"].endswith(" ms") and "latency p95" in found.checks[0]
+
+
+def test_rate_limits_halve_the_concurrency_honour_retry_after_and_grow_back(fake, me):
+    rows = [{"text": f"review {i}"} for i in range(16)]
+    raw = csv_bytes(rows)
+    data = batch.read_data("r.csv", raw)
+    limited = (429, {**JSON, "retry-after": "0.3"}, {"error": "Too many requests"})
+    fake.script(CLASSIFY, [limited] * 4)  # the first four calls (the first round, four at once) are refused
+    fake.chaos(latency_s=0.05)
+    job = run(classify(data, concurrency=4), data, raw, me, retry=RetryPolicy(base_s=0.01, cap_s=0.02))
+    gate = job.gates[0]
+    assert job.ok == 16 and job.errors == 0
+    assert gate.decreases == 1 and gate.lowest == 2.0  # one round of 429s halves it once
+    assert 2.0 < gate.limit <= 4.0  # and it grew back, one place per round of successes
+    calls = model_calls(fake)
+    assert len(calls) == 16 + 4
+    refused_at = max(c.at for c in calls[:4])
+    assert min(c.at for c in calls[4:]) >= refused_at + 0.3 - 0.02  # nobody called before Retry-After ran out
+    assert fake.peak_in_flight <= 4
+
+
+def test_a_row_failing_for_good_is_marked_and_the_batch_goes_on(fake, me):
+    raw = csv_bytes([{"id": i, "text": t} for i, t in enumerate(["one", "", "three", "four"])])
+    data = batch.read_data("f.csv", raw)
+    fake.script(CLASSIFY, [*labels("POSITIVE"), (422, JSON, {"error": "Input validation error: too long"})])
+    job = run(classify(data), data, raw, me)
+    assert (job.ok, job.errors) == (2, 2)
+    found = batch.results(owners.owner_of(me), job.id)
+    status = [(r["status"], r["error"]) for r in found.rows]
+    assert status[0] == ("ok", "")
+    assert status[1][0] == "error" and "Text is empty" in status[1][1]  # bad input: no request was sent
+    assert status[2][0] == "error" and status[3] == ("ok", "")
+    assert len(model_calls(fake)) == 3
+    again = batch.resume(job.id, me, TOKEN, retry=FAST)  # failed for good: resuming sends nothing again
+    assert again.wait(30) and len(model_calls(fake)) == 3
+
+
+def test_a_row_failing_on_a_transient_error_is_sent_again_later(fake, me):
+    raw = csv_bytes([{"text": "one"}, {"text": "two"}])
+    data = batch.read_data("t.csv", raw)
+    fake.script(CLASSIFY, [(503, JSON, {"error": "Service Unavailable"})] * 3)  # the first row's three attempts
+    job = run(classify(data), data, raw, me)
+    assert (job.ok, job.errors) == (2, 0)
+    found = batch.results(owners.owner_of(me), job.id)
+    assert [r["status"] for r in found.rows] == ["ok", "ok"]  # the last record of the row wins
+    assert len(model_calls(fake)) == 5
+
+
+def test_cancel_then_resume_after_a_restart_never_pays_twice(fake, me):
+    raw = csv_bytes([{"text": f"row {i}"} for i in range(12)])
+    data = batch.read_data("resume.csv", raw)
+    fake.chaos(latency_s=0.08)
+    job = batch.start(classify(data), data, me, TOKEN, data_bytes=raw, retry=FAST)
+    deadline = time.monotonic() + 20
+    while job.progress().done < 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    job.cancel()
+    assert job.wait(10) and job.state == "cancelled"
+    sent = len(model_calls(fake))
+    assert 4 <= sent < 12
+    owner = owners.owner_of(me)
+    assert batch.progress_of(owner, job.id).done == sent  # every row sent before the cancel is in the ledger
+    batch._JOBS.clear()  # a restart: the jobs are gone, the ledger stays
+    progress = batch.progress_of(owner, job.id)
+    assert progress.state == "cancelled" and progress.done == sent
+    resumed = batch.resume(job.id, me, TOKEN, retry=FAST)
+    assert resumed.wait(30) and resumed.state == "done"
+    assert resumed.skipped == sent and resumed.ok == 12 - sent
+    calls = model_calls(fake)
+    assert len(calls) == 12  # each row paid once
+    assert sorted(json.loads(c.body)["inputs"] for c in calls) == sorted(f"row {i}" for i in range(12))
+    assert len(ledger.current().batch_rows(owner, job.id)) == 12
+
+
+def test_pause_stops_new_requests_until_resume(fake, me):
+    raw = csv_bytes([{"text": f"row {i}"} for i in range(8)])
+    data = batch.read_data("pause.csv", raw)
+    fake.chaos(latency_s=0.05)
+    job = batch.start(classify(data), data, me, TOKEN, data_bytes=raw, retry=FAST)
+    while job.progress().done < 2:
+        time.sleep(0.01)
+    job.pause()
+    time.sleep(0.2)  # the row in flight ends
+    paused_at = len(model_calls(fake))
+    time.sleep(0.4)
+    assert len(model_calls(fake)) == paused_at < 8 and job.progress().state == "paused"
+    job.resume()
+    assert job.wait(20) and job.ok == 8 and len(model_calls(fake)) == 8
+
+
+def test_another_browser_cannot_reach_a_batch(fake, me):
+    raw = csv_bytes([{"text": "one"}])
+    data = batch.read_data("mine.csv", raw)
+    job = run(classify(data), data, raw, me)
+    stranger = owners.owner_of(owners.load(None)[1])
+    assert batch.job(stranger, job.id) is None and batch.progress_of(stranger, job.id) is None
+    with pytest.raises(InputError, match="not in your history"):
+        batch.resume(job.id, owners.load(None)[1], TOKEN)
+
+
+def test_speech_recognition_checks_word_error_rate(fake, me):
+    raw = (ASSETS / "batch_speech.zip").read_bytes()
+    data = batch.read_data("batch_speech.zip", raw)
+    spec = batch.Spec("automatic-speech-recognition", (batch.Target("openai/whisper-large-v3", "hf-inference"),),
+                      {"audio": "audio"}, "expected", concurrency=2)
+    job = run(spec, data, raw, me)
+    found = batch.results(owners.owner_of(me), job.id)
+    # the fake hears "hello world": 6 edits of 7 words, then 9 of 9
+    assert found.checks[0]["word error rate"] == "93.8% (15 edits / 16 words)"
+    assert found.checks[0]["exact match"] == "0.0% (0/2)"
+    assert batch.word_error_rate("The cat sat.", "the cat sat") == (0, 3)
+    assert batch.word_error_rate("a b c d", "a x c") == (2, 4)
+
+
+def test_structured_chat_output_is_checked_against_its_schema_with_two_models(fake, me):
+    raw = (ASSETS / "batch_prompts.jsonl").read_bytes()
+    data = batch.read_data("batch_prompts.jsonl", raw)
+    schema = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
+    not_json = {"id": "x", "object": "chat.completion", "created": 1, "model": "m",
+                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "Paris!"}}]}
+    fake.script("/chat/completions", [(200, JSON, not_json)])  # the first reply is not JSON
+    spec = batch.Spec("chat-completion", (batch.Target("HuggingFaceTB/SmolLM2-135M-Instruct", "together"),
+                                          batch.Target("Qwen/Qwen2.5-7B-Instruct", "together")),
+                      {"messages": "prompt"}, "expected", fixed={"response_format": json.dumps(schema)}, concurrency=1)
+    job = run(spec, data, raw, me)
+    assert job.ok == 8
+    found = batch.results(owners.owner_of(me), job.id)
+    assert [c["target"] for c in found.checks] == [t.label for t in spec.targets]
+    assert found.checks[0]["valid JSON (schema)"] == "75.0% (3/4)"
+    assert found.checks[1]["valid JSON (schema)"] == "100.0% (4/4)"
+    # chat: tokens × the router's prices (together: $0.06 and $0.30 per 1M tokens in and out, in the fake)
+    first, second = found.checks[0]["total cost"], found.checks[1]["total cost"]
+    assert first.endswith(" + 1 unknown") and float(first.split()[0][1:]) > 0  # the scripted reply counted no tokens
+    assert "unknown" not in second and float(second[1:]) > 0
+    assert {r["target"] for r in found.rows} == {t.label for t in spec.targets} and len(found.rows) == 8
+
+
+def test_results_download_as_csv_jsonl_and_parquet(fake, me, tmp_path):
+    raw = (ASSETS / "batch_reviews.csv").read_bytes()
+    data = batch.read_data("batch_reviews.csv", raw)
+    job = run(classify(data, concurrency=4), data, raw, me)
+    found = batch.results(owners.owner_of(me), job.id)
+    readers = {"csv": pd.read_csv, "jsonl": lambda p: pd.read_json(p, lines=True), "parquet": pd.read_parquet}
+    for fmt, read in readers.items():
+        back = read(batch.export(found, fmt, str(tmp_path)))
+        assert list(back.columns) == found.columns, fmt
+        assert len(back) == 8 and list(back["output"]) == ["POSITIVE"] * 8, fmt
+        assert list(back["text"]) == [r["text"] for r in data.rows], fmt
+        assert set(back["run"]) == set(found.run_ids), fmt
+        assert TOKEN not in open(tmp_path / f"batch-results.{fmt}", "rb").read().decode("latin-1")

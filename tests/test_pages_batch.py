@@ -1,0 +1,124 @@
+"""The Batch page's handlers (plain values in and out, no server) and one gradio_client round trip of its API."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pandas as pd
+import pytest
+
+from playground import batch, owners
+from playground.pages import batch as page
+from playground.tasks import ASSETS
+from tests.conftest import TOKEN
+
+SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
+REVIEWS = str(ASSETS / "batch_reviews.csv")
+
+
+@pytest.fixture
+def me():
+    batch._GATES.clear()
+    return owners.load(None)[1]
+
+
+def fields(task="text-classification", model=SST2, provider="hf-inference", slots=("text",), expected="expected",
+           fixed="", params="", concurrency=2, adaptive=True, more=""):
+    """The page's fields, in ``spec_from``'s order."""
+    slots = [*slots, *[""] * (page.SLOTS - len(slots))]
+    return [task, model, provider, "main", more, *slots, expected, fixed, params, concurrency, adaptive]
+
+
+def test_a_file_is_previewed_and_its_columns_mapped_from_the_registry():
+    preview, info, columns, *rest = page.load_file(REVIEWS, "text-classification")
+    slots, expected = rest[:page.SLOTS], rest[page.SLOTS]
+    assert isinstance(preview, pd.DataFrame) and list(preview.columns) == ["text", "expected"] and len(preview) == 8
+    assert "8 rows" in info and columns == ["text", "expected"]
+    assert slots[0].value == "text" and slots[0].visible and "Text" in slots[0].label
+    assert all(not s.visible for s in slots[1:])  # text classification has one input
+    assert expected.value == "expected"
+    # question answering: two inputs, two pickers, relabelled from the registry
+    qa = page.choose_task("question-answering", ["question", "context", "answer"])
+    assert [s.value for s in qa[:2]] == ["question", "context"] and "Question" in qa[0].label
+
+
+def test_a_bad_file_says_why_and_the_page_goes_on(tmp_path):
+    bad = tmp_path / "reviews.csv"
+    bad.write_bytes("text\ncaf\u00e9\n".encode("latin-1"))
+    _, info, columns, *_ = page.load_file(str(bad), "text-classification")
+    assert info.startswith("❌") and "not UTF-8" in info and columns == []
+    plan = page.check_plan(None, str(bad), *fields())
+    assert plan.startswith("❌") and "not UTF-8" in plan
+
+
+def test_the_plan_names_a_misspelled_column(me):
+    plan = page.check_plan(me, REVIEWS, *fields(slots=("txet",)))
+    assert "Column 'txet' is not in batch_reviews.csv" in plan
+    assert "8 requests" in page.check_plan(me, REVIEWS, *fields())
+    matrix = page.check_plan(me, REVIEWS, *fields(more=f"{SST2}, auto"))
+    assert "16 requests" in matrix
+
+
+def test_start_tick_until_done_then_results_and_download(fake, me):
+    out = page.start_batch(me, TOKEN, REVIEWS, *fields())
+    batch_id, progress = out[0], out[1]
+    assert len(batch_id) == 32 and "Running" in progress
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        shown = page.tick(me, batch_id)
+        if "Done" in shown[0]:
+            break
+        time.sleep(0.1)
+    progress, bar, timer, start, pause, resume, cancel, table, checks, confusion, seen = shown
+    assert seen == 8
+    assert "8 / 8" in progress and 'aria-valuenow="8"' in bar and timer.active is False
+    assert start.interactive and not pause.interactive
+    assert len(table) == 8 and table["run"].str.startswith("[open](./?run=").all()
+    assert "accuracy | 50.0% (4/8)" in checks  # the fake says POSITIVE to all
+    assert confusion.visible is not False
+    cells = pd.DataFrame(**{k: confusion.value[k] for k in ("columns", "data")}) if isinstance(confusion.value, dict) \
+        else confusion.value
+    assert set(cells["predicted"]) == {"POSITIVE"} and cells["count"].sum() == 8
+    exported = page.export_results(me, batch_id, "jsonl")
+    rows = [json.loads(line) for line in open(exported.value["path"])]
+    assert len(rows) == 8 and rows[0]["output"] == "POSITIVE"
+    listed = page.batch_choices(me, batch_id)
+    assert listed.value == batch_id and "batch_reviews.csv" in listed.choices[0][0] and "done" in listed.choices[0][0]
+
+
+def test_pause_resume_and_cancel_from_the_page(fake, me):
+    fake.chaos(latency_s=0.1)
+    batch_id = page.start_batch(me, TOKEN, REVIEWS, *fields(concurrency=1))[0]
+    shown = page.pause(me, batch_id)
+    assert "Paused" in shown[0] and shown[4].interactive is False and shown[5].interactive  # Pause off, Resume on
+    shown = page.resume(me, None, batch_id)  # the running job keeps its token: none needed to go on
+    assert "Running" in shown[0]
+    shown = page.cancel(me, batch_id)
+    assert "Cancelled" in shown[0] and shown[5].interactive  # it can be resumed
+    batch.job(owners.owner_of(me), batch_id).wait(10)
+
+
+def test_a_start_without_a_file_says_what_to_do(me):
+    out = page.start_batch(me, TOKEN, None, *fields())
+    assert "No data file" in out[1] and out[2] == ""
+
+
+def test_the_batch_api_starts_polls_and_fetches_results(client, fake):
+    from gradio_client import Client
+
+    api = Client(client.src, headers={"Authorization": f"Bearer {TOKEN}"}, verbose=False)
+    started = api.predict(file_name="reviews.csv", data=(ASSETS / "batch_reviews.csv").read_text(),
+                          task="text-classification", model=SST2, provider="hf-inference", api_name="/batch_start")
+    assert "8 requests" in started["plan"]
+    deadline = time.monotonic() + 30
+    while (polled := api.predict(batch_id=started["batch_id"], api_name="/batch_poll"))["state"] != "done":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert polled["done"] == polled["ok"] == 8
+    found = api.predict(batch_id=started["batch_id"], api_name="/batch_results")
+    assert len(found["rows"]) == 8 and found["checks"][0]["accuracy"] == "50.0% (4/8)"
+    assert TOKEN not in json.dumps(found)
+    anonymous = Client(client.src, verbose=False)  # without the token, no batch is anyone's
+    with pytest.raises(Exception, match="Authorization"):
+        anonymous.predict(batch_id=started["batch_id"], api_name="/batch_poll")

@@ -1,0 +1,119 @@
+"""The Compare page (playground/pages/compare.py): built from the registry for every task, its handlers called as
+Gradio calls them, the ``/compare`` API through gradio_client against the launched app, and the playground page's
+weight unchanged by it."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import gradio as gr
+import pytest
+from gradio.helpers import special_args
+
+from playground import compare, ledger, owners
+from playground.pages import compare as page
+from playground.tasks import TASKS
+from tests.conftest import TOKEN
+
+SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
+
+
+@pytest.mark.parametrize("n", [2, 4])
+def test_every_task_builds_its_panes_and_diffs(n):
+    """Each task's panes are built from its registry entry: its inputs once, a target and an output per pane,
+    the diff components ``compare.diff_values`` fills."""
+    for task in TASKS.values():
+        with gr.Blocks() as blocks:
+            header = [gr.State(), gr.State(), gr.Textbox()]
+            if task.renderer == "chat":
+                page._build_chat(task, n, {}, header, header[0])
+            else:
+                page._build_runs(task, n, {}, gr.Checkbox(), False, header, header[0], header[1], gr.State(),
+                                 gr.Dataframe())
+        kinds = [type(b).__name__ for b in blocks.blocks.values()]
+        run = next(fn for fn in blocks.fns.values() if fn.name in ("handler",) and len(fn.outputs) > 4 * n)
+        width = compare.pane_width(task)
+        extra_inputs = len(task.inputs) - 1 if task.renderer == "chat" else len(task.inputs) + 1
+        chats = n if task.renderer == "chat" else 0
+        assert len(run.inputs) == 3 + extra_inputs + (1 if task.renderer == "chat" else 0) + n * width + chats, task.id
+        per_pane = 3 if task.renderer == "chat" else 4
+        tail = (2 if task.renderer == "chat" else 4) + compare.diff_slots(task, n)
+        assert len(run.outputs) == per_pane * n + tail, task.id
+        assert kinds.count("Markdown") >= n, task.id
+
+
+def test_run_handlers_get_the_request_from_gradio():
+    """Gradio hands the gr.Request to the parameter annotated so (positional, last): the Authorization header and
+    the session come through it."""
+    task = TASKS["text-classification"]
+    for handler in (compare.run_handler(task, 3), compare.chat_handler(TASKS["chat-completion"], 2),
+                    compare.providers_handler(task)):
+        names = list(handler.__signature__.parameters)
+        assert names[-1] == "request" and names[:3] == ["session_token", "owner", "bill_to"]
+        filled, *_ = special_args(handler, inputs=[None] * (len(names) - 1), request=None)
+        assert len(filled) == len(names)
+
+
+def test_a_link_names_the_task_and_pane_one():
+    request = SimpleNamespace(query_params={"task": "summarization", "model": "facebook/bart-large-cnn",
+                                            "provider": "hf-inference", "text": "Hello"})
+    task, link = page.linked(request)
+    assert task == "summarization" and link["model"] == "facebook/bart-large-cnn" and link["inputs"] == {"text": "Hello"}
+    assert page.linked(SimpleNamespace(query_params={})) == (page.DEFAULT_TASK, {"task": page.DEFAULT_TASK})
+
+
+def test_the_run_handler_streams_panes_as_they_finish(fake):
+    """The page's Run: a first update (every pane running), one per finished pane, then the tables and diffs."""
+    me = owners.load(None)[1]
+    handler = compare.run_handler(TASKS["text-classification"], 2)
+    panes = [SST2, "hf-inference", "", "main", "", "", "", "errors/unknown-model", "hf-inference", "", "main", "", "", ""]
+    updates = list(handler(TOKEN, me, "", False, "I like it", *panes, None))
+    assert len(updates) == 4  # running, pane by pane (2), the tables
+    assert updates[0][2] == "⏳ Running…" and updates[0][6] == "⏳ Running…"
+    final = updates[-1]
+    assert final[2].startswith("✅") and final[6].startswith("❌")  # pane 2's error is its own
+    table, bars, comparison, vote_row, reveal = final[8:]
+    assert list(table["HTTP status"]) == ["200", "no call"]
+    assert set(bars["pane"]) == {f"1. {SST2.split('/')[1]} · hf-inference"}
+    assert comparison is None and vote_row.constructor_args["visible"] is False
+    assert TOKEN not in json.dumps([v for v in final if isinstance(v, str)])
+
+
+def test_compare_api_through_gradio_client(client, fake):
+    """``/compare``: a task, its inputs and targets; one result per target, in order, each recorded."""
+    results = client.predict(task="text-classification", inputs={"text": "I like it"},
+                             targets=[{"model": SST2, "provider": "hf-inference", "parameters": {"top_k": 1}},
+                                      {"model": "errors/unknown-model", "provider": "hf-inference"}],
+                             token=TOKEN, api_name="/compare")
+    assert [r["ok"] for r in results] == [True, False]
+    assert results[0]["output"] == [{"label": "POSITIVE", "score": pytest.approx(0.99987, abs=1e-4)},
+                                    {"label": "NEGATIVE", "score": pytest.approx(1.3e-4, abs=1e-4)}]
+    assert results[0]["provider_served"] == "hf-inference" and results[0]["run_id"]
+    assert "not found" in results[1]["error"]["title"]
+    sent = [r for r in fake.received if "/hf-inference/models/" in r.path]
+    assert len(sent) == 1 and json.loads(sent[0].body)["parameters"] == {"top_k": 1}
+    assert TOKEN not in json.dumps(results)
+    with pytest.raises(Exception, match="Unknown task"):
+        client.predict(task="nope", inputs={}, targets=[{"model": SST2}], api_name="/compare")
+
+
+def test_the_playground_page_weighs_what_it_did(app):
+    """Compare is its own route, built when opened: the playground page's config holds none of its components."""
+    import httpx
+
+    main = httpx.get(app.local_url.rstrip("/") + "/config", params={"page": ""}, timeout=30).json()
+    compare_page = httpx.get(app.local_url.rstrip("/") + "/config", params={"page": "compare"}, timeout=30)
+    names = [c.get("props", {}).get("elem_classes") or [] for c in main["components"]]
+    assert not any("compare-task" in c for c in names)
+    assert compare_page.status_code == 200
+    assert any("compare-task" in (c.get("props", {}).get("elem_classes") or []) for c in compare_page.json()["components"])
+
+
+def test_every_button_of_the_page_does_something(app):
+    """Each button built with the page (the export, the leaderboard's) is the trigger of an event."""
+    config = app.get_config_file()
+    ids = set(config["page"]["compare"]["components"])
+    buttons = [c for c in config["components"] if c["id"] in ids and c["type"] == "button"]
+    triggered = {t[0] for d in config["dependencies"] for t in d["targets"]}
+    assert buttons and all(b["id"] in triggered for b in buttons), [b["props"].get("value") for b in buttons]

@@ -1,0 +1,120 @@
+"""The spend guard (playground/spend_guard.py): a run whose estimate would pass the session's or the day's budget
+asks first (and "Run anyway" sends it once); a batch stops at it. Real chat runs through the chat tab's handler,
+priced from the fake router's price table, spending read back from the ledger."""
+
+from __future__ import annotations
+
+import inspect
+import time
+
+import pytest
+
+from playground import handlers, hub, ledger, owners, spend_guard
+from playground.ledger import cost
+from playground.service import RunRequest, Target
+from playground.spend_guard import Budget, Spent
+from playground.tasks import TASKS
+from tests.conftest import TOKEN
+
+LLAMA = "meta-llama/Llama-3.1-8B-Instruct"  # the fake router: together $0.18/$0.18 per 1M tokens
+QUESTION = "What is the capital of France?"  # 30 characters: 7 tokens by the ÷ 4 rule
+
+
+@pytest.fixture
+def priced(fake, tmp_path):
+    """A ledger of its own and the router's price table cached (as the chat tab's providers table does)."""
+    hub.clear_cache()
+    cost.forget()
+    store = ledger.configure(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
+    hub.model_providers(LLAMA, "chat-completion", token=TOKEN)
+    yield store
+    ledger.configure()
+    hub.clear_cache()
+    cost.forget()
+
+
+def chat(owner_state, guard, max_tokens=20, **budgets):
+    handler = handlers.handler_for(TASKS["chat-completion"])
+    values = {"owner": owner_state, "token": TOKEN, "provider": "together", "model": LLAMA, "spend_guard": guard,
+              "message": {"text": QUESTION, "files": []}, "max_tokens": max_tokens, **budgets}
+    return list(handler(*[values.get(n) for n in inspect.signature(handler).parameters]))[-1]
+
+
+def request(max_tokens=None, provider="together", task="chat-completion") -> RunRequest:
+    params = {} if max_tokens is None else {"max_tokens": max_tokens}
+    return RunRequest(task, LLAMA, {"messages": [{"role": "user", "content": QUESTION}]}, params,
+                      target=Target(provider, token=TOKEN))
+
+
+def test_the_estimate_is_the_prompt_and_the_longest_reply_at_the_routers_prices(priced):
+    usd, basis = spend_guard.estimate(request(max_tokens=20))
+    assert usd == pytest.approx((7 + 20) * 0.18 / 1e6)
+    assert basis.startswith("about 7 in (characters ÷ 4) + up to 20 out (max_tokens) tokens at together's prices")
+    usd, basis = spend_guard.estimate(request())
+    assert usd == pytest.approx((7 + 1024) * 0.18 / 1e6) and "assumed, max_tokens not set" in basis
+    auto, basis = spend_guard.estimate(request(20, provider="auto"))  # the dearest provider serving it
+    assert auto == pytest.approx((7 + 20) * 0.18 / 1e6) and "the dearest provider auto may choose" in basis
+    assert spend_guard.estimate(request(provider="local")) == (0.0, "local backend: nothing is billed")
+    assert spend_guard.estimate(request(task="text-classification"))[0] is None
+
+
+def test_a_run_that_would_pass_the_session_budget_asks_first_then_runs_when_told(priced):
+    me, guard = owners.load(None)[1], spend_guard.new_session()
+    one_run = (12 + 7) * 0.18 / 1e6  # what the fake router's answer costs
+    budget = dict(budget_session_usd=one_run * 1.5)
+    first = chat(me, guard, **budget)
+    assert first[2].startswith("✅"), first  # within the budget: sent
+    held = chat(me, guard, **budget)  # $0.0000034 spent + about $0.0000049 estimated > $0.0000051
+    history, message, status, raw = held
+    assert spend_guard.asks(status) and "session budget" in status and "Run anyway" in status, status
+    assert message == {"text": QUESTION, "files": []}  # kept for "Run anyway"
+    assert raw == {"__type__": "update"}  # the last raw exchange stays
+    assert priced.flush(10) and priced.list_runs(owners.owner_of(me)).total == 1  # nothing was sent
+    spend_guard.approve(guard)  # "Run anyway"
+    assert chat(me, guard, **budget)[2].startswith("✅")
+    assert spend_guard.asks(chat(me, guard, **budget)[2])  # the approval was for one run
+    assert priced.flush(10) and priced.list_runs(owners.owner_of(me)).total == 2
+    # a new session starts at $0: the same budget lets its first run through
+    assert chat(me, spend_guard.new_session(), **budget)[2].startswith("✅")
+
+
+def test_the_daily_budget_counts_every_run_of_the_day_and_no_budget_never_asks(priced):
+    me = owners.load(None)[1]
+    for _ in range(2):
+        assert chat(me, spend_guard.new_session(), budget_day_usd=1.0)[2].startswith("✅")
+    spent = spend_guard.spent(owners.owner_of(me), int(time.time() * 1000))
+    assert spent.day_usd == pytest.approx(2 * 19 * 0.18 / 1e6) and spent.session_usd == 0
+    held = chat(me, spend_guard.new_session(), budget_day_usd=2.5 * 19 * 0.18 / 1e6)[2]
+    assert spend_guard.asks(held) and "daily budget" in held and "today (UTC)" in held
+    assert chat(me, spend_guard.new_session())[2].startswith("✅")  # no budget: never asks
+    other = owners.load(None)[1]  # another browser's day is its own
+    assert chat(other, spend_guard.new_session(), budget_day_usd=2.5 * 19 * 0.18 / 1e6)[2].startswith("✅")
+
+
+def test_a_batch_stops_at_the_budget(priced):
+    """``stop_reason`` is what a batch calls before each row: it sends rows until the next would pass."""
+    from playground import service
+
+    me = owners.load(None)[1]
+    owner = owners.owner_of(me)
+    budget, since = Budget(session_usd=3.5 * 27 * 0.18 / 1e6), int(time.time() * 1000) - 1
+    sent = 0
+    for _ in range(10):
+        row = request(max_tokens=20)
+        row.owner, row.source = owner.key, "batch"
+        if spend_guard.stop_reason(row, budget, owner, since):
+            break
+        assert service.run(row).ok
+        sent += 1
+    assert sent == 4  # each row costs $0.0000034 (19 tokens) and is estimated at $0.0000049 (27 tokens)
+    assert "session budget" in spend_guard.stop_reason(row, budget, owner, since)
+    assert spend_guard.stop_reason(row, Budget(), owner, since) is None
+
+
+def test_unknown_costs_ask_only_once_the_budget_is_used_up():
+    unknown = (None, "unknown: the cost of text-classification is not known before it runs")
+    assert spend_guard.verdict(Budget(day_usd=1.0), Spent(0.0, 0.99), unknown) is None
+    question = spend_guard.verdict(Budget(day_usd=1.0), Spent(0.0, 1.0), unknown)
+    assert spend_guard.asks(question) and "reaches your daily budget of $1" in question
+    assert spend_guard.budget_of("", None) == Budget() and spend_guard.budget_of(0, -1) == Budget()
+    assert spend_guard.budget_of("0.5", 2) == Budget(0.5, 2.0)
