@@ -49,18 +49,19 @@ with gr.Blocks() as demo:
 demo.launch(server_name="127.0.0.1", server_port={port}, quiet=True)
 """
 
-# Inside the page: are the open task's input (by its label) and its Run/Send button visible?
-SHOWN_JS = """([label, button]) => {
+# Inside the page: are the open task's input (by its label) and its Run/Send button visible, in the panel that shows
+# the task's description (``text``: so that the panel of the task shown before, with the same input, is not taken)?
+SHOWN_JS = """([label, button, text]) => {
     const visible = el => !!el && el.offsetParent !== null && el.getBoundingClientRect().height > 0;
     const panel = [...document.querySelectorAll('.task-tabs > [role=tabpanel]')].find(visible);
-    if (!panel) return false;
+    if (!panel || !panel.innerText.includes(text)) return false;
     const own = el => [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join('').trim();
     const named = [...panel.querySelectorAll('*')]
         .some(el => (own(el) === label || el.getAttribute('aria-label') === label) && visible(el));
     return named && [...panel.querySelectorAll('button')].some(b => visible(b) && b.innerText.trim() === button);
 }"""
 # Inside the page: click the tabs named, then poll every frame until SHOWN_JS; the milliseconds from the first click.
-SWITCH_JS = """async ([tabs, label, button]) => {
+SWITCH_JS = """async ([tabs, label, button, text]) => {
     const shown = %s;
     const visible = el => !!el && el.offsetParent !== null && el.getBoundingClientRect().height > 0;
     const tab = name => [...document.querySelectorAll('button[role=tab]')].find(b => visible(b) && b.innerText.trim() === name);
@@ -72,7 +73,7 @@ SWITCH_JS = """async ([tabs, label, button]) => {
         }
         tab(name).click();
     }
-    while (!shown([label, button])) {
+    while (!shown([label, button, text])) {
         if (performance.now() - start > 60000) return null;  // not shown within a minute
         await new Promise(r => requestAnimationFrame(r));
     }
@@ -131,6 +132,10 @@ def _button(task) -> str:
     return "Send" if task.renderer == "chat" else "Run"
 
 
+def _shown_args(task) -> list[str]:
+    return [_first_input_label(task), _button(task), task.description[:16]]
+
+
 def one_load(browser, url: str, playground: bool, switches: bool) -> dict:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
@@ -150,10 +155,10 @@ def one_load(browser, url: str, playground: bool, switches: bool) -> dict:
         page.goto(url, wait_until="commit")
         if playground:
             first = next(iter(TASKS.values()))
-            page.wait_for_function(SHOWN_JS, arg=[_first_input_label(first), _button(first)], polling="raf",
+            page.wait_for_function(SHOWN_JS, arg=_shown_args(first), polling="raf",
                                    timeout=120_000)
         else:
-            page.get_by_role("button", name="Go").wait_for(state="visible", timeout=120_000)
+            page.get_by_role("button", name="Go", exact=True).wait_for(state="visible", timeout=120_000)
         ready = time.perf_counter() - started
         counts = page.evaluate("() => [window.gradio_config.components.length, window.gradio_config.dependencies.length]")
         result = {"ready_s": ready, "bytes": sum(sizes.values()), "components": counts[0], "events": counts[1],
@@ -164,7 +169,7 @@ def one_load(browser, url: str, playground: bool, switches: bool) -> dict:
             for task in TASKS.values():
                 tabs = ([] if task.group == opened_group else [task.group]) + [task.label]
                 opened_group = task.group
-                shown = page.evaluate(SWITCH_JS, [tabs, _first_input_label(task), _button(task)])
+                shown = page.evaluate(SWITCH_JS, [tabs, *_shown_args(task)])
                 if shown is None:
                     print(f"  {task.label}: inputs not shown within 60 s", flush=True)
                 result["switch_ms"][task.id] = float("inf") if shown is None else shown

@@ -116,8 +116,6 @@ def _chat_example_label(example: tuple) -> str:
     return f"{text} ({', '.join(extras)})" if extras else text
 
 
-
-
 # ------------------------------------------------------------------------------------------ the fields of a run
 # The same constructors make a tab's fields and its API endpoint's (``_build_endpoints``): a field's label, kind,
 # choices and default are its ``gradio_client`` parameter, so the endpoints keep the tabs' signatures.
@@ -203,6 +201,7 @@ def _build_pickers(task: Task, header: list[gr.components.Component], session_to
                     api_visibility="private")
     return model, revision, summarise
 
+
 def _build_advanced() -> tuple[list[gr.components.Component], gr.Markdown, gr.Button]:
     """Retries, timeouts, failover and the spend guard's budgets, shared by every tab; passed last to every Run
     (``handlers.ADVANCED_ARGS``, then ``handlers.GUARD_ARGS``)."""
@@ -246,8 +245,6 @@ def _keep_budgets(demo: gr.Blocks, budgets: list[gr.Number]) -> None:
               budgets, api_visibility="private", show_progress="hidden")
     gr.on([b.input for b in budgets], lambda *values: list(values), budgets, kept, api_visibility="private",
           show_progress="hidden")
-
-
 
 
 def _build_tab(task: Task, header: list[gr.components.Component], session_token: gr.State, tab: gr.Tab,
