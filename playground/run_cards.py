@@ -22,6 +22,7 @@ import io
 import json
 import tempfile
 import typing
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -398,27 +399,37 @@ def header_values(card: dict[str, Any]) -> list[Any]:
 # ------------------------------------------------------------------------------------------ the playground page
 
 
-def fill_outputs(card: dict[str, Any], layout: list[tuple[str, int]]) -> list[Any]:
+Layout = list[tuple[str, "int | None"]]
+
+
+def fill_outputs(card: dict[str, Any], layout: Layout) -> list[Any]:
     """The playground page's outputs for a card: the group and task tabs opened, the header's provider, endpoint
-    and bill-to, and the card's task's fields (``layout``: each task's id and number of fields, in ``ui``'s
-    order; other tasks are left alone)."""
+    and bill-to, then each task's in ``ui``'s order (``layout``): a tab built with the page, ``(task id, number of
+    fields)``, gets the card's task's fields; a tab built when first shown, ``(task id, None)``, gets its "opened"
+    flag and the run it is to be filled with (``{"values", "nonce"}``: ``ui`` fills the fields once built). Other
+    tasks are left alone."""
     from .tasks import GROUPS
 
     task = TASKS[card["task"]]
     tabs = [gr.Tabs(selected=task.group), *(gr.Tabs(selected=task.id) if g == task.group else gr.skip() for g in GROUPS)]
     out = [*tabs, *header_values(card)]
     for task_id, n in layout:
-        out += tab_values(task, card) if task_id == task.id else [gr.skip()] * n
+        if task_id != task.id:
+            out += [gr.skip()] * (2 if n is None else n)
+        elif n is None:  # the nonce: the same card opened twice fills the tab twice
+            out += [True, {"values": tab_values(task, card), "nonce": uuid.uuid4().hex}]
+        else:
+            out += tab_values(task, card)
     return out
 
 
-def _nothing(layout: list[tuple[str, int]]) -> list[Any]:
+def _nothing(layout: Layout) -> list[Any]:
     from .tasks import GROUPS
 
-    return [gr.skip()] * (1 + len(GROUPS) + 3 + sum(n for _, n in layout))
+    return [gr.skip()] * (1 + len(GROUPS) + 3 + sum(2 if n is None else n for _, n in layout))
 
 
-def linked_run_handler(layout: list[tuple[str, int]]):
+def linked_run_handler(layout: Layout):
     """The page's load step for ``?run=<id>`` (the run, if it is this browser's owner's), ``?snapshot=<id>`` (a
     published run, anyone's) and ``?share=<request>`` (a share link): filled into its tab."""
 
@@ -461,7 +472,7 @@ def linked_run_handler(layout: list[tuple[str, int]]):
     return open_linked_run
 
 
-def upload_handler(layout: list[tuple[str, int]]):
+def upload_handler(layout: Layout):
     """A run card dropped on the page (an upload): its tab opened and filled, ready to run again."""
 
     def open_card(path: str | None) -> list[Any]:

@@ -1,5 +1,12 @@
 """The Gradio page: a header shared by all tabs, then one tab per registry task. Builders only build;
 the work happens in ``handlers`` and ``service``.
+
+The page opens as fast as a small one: only the first task's tab is built with the page; every other task's tab is
+built the first time it is shown (``_build_lazy_tab``, a ``gr.render`` per task), so the page's config holds the
+header, the tab rows and one task. The named API endpoints (``/text_classification``…) are declared once on their
+own route, ``/api`` (``_build_endpoints``), with the same components and handlers as the tabs: the same
+``gradio_client`` signatures, and none of their weight in the page. Gradio serves each route only its own
+components and events (the config it inlines in the page is filtered by route).
 """
 
 from __future__ import annotations
@@ -52,7 +59,9 @@ def _token_note() -> str:
     return "No token found: runs go to the **local backend** on this machine. Paste a token to use Inference Providers."
 
 
-def _param_component(spec: ParamSpec) -> gr.components.Component:
+def _param_component(spec: ParamSpec, key: str | None = None) -> gr.components.Component:
+    """A parameter's field. ``key``: its key in a tab built when first shown (``_build_lazy_tab``), where Gradio
+    keeps a blank value (a number box left blank is sent as blank, not as 0) only for a keyed component."""
     common = dict(label=spec.label, info=spec.help[:200] or None)
     if spec.type == "bool":  # three states: a checkbox could not leave the server's default alone
         value = "" if spec.default is None else str(bool(spec.default)).lower()
@@ -73,7 +82,7 @@ def _param_component(spec: ParamSpec) -> gr.components.Component:
             # top_p=0 and seed=0 with every run. A one-line text box stays blank; coerce() reads the number.
             return gr.Textbox(value="", placeholder="(server default)", max_lines=1, **common)
         return gr.Number(value=spec.default, precision=0 if spec.type == "int" else None, minimum=spec.minimum,
-                         maximum=spec.maximum, step=spec.step or 1, placeholder="(server default)", **common)
+                         maximum=spec.maximum, step=spec.step or 1, placeholder="(server default)", key=key, **common)
     placeholder = "comma-separated" if spec.type == "list" else "(server default)"
     return gr.Textbox(value=spec.default or "", placeholder=placeholder, **common)
 
@@ -83,11 +92,12 @@ def _input_component(spec: Input, example: Any = None, url_boxes: list[gr.Textbo
     made beside an image input is appended to ``url_boxes`` (model-card examples fill it)."""
     if spec.kind == "image":
         image = gr.Image(label=spec.label, type="filepath", sources=["upload", "webcam", "clipboard"], height=320)
+        if url_boxes is None:  # an API endpoint's input: no URL box
+            return image
         url = gr.Textbox(label="…or an image URL", placeholder="https://…/photo.jpg (press Enter)", max_lines=1,
                          container=False)
         url.submit(lambda u: (u or "").strip() or None, url, image, api_visibility="private")
-        if url_boxes is not None:
-            url_boxes.append(url)
+        url_boxes.append(url)
         return image
     if spec.kind == "audio":
         return gr.Audio(label=spec.label, type="filepath", sources=["upload", "microphone"])
@@ -107,21 +117,74 @@ def _chat_example_label(example: tuple) -> str:
     return f"{text} ({', '.join(extras)})" if extras else text
 
 
+# ------------------------------------------------------------------------------------------ the fields of a run
+# The same constructors make a tab's fields and its API endpoint's (``_build_endpoints``): a field's label, kind,
+# choices and default are its ``gradio_client`` parameter, so the endpoints keep the tabs' signatures.
+
+TOKEN_ARG_LABEL = "Hugging Face token (API callers)"
+
+
+def _target_fields() -> tuple[gr.Dropdown, gr.Textbox, gr.Dropdown]:
+    """The header's provider, endpoint URL and bill-to, the Run arguments after the token."""
+    provider = gr.Dropdown(provider_choices(), value=default_provider(), label="Provider", scale=2)
+    endpoint_url = gr.Textbox(label="Endpoint URL", placeholder="https://…/v1 or http://localhost:8080",
+                              visible=False, scale=2)
+    bill_to = gr.Dropdown([pickers.OWN_ACCOUNT], value="", label="Bill to organisation (optional)",
+                          allow_custom_value=True, scale=1, info="Your organisations, once the token is checked.")
+    return provider, endpoint_url, bill_to
+
+
+def _model_field(task: Task) -> gr.Dropdown:
+    return gr.Dropdown(task.model_choices, value=task.default_model, label="Model", allow_custom_value=True,
+                       info="Type to search the Hub (models a provider serves for this task); any id works.")
+
+
+def _revision_field() -> gr.Dropdown:
+    return gr.Dropdown([("main", "main")], value="main", label="Revision", allow_custom_value=True,
+                       info="Branch, tag or commit: resolved to a commit SHA, recorded with the run.")
+
+
+def _message_field() -> gr.MultimodalTextbox:
+    return gr.MultimodalTextbox(label="Message", placeholder="Ask anything… (Enter to send; attach images for "
+                                "vision models)", file_types=["image"], file_count="multiple", sources=["upload"],
+                                lines=1)
+
+
+def _task_inputs(task: Task, url_boxes: list[gr.Textbox] | None = None) -> list[gr.components.Component]:
+    """A non-chat task's inputs; a table starts with the first example's (so it is never blank)."""
+    first = task.examples[0] if task.examples else ()
+    return [_input_component(spec, first[i] if i < len(first) else None, url_boxes) for i, spec in enumerate(task.inputs)]
+
+
+def _extra_field() -> gr.Code:
+    return gr.Code("", language="json", label="Extra parameters (JSON object, sent as-is)", lines=2)
+
+
+def _status_field() -> gr.Markdown:
+    return gr.Markdown(elem_classes=["status-line"])
+
+
+def _raw_field() -> gr.Code:
+    return gr.Code(language="json", label="Raw exchange", max_lines=40)
+
+
+# ------------------------------------------------------------------------------------------ a task's tab
+
+
 def _build_pickers(task: Task, header: list[gr.components.Component], session_token: gr.State, tab: gr.Tab,
-                   card: list[gr.components.Component]) -> tuple[gr.Dropdown, gr.Dropdown]:
+                   card: list[gr.components.Component]) -> tuple[gr.Dropdown, gr.Dropdown, dict[str, Any]]:
     """Model (searchable), its summary and providers, and the revision; wired to ``pickers``. A model the user
-    picks narrows the header's provider dropdown to the providers serving it; opening a tab (Gradio selects
-    the first one on load) summarises its model and gives the dropdown every provider back. Both fill
-    ``card`` (the model-card examples dataset and their state) with the model's widget examples."""
+    picks narrows the header's provider dropdown to the providers serving it; opening the tab summarises its
+    model and gives the dropdown every provider back. Both fill ``card`` (the model-card examples dataset and
+    their state) with the model's widget examples. Returns (model, revision, the summary event's arguments: the
+    tab's builder wires it to the tab's first showing)."""
     token, provider = session_token, header[1]
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
-            model = gr.Dropdown(task.model_choices, value=task.default_model, label="Model", allow_custom_value=True,
-                                info="Type to search the Hub (models a provider serves for this task); any id works.")
+            model = _model_field(task)
             summary = gr.Markdown(elem_classes=["model-summary"])
         with gr.Column(scale=2):
-            revision = gr.Dropdown([("main", "main")], value="main", label="Revision", allow_custom_value=True,
-                                   info="Branch, tag or commit: resolved to a commit SHA, recorded with the run.")
+            revision = _revision_field()
             revision_note = gr.Markdown(pickers.PIN_NOTE, elem_classes=["revision-note"])
     with gr.Accordion("Providers serving this model", open=True):
         providers = gr.Markdown("Pick a model to see the providers serving it, their status and prices.",
@@ -131,12 +194,13 @@ def _build_pickers(task: Task, header: list[gr.components.Component], session_to
     picked_outputs = [summary, providers, revision, revision_note, provider, *card]
     model.input(pickers.picked_handler(task.id), [token, provider, model], picked_outputs, show_progress="hidden",
                 api_visibility="private")
-    tab.select(pickers.picked_handler(task.id, narrow=False), [token, provider, model], picked_outputs,
-               show_progress="hidden", api_visibility="private")
+    summarise = dict(fn=pickers.picked_handler(task.id, narrow=False), inputs=[token, provider, model],
+                     outputs=picked_outputs, show_progress="hidden", api_visibility="private")
+    tab.select(**summarise)
     revision.change(partial(pickers.revision_note, task_id=task.id), [token, model, revision, provider], revision_note,
                     show_progress="hidden",
                     api_visibility="private")
-    return model, revision
+    return model, revision, summarise
 
 
 def _build_advanced() -> tuple[list[gr.components.Component], gr.Markdown, gr.Button]:
@@ -186,27 +250,26 @@ def _keep_budgets(demo: gr.Blocks, budgets: list[gr.Number]) -> None:
 
 def _build_tab(task: Task, header: list[gr.components.Component], session_token: gr.State, tab: gr.Tab,
                advanced: list[gr.components.Component] = (), cooldowns: gr.Markdown | None = None,
-               owner: gr.State | None = None, fields: dict[str, list] | None = None,
-               guard: gr.State | None = None) -> None:
+               owner: gr.State | None = None,
+               guard: gr.State | None = None) -> tuple[list[gr.components.Component], dict[str, Any]]:
     """One task's tab. ``header`` is what every Run takes first (the token argument, provider, endpoint, bill-to);
     ``session_token`` is the token pasted in this browser tab (``_build_token``); ``owner`` whose runs these are
-    (``owners``); ``guard`` the session's spend guard state (``spend_guard``). ``fields`` receives the components
-    a reopened run fills (``run_cards.tab_values``' order)."""
+    (``owners``); ``guard`` the session's spend guard state (``spend_guard``). Returns the fields a reopened run
+    fills (``run_cards.tab_values``' order) and the arguments of the event that summarises the tab's model (wired
+    to its showing by the caller)."""
     gr.Markdown(task.description)
     # the model card's examples: rendered below the registry's, filled when a model is picked
     card = gr.Dataset(components=["textbox"], samples=[], type="index", label="Examples from the model card (one click)",
                       visible=False, render=False, elem_classes=["card-examples"])
     card_examples = gr.State([])
-    model, revision = _build_pickers(task, header, session_token, tab, [card, card_examples])
+    model, revision, summarise = _build_pickers(task, header, session_token, tab, [card, card_examples])
     chat = task.renderer == "chat"
     url_boxes: list[gr.Textbox] = []
     with gr.Row(equal_height=False):
         with gr.Column(scale=1):
             if chat:
                 output = RENDERERS["chat"].component()
-                message = gr.MultimodalTextbox(label="Message", placeholder="Ask anything… (Enter to send; attach images "
-                                               "for vision models)", file_types=["image"], file_count="multiple",
-                                               sources=["upload"], lines=1)
+                message = _message_field()
                 system = _input_component(task.inputs[1])
                 with gr.Accordion("Tools and structured output", open=False):
                     tools, schema = (_input_component(spec) for spec in task.inputs[2:])
@@ -214,12 +277,10 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
                 tools.change(handlers.describe_tools, tools, declared, show_progress="hidden", api_visibility="private")
                 inputs = [message, system, tools, schema]
             else:
-                first = task.examples[0] if task.examples else ()
-                inputs = [_input_component(spec, first[i] if i < len(first) else None, url_boxes)
-                          for i, spec in enumerate(task.inputs)]
+                inputs = _task_inputs(task, url_boxes)
             with gr.Accordion("Parameters", open=False):
-                params = [_param_component(spec) for spec in task.params]
-                extra = gr.Code("", language="json", label="Extra parameters (JSON object, sent as-is)", lines=2)
+                params = [_param_component(spec, key=f"{task.id}:{spec.name}") for spec in task.params]
+                extra = _extra_field()
             if task.billed_slow:
                 gr.Markdown("⚠️ **Slow and billed.** One run takes one to several minutes and the provider bills it. "
                             "Click Run only when you mean it.", elem_classes=["billed-warning"])
@@ -252,17 +313,15 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
         with gr.Column(scale=1):
             if not chat:
                 output = RENDERERS[task.renderer].component()
-            status = gr.Markdown(elem_classes=["status-line"])
+            status = _status_field()
             with gr.Accordion("Raw exchange (HTTP request and response, token redacted)", open=not chat):
-                raw = gr.Code(language="json", label="Raw exchange", max_lines=40)
+                raw = _raw_field()
             with gr.Accordion("Code (reproduces the last run: Python, JavaScript, curl)", open=False):
                 codes = _build_code_tabs(task)
     texts = [(c, spec.name) for c, spec in zip(inputs, task.inputs) if spec.kind in ("text", "lines", "chat")]
     to_compare.click(None, [model, header[1], *(c for c, _ in texts)], None, api_visibility="private",
                      js=_open_compare_js(task, [name for _, name in texts]))  # in the browser only: no token
     fn = handlers.handler_for(task)
-    if fields is not None:
-        fields[task.id] = [model, revision, *inputs, *params, extra, output, status, raw]
     if chat:
         event_inputs = [*header, model, revision, output, *inputs, *params, extra, *advanced, session_token, owner,
                         guard]
@@ -273,14 +332,17 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
         event_inputs = [*header, model, revision, *inputs, *params, extra, *advanced, session_token, owner, guard]
         event_outputs = [output, status, raw]
         triggers = [run.click] + [c.submit for c in inputs if isinstance(c, gr.Textbox) and c.lines == 1]
-    runs = [gr.on(triggers, fn, event_inputs, event_outputs, api_name=task.api_name, show_progress="minimal")]
+    # The named API endpoint is declared once, on its own route (``_build_endpoints``): the page's Run is private,
+    # and named apart (Gradio names an event after its function, and would take the endpoint's name).
+    private = dict(api_name=f"{task.api_name}_in_tab", api_visibility="private", show_progress="minimal")
+    runs = [gr.on(triggers, fn, event_inputs, event_outputs, **private)]
     # the spend guard asked instead of running: "Run anyway" sends the run once, whatever the budgets
     anyway = run_anyway.click(spend_guard.approve, guard, None, api_visibility="private").then(
-        fn, event_inputs, event_outputs, api_visibility="private", show_progress="minimal")
+        fn, event_inputs, event_outputs, **private)
     if chat:  # a reply that failed or broke midway: ask again, or let the model go on from where it stopped
         for button, step in ((retry, handlers.take_back_last_turn), (go_on, handlers.prepare_continue)):
             runs.append(button.click(step, output, [output, message], api_visibility="private").then(
-                fn, event_inputs, event_outputs, api_visibility="private", show_progress="minimal"))
+                fn, event_inputs, event_outputs, **private))
     for event in [*runs, anyway]:  # "Run anyway" is shown while the guard's question is
         event.then(lambda status: gr.Button(visible=spend_guard.asks(status)), status, run_anyway,
                    api_visibility="private", show_progress="hidden")
@@ -295,6 +357,32 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
     for event in runs:  # each client's code for the run just made: the tab's values and the captured request
         event.then(partial(handlers.snippets_for_run, task), [*event_inputs, raw], codes, api_visibility="private",
                    show_progress="hidden")
+    return [model, revision, *inputs, *params, extra, output, status, raw], summarise
+
+
+def _build_lazy_tab(demo: gr.Blocks, task: Task, tab: gr.Tab, opened: gr.Checkbox, pending: gr.State,
+                    **context: Any) -> None:
+    """A task's tab built the first time it is shown: ``opened`` (a hidden checkbox the browser ticks when the tab
+    or its group is selected) turns true once and builds it; ``pending`` is a run to fill it with (``run_cards``:
+    ``{"values": the fields' values, "nonce"}``), set by a ``?run=`` link or a run card before or after the build.
+    ``context``: ``_build_tab``'s header, session token, advanced, cooldowns and owner."""
+
+    @gr.render(inputs=[opened, pending], triggers=[opened.change], show_progress="hidden")
+    def build_task_tab(is_open: bool, run: dict[str, Any] | None) -> None:
+        if not is_open:
+            return
+        fields, summarise = _build_tab(task, tab=tab, **context)
+        shown = demo.load(lambda: run["values"], None, fields, api_visibility="private",
+                          show_progress="hidden") if run else None
+        # the tab just shown: its model summarised (the filled one, for a reopened run)
+        (shown.then if shown else demo.load)(**summarise)
+        # a run reopened into the tab once built
+        pending.change(partial(_pending_values, len(fields)), pending, fields, api_visibility="private",
+                       show_progress="hidden")
+
+
+def _pending_values(n: int, run: dict[str, Any] | None) -> list[Any]:
+    return list(run["values"]) if run else [gr.skip()] * n
 
 
 def _open_compare_js(task: Task, names: list[str]) -> str:
@@ -338,7 +426,7 @@ def _build_token(demo: gr.Blocks, token: gr.Textbox, status: list[gr.components.
     Run endpoints' ``token`` argument, for API callers; from the page it is always empty. ``status`` is the token
     line and the bill-to choices. Returns (session token, token argument)."""
     session_token = gr.State()
-    token_arg = gr.Textbox(visible=False, label="Hugging Face token (API callers)")
+    token_arg = gr.Textbox(visible=False, label=TOKEN_ARG_LABEL)
     take = dict(inputs=[token, token_arg], outputs=[session_token, token_arg, *status], js=_SEND_TOKEN_AS_ARGUMENT,
                 show_progress="hidden", api_visibility="private")
     token.change(handlers.token_kept(pickers.token_typed), **take)
@@ -361,17 +449,16 @@ def build_app(max_concurrency: int | None = None, mcp: bool = False) -> gr.Block
             token = gr.Textbox(label="Hugging Face token", type="password", placeholder="hf_…", scale=2,
                                info="Kept on the server for this browser tab only: never stored in the browser, "
                                     "never logged, never shown back.")
-            provider = gr.Dropdown(provider_choices(), value=default_provider(), label="Provider", scale=2)
-            endpoint_url = gr.Textbox(label="Endpoint URL", placeholder="https://…/v1 or http://localhost:8080",
-                                      visible=False, scale=2)
-            bill_to = gr.Dropdown([pickers.OWN_ACCOUNT], value="", label="Bill to organisation (optional)",
-                                  allow_custom_value=True, scale=1, info="Your organisations, once the token is checked.")
+            provider, endpoint_url, bill_to = _target_fields()
             if signin.enabled():  # on a Space with OAuth, or PLAYGROUND_SIGNIN=1 (Gradio's local stand-in)
                 signin.button()
         token_line = gr.Markdown(_token_note(), elem_classes=["token-status"])
         owner_browser, owner = owners.browser_state(), gr.State()  # whose runs these are (owners, History)
         session_token, token_arg = _build_token(demo, token, [token_line, bill_to], owner)
-        guard = gr.State(spend_guard.new_session)  # made when the session first uses it
+        # the session's spend guard, made when the page opens (a private step: a State made by a function would be
+        # a public load endpoint on every route, /new_session)
+        guard = gr.State()
+        demo.load(spend_guard.new_session, None, guard, api_visibility="private", show_progress="hidden")
         card_upload = gr.UploadButton("📂 Open a run card", file_types=[".json"], size="sm",
                                       elem_classes=["run-card-upload"])
         provider.change(lambda p: gr.update(visible=p == CUSTOM), provider, endpoint_url, api_visibility="private")
@@ -380,29 +467,50 @@ def build_app(max_concurrency: int | None = None, mcp: bool = False) -> gr.Block
         _keep_budgets(demo, advanced[-len(handlers.GUARD_ARGS):])
         refresh.click(handlers.cooldowns_markdown, session_token, cooldowns, api_visibility="private",
                       show_progress="hidden")
+        context = dict(header=header, session_token=session_token, advanced=advanced, cooldowns=cooldowns, owner=owner,
+                       guard=guard)
+        # The first task's tab (open when the page opens) is built with the page; every other one when first shown:
+        # the browser ticks its hidden checkbox (kept outside the tabs, where a tab not shown cannot hide it) when
+        # the tab or its group is selected; ``pending`` holds a run reopened into it.
+        first = next(iter(TASKS))
+        lazy = {task_id: (gr.Checkbox(False, visible=False, elem_classes=["tab-opened"]), gr.State())
+                for task_id in TASKS if task_id != first}
+        layout: list[tuple[str, int | None]] = []  # run_cards' layout: (task, its fields), or (task, None): lazy
+        reopened: list[gr.components.Component] = []  # what a reopened run fills, in the layout's order
         # Two rows of tabs: the groups, then the open group's tasks (in registry order). A row too long for the
         # window wraps rather than hiding tabs behind "More tabs".
-        fields: dict[str, list] = {}
         with gr.Tabs(overflow_behavior="wrap", elem_classes=["task-groups"]) as groups:
             task_tabs = []
             for group in GROUPS:
-                with gr.Tab(group, id=group), gr.Tabs(overflow_behavior="wrap", elem_classes=["task-tabs"]) as tabs:
+                with gr.Tab(group, id=group) as group_tab, gr.Tabs(overflow_behavior="wrap",
+                                                                   elem_classes=["task-tabs"]) as tabs:
                     task_tabs.append(tabs)
                     for task in (t for t in TASKS.values() if t.group == group):
                         with gr.Tab(task.label, id=task.id) as tab:
-                            _build_tab(task, header, session_token, tab, advanced=advanced, cooldowns=cooldowns,
-                                       owner=owner, fields=fields, guard=guard)
-        demo.load(_open_linked_task, None, [groups, *task_tabs], api_visibility="private", show_progress="hidden")
+                            if task.id == first:
+                                fields, _ = _build_tab(task, tab=tab, **context)
+                                layout.append((task.id, len(fields)))
+                                reopened += fields
+                                continue
+                            opened, pending = lazy[task.id]
+                            tab.select(None, None, opened, js="() => true", api_visibility="private", queue=False)
+                            _build_lazy_tab(demo, task, tab, opened, pending, **context)
+                            layout.append((task.id, None))
+                            reopened += [opened, pending]
+                shown = next(t.id for t in TASKS.values() if t.group == group)  # a group opens on its first task
+                if shown in lazy:
+                    group_tab.select(None, None, lazy[shown][0], js="() => true", api_visibility="private",
+                                     queue=False)
+        demo.load(_linked_task_handler(list(lazy)), None, [groups, *task_tabs, *(o for o, _ in lazy.values())],
+                  api_visibility="private", show_progress="hidden")
         # ?run=<id> (History's "Open in its tab") and a run card dropped on the page fill the run's tab
-        layout = [(task_id, len(f)) for task_id, f in fields.items()]
-        reopened = [groups, *task_tabs, provider, endpoint_url, bill_to, *(c for f in fields.values() for c in f)]
+        reopened = [groups, *task_tabs, provider, endpoint_url, bill_to, *reopened]
         demo.load(owners.load, owner_browser, [owner_browser, owner], api_visibility="private",
                   show_progress="hidden").then(run_cards.linked_run_handler(layout), owner, reopened,
                                                api_visibility="private", show_progress="hidden")
         card_upload.upload(run_cards.upload_handler(layout), card_upload, reopened, api_visibility="private",
                            show_progress="hidden")
-        if mcp:
-            mcp_tools.register(demo)
+    _build_endpoints(demo, mcp=mcp)
     with demo.route("Compare", "/compare"):
         compare_page.build(demo)
     with demo.route("History", "/history"):
@@ -421,9 +529,63 @@ def build_app(max_concurrency: int | None = None, mcp: bool = False) -> gr.Block
     return demo
 
 
-def _open_linked_task(request: gr.Request) -> list:
-    """``?task=object-detection`` (or ``object_detection``) opens that task's group and tab; otherwise Chat stays open."""
-    task = TASKS.get(request.query_params.get("task", "").strip().replace("_", "-"))
-    if task is None:
-        return [gr.skip()] * (1 + len(GROUPS))
-    return [gr.Tabs(selected=task.group), *(gr.Tabs(selected=task.id) if g == task.group else gr.skip() for g in GROUPS)]
+API_NOTE = """## API endpoints
+Every task of the playground is an endpoint, called with [`gradio_client`](https://www.gradio.app/guides/getting-started-with-the-python-client)
+(Python) or `@gradio/client` (JavaScript). `client.view_api()` lists each one's parameters.
+
+```python
+from gradio_client import Client
+
+client = Client("<this app's URL>")
+rendered, status, raw = client.predict(text="I like you", provider="hf-inference", api_name="/text_classification")
+```
+
+The token is the `token=` argument, or an `Authorization: Bearer hf_…` header (`Client(url, headers=...)`).
+
+{endpoints}
+"""
+
+
+def _build_endpoints(demo: gr.Blocks, mcp: bool = False) -> None:
+    """The named API endpoints, one per task (``/<task.api_name>``), on a route of their own (``/api``): the same
+    fields as the tabs (so the same ``gradio_client`` signatures) and the same handlers, declared without triggers
+    (API calls only), in a hidden column; with ``mcp``, each task's MCP tool too (``mcp_tools.register``). The
+    page's config carries none of them."""
+    endpoints = "\n".join(f"- `/{t.api_name}`: {t.label}" for t in TASKS.values())
+    with demo.route("API", "/api", show_in_navbar=False):
+        gr.Markdown(API_NOTE.replace("{endpoints}", endpoints))
+        with gr.Column(visible=False):
+            header = [gr.Textbox(visible=False, label=TOKEN_ARG_LABEL), *_target_fields()]
+            advanced, _, _ = _build_advanced()
+            session_token, owner = gr.State(), gr.State()  # an API call has neither: no pasted token, no browser
+            guard = gr.State()  # nor a session: no budget is passed, so nothing is held back
+            for task in TASKS.values():
+                model, revision = _model_field(task), _revision_field()
+                if task.renderer == "chat":
+                    history, message = RENDERERS["chat"].component(), _message_field()
+                    inputs = [history, message, *(_input_component(spec) for spec in task.inputs[1:])]
+                else:
+                    inputs = _task_inputs(task)
+                params = [_param_component(spec) for spec in task.params]
+                extra, status, raw = _extra_field(), _status_field(), _raw_field()
+                outputs = [history, message] if task.renderer == "chat" else [RENDERERS[task.renderer].component()]
+                gr.on([], handlers.handler_for(task),
+                      [*header, model, revision, *inputs, *params, extra, *advanced, session_token, owner, guard],
+                      [*outputs, status, raw], api_name=task.api_name, show_progress="minimal")
+        if mcp:
+            mcp_tools.register(demo)
+
+
+def _linked_task_handler(lazy: list[str]):
+    """The page's load step for ``?task=object-detection`` (or ``object_detection``): that task's group and tab
+    opened, and built if it is one of the ``lazy`` ones; otherwise the first task stays open."""
+
+    def open_linked_task(request: gr.Request) -> list:
+        task = TASKS.get(request.query_params.get("task", "").strip().replace("_", "-"))
+        if task is None:
+            return [gr.skip()] * (1 + len(GROUPS) + len(lazy))
+        return [gr.Tabs(selected=task.group),
+                *(gr.Tabs(selected=task.id) if g == task.group else gr.skip() for g in GROUPS),
+                *(True if task_id == task.id else gr.skip() for task_id in lazy)]
+
+    return open_linked_task

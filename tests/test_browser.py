@@ -32,6 +32,7 @@ def test_text_classification_in_the_browser(app, fake):
 def test_a_link_opens_its_task_and_every_task_tab_is_in_view(app, fake):
     with browser_page(width=1024) as page:  # a small laptop window
         page.goto(app.local_url + "?task=object-detection")
+        # the linked tab is built once the page has opened it: a round trip more than the first task
         page.get_by_text("facebook/detr-resnet-50 · object-detection").first.wait_for(timeout=90_000)
         assert page.locator("[role=tab][aria-selected=true]").filter(visible=True).all_inner_texts() == [
             "Vision", "Object detection"]

@@ -46,7 +46,9 @@ def test_journey_through_image_audio_table_and_video_tabs(app, fake):
         panel = open_task(page, "Text to speech")
         _run_example(page, panel, "fal-ai")
         panel.locator("[data-testid='waveform-Speech'], .waveform-container").first.wait_for(timeout=10_000)
-        href = panel.locator("a[download]").first.get_attribute("href")
+        # the player's own download link (the tab has others: the raw exchange's, the extra parameters')
+        player = panel.locator("[data-testid='waveform-Speech']").locator("xpath=ancestor::div[contains(@class, 'block')][1]")
+        href = player.locator("a[download]").first.get_attribute("href")
         duration = page.evaluate("""async url => {
             const data = await (await fetch(url)).arrayBuffer();
             return (await new OfflineAudioContext(1, 1, 16000).decodeAudioData(data)).duration;

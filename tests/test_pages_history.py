@@ -195,3 +195,22 @@ def test_delete_and_clear_all_touch_only_the_owners_runs(three_runs, fake):
     assert confirm.constructor_args["visible"] and "Delete all 2 runs" in question
     history.clear_all(three_runs)
     assert history.list_page(three_runs)[2] == 0 and history.list_page(other)[2] == 1
+
+
+def test_a_linked_run_for_a_tab_not_built_yet_opens_it_with_the_run_pending(three_runs):
+    """A tab built on first showing (``(task, None)`` in the layout) gets its "opened" flag and the run to fill it
+    with, once built; a second opening of the same card is a new pending run (its nonce), so it fills again."""
+    layout = [("chat-completion", 20), *((t, None) for t in list(TASKS)[1:])]
+    _, ids, _, _ = history.list_page(three_runs, task="text-classification")
+    request = SimpleNamespace(query_params={"run": ids[0]})
+    handler = run_cards.linked_run_handler(layout)
+    out, again = handler(three_runs, request), handler(three_runs, request)
+    flat = out[4 + len(GROUPS):]
+    assert len(out) == len(run_cards._nothing(layout)) and len(flat) == 20 + 2 * (len(TASKS) - 1)
+    start = 20 + 2 * (list(TASKS).index("text-classification") - 1)
+    opened, pending = flat[start: start + 2]
+    assert opened is True
+    assert pending["values"][:3] == [SST2, "main", "I like this playground"]
+    assert pending["nonce"] != again[4 + len(GROUPS) + start + 1]["nonce"]
+    others = flat[:start] + flat[start + 2:]
+    assert all(isinstance(v, dict) and v.get("__type__") == "update" and len(v) == 1 for v in others)

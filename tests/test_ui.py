@@ -207,17 +207,47 @@ def test_api_callers_may_send_the_token_as_a_bearer_header(app, fake):
     assert "proxy-session-1234" not in (_sent_authorization(fake) or "")
 
 
-def test_code_accordion_has_one_tab_per_client_filled_after_every_run(app):
+def _tab_config(task):
+    """The config of one task's tab as the page builds it (with the page for the first task, on first showing for
+    the others: ``ui._build_lazy_tab`` calls the same builder)."""
+    import gradio as gr
+
+    from playground import ui
+
+    with gr.Blocks() as demo:
+        header = [gr.Textbox(), gr.Dropdown(), gr.Textbox(), gr.Dropdown()]
+        advanced, cooldowns, _ = ui._build_advanced()
+        with gr.Tabs(), gr.Tab(task.label) as tab:
+            ui._build_tab(task, header, gr.State(), tab, advanced=advanced, cooldowns=cooldowns, owner=gr.State(),
+                          guard=gr.State())
+    return demo.get_config_file()
+
+
+@pytest.mark.parametrize("task_id", list(TASKS))
+def test_code_accordion_has_one_tab_per_client_filled_after_every_run(task_id):
     """Each tab's Code accordion: a code box per client that can run its task, in the client's language, filled
     by one event after each run (Run, and chat's Send, Retry and Continue), whether the run succeeded or not."""
     from playground import snippets
 
-    config = app.get_config_file()
+    task = TASKS[task_id]
+    config = _tab_config(task)
     codes = [c for c in config["components"] if "code-snippet" in (c["props"].get("elem_classes") or [])]
-    expected = [(client.label, client.language) for task in TASKS.values() for client in snippets.clients_for(task)]
+    expected = [(client.label, client.language) for client in snippets.clients_for(task)]
     assert sorted((c["props"]["label"], c["props"]["language"]) for c in codes) == sorted(expected)
-    assert {"Python · openai", "JavaScript · openai", "Shell · curl"} <= {label for label, _ in expected}
     ids = {c["id"] for c in codes}
     fills = [d for d in config["dependencies"] if set(d["outputs"]) & ids]
-    assert len(fills) == len(TASKS) + 2  # chat's Retry and Continue run it again
+    assert len(fills) == (3 if task.renderer == "chat" else 1)  # chat's Retry and Continue run it again
     assert all(d["targets"] == [(None, "then")] and not d["trigger_only_on_success"] for d in fills)
+    if task_id == "chat-completion":
+        assert {"Python · openai", "JavaScript · openai", "Shell · curl"} <= {label for label, _ in expected}
+
+
+def test_the_page_runs_are_private_and_the_endpoints_are_the_api_routes(app):
+    """A tab's Run is not an endpoint (its name is the tab's, ``<task>_in_tab``): each task's endpoint is declared
+    once, on the ``/api`` route, with the handler the tab runs."""
+    public = {fn.api_name: fn for fn in app.fns.values() if fn.api_visibility == "public"}
+    assert not [name for name, fn in public.items() if fn.page == ""]  # the page itself declares none
+    tasks = {name: fn for name, fn in public.items() if name in {t.api_name for t in TASKS.values()}}
+    assert sorted(tasks) == sorted(t.api_name for t in TASKS.values())
+    assert {fn.page for fn in tasks.values()} == {"api"}
+    assert all(fn.fn.__name__ == name for name, fn in tasks.items())
