@@ -44,7 +44,6 @@ def test_preflight_says_what_the_token_may_do_before_any_run(app, fake, fresh_ca
     assert not [r for r in fake.received if "chat/completions" in r.path]  # said before any run
 
 
-@pytest.mark.skip(reason="Quarantined: the download click never completed in the browser under this session's load; the export itself is tested in test_export_space.py")
 def test_export_as_space_downloads_the_tab_as_a_space(app, fake, fresh_cache, tmp_path):
     with browser_page(height=1200) as page:
         page.goto(app.local_url)
@@ -52,7 +51,7 @@ def test_export_as_space_downloads_the_tab_as_a_space(app, fake, fresh_cache, tm
         pick_dropdown(page, "Provider", "hf-inference")
         panel = open_task(page, "Text classification")
         panel.get_by_role("button", name="Parameters").click()
-        top_k = panel.get_by_label("top k", exact=True).first
+        top_k = panel.get_by_label("top k").first  # a text box (blank: the server default), labelled with its help
         top_k.fill("3")
         top_k.press("Enter")
         top_k.blur()
