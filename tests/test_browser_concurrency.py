@@ -34,12 +34,16 @@ def _person(browser, app, token: str):
     page.set_default_timeout(90_000)
     page.goto(app.local_url)
     page.get_by_label("Hugging Face token").fill(token)
-    page.get_by_text("Token of tester").first.wait_for(timeout=90_000)
+    page.get_by_label("Hugging Face token").press("Enter")  # the token is checked on Enter or when the box is left
+    try:
+        page.get_by_text("Token of tester").first.wait_for(timeout=90_000)
+    except Exception:
+        page.screenshot(path=shot("concurrency-token-failed.png"), full_page=True)
+        raise
     pick_dropdown(page, "Provider", "together")
     return page
 
 
-@pytest.mark.skip(reason="Quarantined: written this session and not yet seen passing: three browsers at once outran the busy machine")
 def test_two_chats_stream_while_a_third_person_makes_an_image(app, fake):
     from playwright.sync_api import sync_playwright
 
