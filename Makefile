@@ -19,9 +19,21 @@ ifeq ($(shell uname -m),x86_64)
 endif
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF $(LLAMA_CPU_ARGS)
 
-.PHONY: run test test-fast bench clean system-test-deps
+.PHONY: run test test-fast bench clean system-test-deps system-run-deps
 
-$(BIN)/python:
+# System packages the set-up itself needs: a C/C++ compiler (llama.cpp is compiled from source) and Python's venv
+# module. Installed with apt when run as root; otherwise it stops at once and names what to install.
+system-run-deps:
+	@need=""; \
+	{ command -v cc && command -v c++; } >/dev/null 2>&1 || need="$$need build-essential"; \
+	$(PY) -c "import ensurepip, venv" >/dev/null 2>&1 || need="$$need python3-venv"; \
+	if [ -n "$$need" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; \
+	  else echo "The set-up needs:$$need. Install them (e.g. sudo apt-get install$$need) and run make again." >&2; exit 1; fi; \
+	fi
+
+$(BIN)/python: | system-run-deps
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
 
