@@ -97,3 +97,15 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture
+def no_price_table_left():
+    """Reading a chat model's providers caches the router's price table for the whole process: forgotten after
+    the test, so later tests (History's "unknown" costs) start without one."""
+    yield
+    from playground import hub
+    from playground.ledger import cost
+
+    hub.clear_cache()
+    cost.forget()

@@ -20,16 +20,9 @@ QWEN = "Qwen/Qwen2.5-7B-Instruct"
 LABELS = json.dumps([[{"label": "POSITIVE", "score": 0.6}, {"label": "NEGATIVE", "score": 0.4}]]).encode()
 
 
-@pytest.fixture(autouse=True)
-def no_price_table_left():
-    """Reading a chat model's providers caches the router's price table for the whole process: forgotten after
-    each test, so later tests (History's "unknown" costs) start without one."""
-    yield
-    from playground import hub
-    from playground.ledger import cost
-
-    hub.clear_cache()
-    cost.forget()
+# Reading a chat model's providers caches the router's price table for the whole process: forgotten after each
+# test (conftest's ``no_price_table_left``), so later tests (History's "unknown" costs) start without one.
+pytestmark = pytest.mark.usefixtures("no_price_table_left")
 
 
 @pytest.fixture(scope="module")

@@ -34,16 +34,9 @@ def run(task_id: str, targets: list[PaneTarget], *inputs, owner=None) -> list[Pa
     return sorted(runs, key=lambda r: r.index)
 
 
-@pytest.fixture(autouse=True)
-def no_price_table_left():
-    """Reading a chat model's providers caches the router's price table for the whole process: forgotten after
-    each test, so later tests (History's "unknown" costs) start without one."""
-    yield
-    from playground import hub
-    from playground.ledger import cost
-
-    hub.clear_cache()
-    cost.forget()
+# Reading a chat model's providers caches the router's price table for the whole process: forgotten after each
+# test (conftest's ``no_price_table_left``), so later tests (History's "unknown" costs) start without one.
+pytestmark = pytest.mark.usefixtures("no_price_table_left")
 
 
 @pytest.fixture
