@@ -39,7 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import PurePosixPath
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from . import ledger, owners, reliability, service
 from .errors import InputError
@@ -517,7 +517,8 @@ class Gate:
         self.key = key  # reliability.token_key: never the token
         self.adaptive = adaptive  # False: a fixed limit, each row honouring Retry-After in its own retries
         self.limit = float(start)
-        self.ceiling = ceiling or start
+        self._base = ceiling or start
+        self._users: dict[str, int] = {}  # the batches using this gate now, and the concurrency each asked for
         self.health = health
         self.in_flight = 0
         self.decreases = 0
@@ -526,6 +527,24 @@ class Gate:
         self._cond = threading.Condition()
         self._calm_after = 0  # rows started before this count do not halve the limit again
         self._started = 0
+
+    @property
+    def ceiling(self) -> int:
+        """The most it grows to: the largest concurrency asked by a batch using it now."""
+        return max(self._users.values(), default=self._base)
+
+    def attach(self, user: str, start: int) -> None:
+        """A batch starts using this gate; an idle gate starts where it asks (a batch's own cap is its own)."""
+        with self._cond:
+            if not self._users:
+                self.limit = self.lowest = float(start)
+            self._users[user] = start
+
+    def detach(self, user: str) -> None:
+        with self._cond:
+            self._users.pop(user, None)
+            self.limit = min(self.limit, float(self.ceiling))
+            self._cond.notify_all()
 
     def cooldown_left(self) -> float:
         """Seconds until every provider that answered 429 may be called again (reliability's cooldowns)."""
@@ -570,17 +589,15 @@ _GATES: dict[tuple[str, str], Gate] = {}
 _GATES_LOCK = threading.Lock()
 
 
-def gate_for(token: str | None, provider: str, start: int) -> Gate:
-    """The gate of this provider and token, shared by every batch using them (keyed by a hash of the token)."""
+def gate_for(token: str | None, provider: str, start: int, user: str) -> Gate:
+    """The gate of this provider and token, shared by every batch using them (keyed by a hash of the token), with
+    ``user`` (a batch id) attached to it until it detaches."""
     key = reliability.token_key(token)
     with _GATES_LOCK:
         gate = _GATES.get((key, provider))
         if gate is None:
             gate = _GATES[(key, provider)] = Gate(key, start)
-        else:
-            gate.ceiling = max(gate.ceiling, start)
-            if not gate.in_flight:  # idle: a new batch starts where it asks
-                gate.limit = gate.lowest = float(start)
+        gate.attach(user, start)
         return gate
 
 
@@ -664,9 +681,12 @@ class Job:
         self._finished_at: deque[float] = deque(maxlen=200)
         self._started = time.monotonic()
         self._thread: threading.Thread | None = None
-        self.gates = {i: gate_for(self._token, t.provider, spec.concurrency) if spec.adaptive
+        self.gates = {i: gate_for(self._token, t.provider, spec.concurrency, batch_id) if spec.adaptive
                       else Gate(reliability.token_key(self._token), spec.concurrency, adaptive=False)
                       for i, t in enumerate(spec.targets)}
+        # this batch's own cap per target: never more of its rows in flight than the user asked, even on a gate
+        # that another batch with a larger concurrency shares
+        self._mine = {i: threading.BoundedSemaphore(spec.concurrency) for i in range(len(spec.targets))}
 
     # -------------------------------------------------------------------------------- control
 
@@ -729,7 +749,20 @@ class Job:
         row (a matrix sends each row to every target in turn). Ends when every row is finished, or on cancel."""
         fresh = ((r, t) for r in range(len(self.data.rows)) for t in range(len(self.spec.targets))
                  if row_key(r, t) not in finished)
-        workers = sum(g.ceiling for g in self.gates.values())
+        try:
+            self._dispatch_rows(fresh)
+        finally:
+            for gate in self.gates.values():
+                gate.detach(self.id)
+        if self.state == "running":
+            self.state = "done"
+            _set_state(self.owner, self.id, "done")
+        store = ledger.current()
+        if store is not None:
+            store.flush(30.0)
+
+    def _dispatch_rows(self, fresh: Iterator[tuple[int, int]]) -> None:
+        workers = self.spec.concurrency * len(self.spec.targets)  # each target: at most this batch's own cap
         with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix=f"batch-{self.id[:6]}") as pool:
             while not self._stop.is_set():
                 with self._lock:
@@ -744,23 +777,24 @@ class Job:
                 while self._pause.is_set() and not self._stop.is_set():
                     time.sleep(0.05)
                 r, t = item
+                mine = False
+                while not mine and not self._stop.is_set():
+                    mine = self._mine[t].acquire(timeout=0.05)
+                if not mine:
+                    break
                 ticket = self.gates[t].acquire(self._stop)
                 if ticket is None:
+                    self._mine[t].release()
                     break
                 while self._pause.is_set() and not self._stop.is_set():  # paused while it waited for its place
                     time.sleep(0.05)
                 if self._stop.is_set():
                     self.gates[t].release(ticket, [])
+                    self._mine[t].release()
                     break
                 with self._lock:
                     self._in_flight += 1
                 pool.submit(self._row, r, t, ticket)
-        if self.state == "running":
-            self.state = "done"
-            _set_state(self.owner, self.id, "done")
-        store = ledger.current()
-        if store is not None:
-            store.flush(30.0)
 
     def _row(self, r: int, t: int, ticket: int) -> None:
         key = row_key(r, t)
@@ -784,6 +818,7 @@ class Job:
                 self._finished_at.append(time.monotonic())
         finally:
             self.gates[t].release(ticket, limited)
+            self._mine[t].release()
             with self._lock:
                 self._in_flight -= 1
 

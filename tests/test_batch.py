@@ -200,6 +200,43 @@ def test_rate_limits_halve_the_concurrency_honour_retry_after_and_grow_back(fake
     assert fake.peak_in_flight <= 4
 
 
+def test_a_batch_asking_one_at_a_time_gets_one_at_a_time_after_a_wider_batch(fake, me):
+    """The gates are shared per provider and token: a batch at concurrency 4 before it must not leave room for
+    a later one that asked for 1 (it used to grow back to 4, and rows were answered out of order)."""
+    rows = [{"text": f"review {i}"} for i in range(12)]
+    raw = csv_bytes(rows)
+    data = batch.read_data("r.csv", raw)
+    fake.chaos(latency_s=0.05)
+    run(classify(data, concurrency=4), data, raw, me)
+    assert fake.peak_in_flight >= 2  # the first batch did run several at once
+    fake.reset()
+    fake.chaos(latency_s=0.05)
+    job = run(classify(data, concurrency=1), data, raw, me)
+    assert job.ok == 12 and fake.peak_in_flight == 1
+    assert job.gates[0].limit == 1.0
+
+
+def test_a_batch_sharing_a_gate_with_a_wider_one_keeps_its_own_cap(fake, me, monkeypatch):
+    rows = [{"text": f"review {i}"} for i in range(10)]
+    raw = csv_bytes(rows)
+    data = batch.read_data("r.csv", raw)
+    fake.chaos(latency_s=0.05)
+    peaks: dict[str, int] = {}
+    original = batch.Job._row
+
+    def counted(job, r, t, ticket):  # how many of this job's rows were in flight as each one began
+        peaks[job.id] = max(peaks.get(job.id, 0), job._in_flight)
+        original(job, r, t, ticket)
+
+    monkeypatch.setattr(batch.Job, "_row", counted)
+    wide = batch.start(classify(data, concurrency=4), data, me, TOKEN, data_bytes=raw, retry=FAST)
+    narrow = batch.start(classify(data, concurrency=1), data, me, TOKEN, data_bytes=raw, retry=FAST)
+    assert narrow.gates[0] is wide.gates[0]  # one gate for this provider and token, with room for 4
+    assert wide.wait(60) and narrow.wait(60)
+    assert narrow.ok == 10 and wide.ok == 10
+    assert peaks[narrow.id] == 1 and peaks[wide.id] > 1  # never more than one of its own rows in flight
+
+
 def test_a_row_failing_for_good_is_marked_and_the_batch_goes_on(fake, me):
     raw = csv_bytes([{"id": i, "text": t} for i, t in enumerate(["one", "", "three", "four"])])
     data = batch.read_data("f.csv", raw)
