@@ -385,7 +385,13 @@ def python_huggingface_hub(call: Call) -> str:
         body.append(f"result = client.{task.method}(")
         body.extend(f"    {a}," for a in call_args)
         body.append(")")
-        body.append("print(result)")
+        out = _media_file(call)
+        if out is None:
+            body.append("print(result)")
+        elif task.renderer in ("image", "slider"):  # a PIL image
+            body += [f"result.save({_py(out)})", f"print({_py('saved ' + out)})"]
+        else:  # bytes
+            body += [f"with open({_py(out)}, \"wb\") as f:", "    f.write(result)", f"print({_py('saved ' + out)})"]
         imports = _py_imports(list(call.inputs.values()))
     lines = [*_revision_comment(call, "#"), *imports, "", "from huggingface_hub import InferenceClient", "",
              f"client = InferenceClient({', '.join(client_args)})", *body]
@@ -406,6 +412,17 @@ def _ext(content_type: str) -> str:
     import mimetypes
 
     return (mimetypes.guess_extension(content_type or "") or ".bin").lstrip(".")
+
+
+def _media_file(call: Call) -> str | None:
+    """Where a snippet saves a task's media output (an image, a sound, a video), or None for other outputs: the type
+    the run's answer had when it came as bytes, else the renderer's usual one (a provider answering with a URL)."""
+    usual = {"image": "png", "slider": "png", "audio": "wav", "video": "mp4"}.get(call.task.renderer)
+    if usual is None:
+        return None
+    wire = call.wire
+    known = _ext(wire.answer_type) if wire is not None and wire.answer == "binary" and wire.answer_type else ""
+    return f"output.{known if known and known != 'bin' else usual}"
 
 
 def python_requests(call: Call) -> str:
@@ -592,13 +609,16 @@ def js_huggingface_inference(call: Call) -> str:
         args = {**head, "messages": _chat_messages(call), **_chat_options(call)}
         call_line = f"const stream = client.chatCompletionStream({_js(args)}"
         tail = _JS_PRINT_STREAM
+        out = None
     else:
         args = {**head, **_js_task_args(call)}
         call_line = f"const output = await client.{_camel(task.method)}({_js(args, blob=True)}"
-        tail = ["console.log(output);"]
+        out = _media_file(call)  # the library answers media as a Blob: saved to a file
+        tail = ([f"await writeFile({json.dumps(out)}, Buffer.from(await output.arrayBuffer()));",
+                 f'console.log("saved {out}");'] if out else ["console.log(output);"])
     call_line += f", {_js(options)});" if options else ");"
     token = "process.env.HF_TOKEN" if call.provider != LOCAL else ""
-    lines = [*_revision_comment(call, "//"), *_js_imports(args),
+    lines = [*_revision_comment(call, "//"), *_js_imports(args, write=out is not None),
              'import { InferenceClient } from "@huggingface/inference";', "",
              f"const client = new InferenceClient({token});", "", call_line, *tail]
     if lines[0].startswith("//"):

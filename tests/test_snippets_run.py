@@ -181,3 +181,37 @@ def test_a_custom_endpoint_snippet_calls_the_endpoint(fake, proxy, tmp_path):
         fake.reset()
         execute(client, code, tmp_path / client.id, [], env)
         assert inference_request(fake) == sent, f"{client.label}:\n{code}"
+
+
+@pytest.mark.parametrize("task_id, inputs, out", [
+    ("text-to-image", ("An astronaut riding a horse on the moon",), "output.png"),
+    ("text-to-speech", ("Hello world",), "output.flac"),
+])
+def test_a_media_answer_is_saved_to_a_file_by_every_client(task_id, inputs, out, fake, proxy, tmp_path):
+    """An image, a sound: each snippet saves what the model answered to a file (never prints an object's repr)."""
+    import io
+
+    from PIL import Image
+
+    from tests.fakes.answers import flac_bytes, tone
+    from tests.fakes.server import _png
+
+    task = TASKS[task_id]
+    model = "facebook/mms-tts-eng" if task_id == "text-to-speech" else task.default_model
+    header = (TOKEN, "hf-inference", "", "", model, "main")
+    values = _values(task, inputs)
+    _, status, raw = handlers.run_task(task, *header, *values)
+    assert status.startswith("✅"), status
+    env = _environment(proxy)
+    for client, code in zip(snippets.clients_for(task), handlers.snippets_for_run(task, *header, *values, raw)):
+        assert out in code, f"{client.label}:\n{code}"
+        fake.reset()
+        execute(client, code, tmp_path / client.id, [], env)
+        saved = tmp_path / client.id / out
+        assert saved.is_file(), f"{client.label} saved no {out}:\n{code}"
+        if task_id == "text-to-image":  # the Python client gives a PIL image, saved again: the same pixels
+            with Image.open(saved) as got, Image.open(io.BytesIO(_png())) as answered:
+                assert got.size == answered.size, client.label
+                assert list(got.convert("RGB").getdata()) == list(answered.convert("RGB").getdata()), client.label
+        else:  # the sound as the model answered it, byte for byte
+            assert saved.read_bytes() == flac_bytes(tone(0.8, 330.0)), client.label
