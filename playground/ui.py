@@ -367,18 +367,19 @@ def _build_lazy_tab(demo: gr.Blocks, task: Task, tab: gr.Tab, opened: gr.Checkbo
     ``{"values": the fields' values, "nonce"}``), set by a ``?run=`` link or a run card before or after the build.
     ``context``: ``_build_tab``'s header, session token, advanced, cooldowns and owner."""
 
-    @gr.render(inputs=[opened, pending], triggers=[opened.change], show_progress="hidden")
-    def build_task_tab(is_open: bool, run: dict[str, Any] | None) -> None:
+    @gr.render(inputs=[opened], triggers=[opened.change], show_progress="hidden")
+    def build_task_tab(is_open: bool) -> None:
         if not is_open:
             return
         fields, summarise = _build_tab(task, tab=tab, **context)
-        shown = demo.load(lambda: run["values"], None, fields, api_visibility="private",
-                          show_progress="hidden") if run else None
+        fill = partial(_pending_values, len(fields))
+        # a run reopened into the tab: read once the tab is built (not when the build was asked: a ``?run=`` link
+        # sets the run and opens the tab in one step, and the run must not be missed whichever lands first)
+        shown = demo.load(fill, pending, fields, api_visibility="private", show_progress="hidden")
         # the tab just shown: its model summarised (the filled one, for a reopened run)
-        (shown.then if shown else demo.load)(**summarise)
+        shown.then(**summarise)
         # a run reopened into the tab once built
-        pending.change(partial(_pending_values, len(fields)), pending, fields, api_visibility="private",
-                       show_progress="hidden")
+        pending.change(fill, pending, fields, api_visibility="private", show_progress="hidden")
 
 
 def _pending_values(n: int, run: dict[str, Any] | None) -> list[Any]:

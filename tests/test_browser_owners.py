@@ -3,6 +3,8 @@ each) see each other's runs in History; a third profile, another user's, sees no
 
 from __future__ import annotations
 
+import time
+
 from playground import ledger
 from tests.browser import ARGS, CHROMIUM, open_task, pick_dropdown
 from tests.test_owners import as_user
@@ -10,12 +12,27 @@ from tests.test_owners import as_user
 import pytest
 
 
+def _links(user: str) -> int:
+    """How many browsers the ledger has linked to the Hub user."""
+    import sqlalchemy as sa
+
+    from playground.ledger.schema import owner_users
+
+    store = ledger.current()
+    store.flush(10)
+    with store._connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).where(owner_users.c.hub_user == user)).scalar()
+
+
 def _paste(page, token: str, user: str) -> None:
+    before = _links(user)
     box = page.get_by_label("Hugging Face token")
     box.fill(token)
     box.press("Enter")  # the token line checks it (whoami)
     page.locator(".token-status").get_by_text(f"Token of {user}").first.wait_for(timeout=60_000)
-    page.wait_for_timeout(500)  # the link is written by the step after the check
+    end = time.monotonic() + 60  # the link is written by the step after the check: wait for it, then go on
+    while _links(user) == before and time.monotonic() < end:
+        time.sleep(0.2)
 
 
 def _history_counts(page, app) -> str:

@@ -20,7 +20,8 @@ def test_a_turn_past_the_session_budget_asks_first_and_run_anyway_sends_it(app, 
         budget = page.get_by_label("Spend guard: budget per session (USD)")
         budget.fill("0.00001")  # one turn is about $0.0000012 spent, estimated at about $0.000016 (the 256 max tokens out)
         budget.press("Tab")
-        page.wait_for_timeout(500)
+        page.wait_for_function("() => localStorage.getItem('hf-playground-spend-guard') !== null",
+                               timeout=90_000)  # kept in this browser (encrypted by Gradio: its presence is seen)
         page.reload()  # the budget is this browser's preference
         page.get_by_text(f"{SMOL} · text-generation").first.wait_for(timeout=90_000)
         page.get_by_text("Advanced: retries, timeouts, failover").click()
