@@ -20,6 +20,11 @@ per window of successes), up to where it started. The rows themselves retry as e
 (``reliability.Failover``); a row that still failed on a transient error goes back in the queue (up to
 ``REQUEUE`` times).
 
+The spend guard: a batch started (or resumed) from the page carries the browser's budgets (``spend_guard.Guard``)
+in every row's request. ``plan`` says when the batch's estimated cost would pass a budget; a row the service holds
+back is not sent and not recorded, and the batch pauses there with the reason (``Job.message``): raise the budget,
+then Resume (the held-back row goes first).
+
 The token lives in the job only (``service.Target``, never in its repr), for as long as the job runs: after a
 restart, the person pastes it again to resume.
 """
@@ -41,7 +46,7 @@ from datetime import datetime, timezone
 from pathlib import PurePosixPath
 from typing import Any, Callable, Iterator
 
-from . import ledger, owners, reliability, service
+from . import ledger, owners, reliability, service, spend_guard
 from .errors import InputError
 from .ledger import cost as ledger_cost
 from .ledger.store import percentile
@@ -433,6 +438,7 @@ class Plan:
     latency_basis: str
     cost_basis: str
     empty_cells: dict[str, int]  # column -> rows whose cell is empty (they will fail as bad input)
+    budget_note: str = ""  # the spend guard: when the estimate would pass a budget (or it is already used up)
 
     def markdown(self) -> str:
         lines = [f"**{self.requests:,} request{'s' * (self.requests != 1)}** to send"
@@ -446,6 +452,8 @@ class Plan:
         for column, n in self.empty_cells.items():
             lines.append(f"⚠️ {n:,} row{'s' * (n != 1)} with an empty '{column}' cell will fail as bad input "
                          "(the batch goes on).")
+        if self.budget_note:
+            lines.append(self.budget_note)
         return "\n\n".join(lines)
 
 
@@ -457,9 +465,25 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def plan(spec: Spec, data: Dataset, owner: ledger.Owner, done: int = 0) -> Plan:
+def budget_note(cost_usd: float | None, guard: spend_guard.Guard | None, owner: ledger.Owner) -> str:
+    """What the plan says about the spend guard's budgets: where the estimate would pass one (the batch will stop
+    at the row that would), or that one is used up already; "" when it fits (or there is no budget)."""
+    if guard is None or not guard.budget.any:
+        return ""
+    spent = spend_guard.spent(owner, guard.since_ms)
+    why = spend_guard.reason(guard.budget, spent, (cost_usd, "unknown: this batch's cost is not known before it runs"))
+    if why is None:
+        return ""
+    why = why.replace("This run is estimated", "This batch is estimated").replace("this run's cost", "this batch's cost")
+    return (f"{spend_guard.ASK_MARK} **The spend guard will stop this batch** at the row that would pass your budget "
+            f"(resumable): {why}")
+
+
+def plan(spec: Spec, data: Dataset, owner: ledger.Owner, done: int = 0,
+         guard: spend_guard.Guard | None = None) -> Plan:
     """Requests, estimated duration (the target's median latency in the owner's recent runs x requests /
-    concurrency) and estimated cost (the mean known cost of those runs x requests)."""
+    concurrency) and estimated cost (the mean known cost of those runs x requests), and whether that cost would
+    pass the spend guard's budget (``guard``)."""
     requests = len(data.rows) * len(spec.targets) - done
     latencies, costs, bases = [], [], []
     store = ledger.current()
@@ -500,7 +524,7 @@ def plan(spec: Spec, data: Dataset, owner: ledger.Owner, done: int = 0) -> Plan:
             n = sum(1 for r in data.rows if _cell_text(r.get(column)).strip() == "")
             if n:
                 empty[column] = n
-    return Plan(requests, done, seconds, cost, basis, cost_basis, empty)
+    return Plan(requests, done, seconds, cost, basis, cost_basis, empty, budget_note(cost, guard, owner))
 
 
 # ------------------------------------------------------------------------------------------ concurrency
@@ -656,7 +680,7 @@ class Job:
 
     def __init__(self, batch_id: str, spec: Spec, data: Dataset, owner_state: Any, token: str | None,
                  session: str = "", retry: reliability.RetryPolicy | None = None,
-                 on_row: Callable[[service.RunResult], None] | None = None):
+                 on_row: Callable[[service.RunResult], None] | None = None, guard: spend_guard.Guard | None = None):
         self.id = batch_id
         self.spec, self.data = spec, data
         self.task = TASKS[spec.task]
@@ -666,6 +690,7 @@ class Job:
         self._session = session
         self._retry = retry or reliability.RetryPolicy()
         self._on_row = on_row
+        self.guard = guard  # the spend guard's budgets, carried by every row's request (``resume`` may change it)
         self.state = "running"
         self.message = ""
         self._pause = threading.Event()  # set: paused
@@ -704,8 +729,12 @@ class Job:
             self.state = "paused"
             _set_state(self.owner, self.id, "paused")
 
-    def resume(self) -> None:
+    def resume(self, guard: spend_guard.Guard | None = None) -> None:
+        """Go on (with the budgets ``guard`` gives, when given: a batch the guard stopped goes on within them)."""
+        if guard is not None:
+            self.guard = guard
         if self.state == "paused":
+            self.message = ""
             self._pause.clear()
             self.state = "running"
             _set_state(self.owner, self.id, "running")
@@ -805,8 +834,11 @@ class Job:
             request = service.RunRequest(
                 self.task.id, target.model.strip(), inputs, dict(self.spec.params), target.revision or "main",
                 service.Target(provider=target.provider or "auto", token=self._token, retry=self._retry),
-                session=self._session, batch_id=self.id, batch_row=key, **self._fields)
+                session=self._session, batch_id=self.id, batch_row=key, guard=self.guard, **self._fields)
             result = service.run(request)
+            if result.held_back:  # not sent, not recorded: the batch pauses here, and this row goes first on Resume
+                self._hold(r, t, result.error.message)
+                return
             limited = sorted({a.who for a in result.attempts if a.status == 429})
             self._count(key, r, t, result)
             if self._on_row is not None:
@@ -821,6 +853,16 @@ class Job:
             self._mine[t].release()
             with self._lock:
                 self._in_flight -= 1
+
+    def _hold(self, r: int, t: int, why: str) -> None:
+        """A row the spend guard held back: back at the front of the queue, and the batch paused with the reason."""
+        with self._lock:
+            self._retry_queue.appendleft((r, t))
+            self.message = (f"{spend_guard.ASK_MARK} **Stopped by the spend guard** at row {r + 1}"
+                            f"{f' ({self.spec.targets[t].label})' if len(self.spec.targets) > 1 else ''}: {why} "
+                            "Raise the budget in the playground page's Advanced settings (then reload this page), or "
+                            "clear it, and Resume: the batch goes on from this row.")
+        self.pause()
 
     def _count(self, key: str, r: int, t: int, result: service.RunResult) -> None:
         cost, _ = ledger_cost.estimate(result)
@@ -886,7 +928,7 @@ def _store() -> ledger.Ledger:
 
 
 def start(spec: Spec, data: Dataset, owner_state: Any, token: str | None, *, data_bytes: bytes, session: str = "",
-          retry: reliability.RetryPolicy | None = None) -> Job:
+          retry: reliability.RetryPolicy | None = None, guard: spend_guard.Guard | None = None) -> Job:
     """Keep the batch (its spec and file) in the ledger and start it. Raises InputError for a spec that cannot run."""
     spec.check(data)
     owner = owners.owner_of(owner_state)
@@ -901,7 +943,7 @@ def start(spec: Spec, data: Dataset, owner_state: Any, token: str | None, *, dat
                                                    spec.to_json(), data_bytes))
     except Exception as exc:
         raise _bad("The batch cannot be kept", ledger.describe(exc), "Check the ledger's database, then try again.") from None
-    return _launch(batch_id, spec, data, owner_state, token, session, retry, set())
+    return _launch(batch_id, spec, data, owner_state, token, session, retry, set(), guard)
 
 
 def _warm_prices(spec: Spec, token: str | None) -> None:
@@ -919,22 +961,22 @@ def _warm_prices(spec: Spec, token: str | None) -> None:
             pass
 
 
-def _launch(batch_id, spec, data, owner_state, token, session, retry, finished) -> Job:
+def _launch(batch_id, spec, data, owner_state, token, session, retry, finished, guard=None) -> Job:
     _warm_prices(spec, token)
-    new = Job(batch_id, spec, data, owner_state, token, session, retry)
+    new = Job(batch_id, spec, data, owner_state, token, session, retry, guard=guard)
     with _JOBS_LOCK:
         _JOBS[batch_id] = new
     return new.start(finished)
 
 
 def resume(batch_id: str, owner_state: Any, token: str | None, *, session: str = "",
-           retry: reliability.RetryPolicy | None = None) -> Job:
+           retry: reliability.RetryPolicy | None = None, guard: spend_guard.Guard | None = None) -> Job:
     """Go on with a batch that stopped (paused, cancelled, interrupted by a restart): its rows already done in the
     ledger are skipped. A batch still running here is resumed if paused, and returned as it is otherwise."""
     owner = owners.owner_of(owner_state)
     running = job(owner, batch_id)
     if running is not None and running.alive:
-        running.resume()
+        running.resume(guard)
         return running
     store = _store()
     record = store.get_batch(owner, batch_id)
@@ -944,7 +986,7 @@ def resume(batch_id: str, owner_state: Any, token: str | None, *, session: str =
     spec = Spec.from_json(record.spec)
     data = read_data(record.file_name, record.data)
     store.set_batch_state(owner, batch_id, "running")
-    return _launch(batch_id, spec, data, owner_state, token, session, retry, finished_rows(owner, batch_id))
+    return _launch(batch_id, spec, data, owner_state, token, session, retry, finished_rows(owner, batch_id), guard)
 
 
 def stored(owner: ledger.Owner, batch_id: str) -> tuple[ledger.BatchRecord, Spec, Dataset] | None:

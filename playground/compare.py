@@ -10,7 +10,9 @@ service path, and the answers set side by side and diffed in the way that fits t
     ``leaderboard`` (win rate, Elo) and ``export_pairs`` (JSONL preference pairs) read back from it.
 
 Every pane's run is a ledger record (source ``compare``), owned like a tab's run (``owners.run_fields``). A pane
-that fails shows its own error; the others are not touched. Nothing here keeps runs: the session holds only
+that fails shows its own error; the others are not touched. Every pane's request carries the spend guard
+(``spend_guard.Guard``, the page's budgets): a pane whose run would pass a budget is held back on the service path
+and shows the guard's question; "Run anyway" sends the held-back panes alone, approved (``anyway=True``). Nothing here keeps runs: the session holds only
 the last comparison's run ids, letters and names (for the vote), and the ledger holds the rest.
 """
 
@@ -33,7 +35,7 @@ from urllib.parse import urlencode
 import gradio as gr
 import numpy as np
 
-from . import handlers, hub, ledger, owners, service
+from . import handlers, hub, ledger, owners, service, spend_guard
 from .errors import InputError, PlaygroundError
 from .ledger import cost as ledger_cost
 from .renderers import RENDERERS
@@ -125,7 +127,10 @@ def _cost_text(cost_usd: float | None) -> str:
 
 
 def pane_status(result: RunResult) -> str:
-    """A pane's status line: the tab's (latency, model@sha, provider served, tokens) and the run's cost."""
+    """A pane's status line: the tab's (latency, model@sha, provider served, tokens) and the run's cost; for a run
+    the spend guard held back, its question."""
+    if result.held_back:
+        return result.error.display()
     line = f"{result.status_line()} · cost {_cost_text(ledger_cost.estimate(result)[0])}"
     return line if result.ok else f"{line}\n\n{result.error.display()}"
 
@@ -136,12 +141,14 @@ def _input_error(index: int, target: PaneTarget, task: Task, err: PlaygroundErro
 
 
 def run_pane(task: Task, index: int, target: PaneTarget, input_values: tuple, token: str | None = None,
-             bill_to: str | None = None, owner: Any = None, session: str = "", advanced: tuple = ()) -> PaneRun:
-    """One pane's run through the one service path (recorded, source ``compare``). Never raises."""
+             bill_to: str | None = None, owner: Any = None, session: str = "", advanced: tuple = (),
+             guard: spend_guard.Guard | None = None) -> PaneRun:
+    """One pane's run through the one service path (recorded, source ``compare``; held back by the spend guard when
+    it would pass ``guard``'s budget). Never raises."""
     try:
         request = handlers.task_request(task, token, target.provider, target.endpoint_url, bill_to, target.model,
                                         target.revision, (*input_values, *target.params), advanced, session, owner,
-                                        source="compare")
+                                        source="compare", guard=guard)
     except InputError as err:
         return _input_error(index, target, task, err)
     result = service.run(request)
@@ -151,11 +158,14 @@ def run_pane(task: Task, index: int, target: PaneTarget, input_values: tuple, to
 
 def run_all(task: Task, targets: list[PaneTarget], input_values: tuple, token: str | None = None,
             bill_to: str | None = None, owner: Any = None, session: str = "",
-            advanced: tuple = ()) -> Iterator[PaneRun]:
-    """Every pane's run at once, one thread each; yields each pane as it finishes (the fastest first)."""
-    with ThreadPoolExecutor(max_workers=max(1, len(targets)), thread_name_prefix="compare") as pool:
-        futures = [pool.submit(run_pane, task, i, t, tuple(input_values), token, bill_to, owner, session, advanced)
-                   for i, t in enumerate(targets)]
+            advanced: tuple = (), guard: spend_guard.Guard | None = None,
+            only: set[int] | None = None) -> Iterator[PaneRun]:
+    """Every pane's run at once (or the panes ``only`` names), one thread each; yields each pane as it finishes
+    (the fastest first)."""
+    picked = [(i, t) for i, t in enumerate(targets) if only is None or i in only]
+    with ThreadPoolExecutor(max_workers=max(1, len(picked)), thread_name_prefix="compare") as pool:
+        futures = [pool.submit(run_pane, task, i, t, tuple(input_values), token, bill_to, owner, session, advanced,
+                               guard) for i, t in picked]
         for future in as_completed(futures):
             yield future.result()
 
@@ -164,28 +174,32 @@ def run_all(task: Task, targets: list[PaneTarget], input_values: tuple, token: s
 
 
 def _chat_request(task: Task, target: PaneTarget, messages: list[dict[str, Any]], extras: tuple, token, bill_to,
-                  owner, session, advanced) -> service.RunRequest:
+                  owner, session, advanced, guard=None) -> service.RunRequest:
     request = handlers.task_request(task, token, target.provider, target.endpoint_url, bill_to, target.model,
                                     target.revision, (None, *extras, *target.params), advanced, session, owner,
-                                    source="compare")
+                                    source="compare", guard=guard)
     request.inputs = {**request.inputs, "messages": messages}
     return request
 
 
 def chat_round(task: Task, targets: list[PaneTarget], histories: list[list[dict[str, Any]]], message: str,
                extras: tuple = (), token: str | None = None, bill_to: str | None = None, owner: Any = None,
-               session: str = "", advanced: tuple = ()) -> Iterator[list[PaneRun]]:
-    """One user turn sent to every pane at once, each with its own history; the replies stream together.
+               session: str = "", advanced: tuple = (), guard: spend_guard.Guard | None = None,
+               only: set[int] | None = None) -> Iterator[list[PaneRun]]:
+    """One user turn sent to every pane at once (or to the panes ``only`` names: the others keep their
+    conversation, and their state has no status), each with its own history; the replies stream together.
     ``extras`` are the chat's other inputs (system prompt, tools, schema). Yields every pane's state, at most
-    every ``STREAM_UPDATE_S`` and once at the end (then every pane has its RunResult)."""
+    every ``STREAM_UPDATE_S`` and once at the end (then every pane sent has its RunResult)."""
     message = (message or "").strip()
     asked = {"role": "user", "content": message}
+    sent = [i for i in range(len(targets)) if only is None or i in only]
     states = [PaneRun(i, t, None, [*h, asked, {"role": "assistant", "content": "…"}], "⏳ Waiting for the first token…",
-                      "", history=list(h)) for i, (t, h) in enumerate(zip(targets, histories))]
+                      "", history=list(h)) if i in sent else PaneRun(i, t, None, list(h), None, None, history=list(h))
+              for i, (t, h) in enumerate(zip(targets, histories))]
     if not message:
         err = InputError("The message is empty", "", "Type a message first.")
-        for state in states:
-            state.rendered, state.status = list(state.history), f"❌ {err.display()}"
+        for i in sent:
+            states[i].rendered, states[i].status = list(states[i].history), f"❌ {err.display()}"
         yield states
         return
     events: queue.Queue = queue.Queue()
@@ -194,7 +208,7 @@ def chat_round(task: Task, targets: list[PaneTarget], histories: list[list[dict[
         state, started = states[i], time.perf_counter()
         try:
             request = _chat_request(task, state.target, handlers.chat_messages(state.history) + [asked], extras,
-                                    token, bill_to, owner, session, advanced)
+                                    token, bill_to, owner, session, advanced, guard)
             for event in service.run_stream(request):
                 if isinstance(event, StreamDelta) and state.ttft_s is None:
                     state.ttft_s = time.perf_counter() - started
@@ -208,11 +222,10 @@ def chat_round(task: Task, targets: list[PaneTarget], histories: list[list[dict[
         finally:
             events.put((i, None))
 
-    threads = [threading.Thread(target=pump, args=(i,), name=f"compare-chat-{i}", daemon=True)
-               for i in range(len(states))]
+    threads = [threading.Thread(target=pump, args=(i,), name=f"compare-chat-{i}", daemon=True) for i in sent]
     for thread in threads:
         thread.start()
-    running, shown_at, deltas = len(states), 0.0, {}
+    running, shown_at, deltas = len(threads), 0.0, {}
     while running:
         i, event = events.get()
         state = states[i]
@@ -226,7 +239,7 @@ def chat_round(task: Task, targets: list[PaneTarget], histories: list[list[dict[
         elif isinstance(event, RunResult):
             last = deltas.get(i, StreamDelta("", ""))
             state.result, state.status, state.raw = event, pane_status(event), handlers.raw_json(event)
-            if event.ok or event.output:
+            if event.ok or event.output:  # (a run the spend guard held back has neither: the question shows)
                 reply = f"{event.output or ''}{'' if event.ok else handlers.TRUNCATED}"
                 state.rendered = [*state.history, asked,
                                   *handlers._reply_messages(reply, last.reasoning, last.tool_calls, done=True)]
@@ -416,18 +429,19 @@ def live_providers(task: Task, model: str, token: str | None = None) -> list[str
 
 def run_providers(task: Task, model: str, revision: str, providers: list[str], input_values: tuple, params: tuple,
                   token: str | None = None, bill_to: str | None = None, owner: Any = None, session: str = "",
-                  advanced: tuple = ()) -> list[PaneRun]:
-    """One run per provider at once (chat streams, for time to first token and tokens/s), in ``providers``' order."""
+                  advanced: tuple = (), guard: spend_guard.Guard | None = None) -> list[PaneRun]:
+    """One run per provider at once (chat streams, for time to first token and tokens/s), in ``providers``' order;
+    each held back by the spend guard when it would pass ``guard``'s budget."""
     targets = [PaneTarget(model, p, "", revision, tuple(params)) for p in providers]
     if task.renderer == "chat":
         message, *extras = input_values
         text = message.get("text", "") if isinstance(message, dict) else message
         runs: list[PaneRun] = []
         for runs in chat_round(task, targets, [[] for _ in targets], text, tuple(extras), token, bill_to, owner,
-                               session, advanced):
+                               session, advanced, guard):
             pass
         return runs
-    return sorted(run_all(task, targets, input_values, token, bill_to, owner, session, advanced),
+    return sorted(run_all(task, targets, input_values, token, bill_to, owner, session, advanced, guard),
                   key=lambda r: r.index)
 
 
@@ -481,7 +495,9 @@ def providers_table(task: Task, runs: list[PaneRun]):
     first = runs[0] if runs else None
     for run in runs:
         result = run.result
-        ok = "✅" if run.ok else (f"❌ {result.error.title}" if result is not None and result.error else
+        ok = "✅" if run.ok else (f"{spend_guard.ASK_MARK} {result.error.title}: {result.error.message}"
+                                 if result is not None and result.held_back else
+                                 f"❌ {result.error.title}" if result is not None and result.error else
                                  run.status.splitlines()[0].replace("*", ""))
         output = _answer_text(run) if run.ok else ""
         tps = run.tokens_per_s
@@ -757,48 +773,77 @@ def _comparison(task: Task, targets: list[PaneTarget], order: list[int], runs: d
 
 
 HIDDEN_STATUS = "🙈 Hidden until you vote"
+# a blind pane held back: the guard's reason names the target's prices, so it waits for the vote
+BLIND_HELD = (f"{spend_guard.ASK_MARK} **{spend_guard.QUESTION_TITLE}** (its estimate names the target: hidden until "
+              "you vote). Press **Run anyway** to send it.")
+GUARD_FIELDS = ("budget", "spend_guard")  # the page's session states after the header: never API arguments
 
 
-def run_handler(task: Task, n: int) -> Callable:
-    """The Run button of a non-chat comparison of ``n`` panes. Inputs: session token, owner, bill-to, blind,
-    the shared inputs, then each pane's target. Outputs: each pane's (title, output, status, raw), the exchange
-    table, the diff components, the comparison kept for the vote, the vote row, the reveal."""
+def guard_for(budget: Any, state: Any, anyway: bool = False) -> spend_guard.Guard:
+    """The Guard of a comparison's runs: the page's budgets and session start; "Run anyway" approves the panes it
+    sends (held back the last time) at once."""
+    since = state.get("since_ms") if isinstance(state, dict) else None
+    budget = budget if isinstance(budget, spend_guard.Budget) else spend_guard.Budget()
+    return spend_guard.Guard(budget, since, approved=anyway and budget.any)
+
+
+def held_panes(runs: dict[int, PaneRun]) -> list[int]:
+    """The targets whose run the spend guard held back."""
+    return sorted(i for i, r in runs.items() if r.result is not None and r.result.held_back)
+
+
+def run_handler(task: Task, n: int, anyway: bool = False) -> Callable:
+    """The Run button of a non-chat comparison of ``n`` panes (``anyway``: the "Run anyway" button, which sends
+    only the panes held back by the spend guard last time, approved, and keeps the others). Inputs: session token,
+    owner, bill-to, budget, guard state, the last comparison kept (``kept``), blind, the shared inputs, then each
+    pane's target. Outputs: each pane's (title, output, status, raw), the exchange table, the diff components, the
+    comparison kept for the vote, the vote row, the reveal, ``kept`` and the Run anyway button."""
     k, slots = len(task.inputs), diff_slots(task, n)
 
     def handler(*args):
         *args, request = args
-        session_token, owner, bill_to, blind, *values = args
+        session_token, owner, bill_to, budget, guard_state, kept, blind, *values = args
         inputs, targets = tuple(values[:k]), targets_of(task, n, tuple(values[k:]))
         token = handlers.request_token(None, session_token, request)
         session = getattr(request, "session_hash", "") or ""
-        order = blind_order(n) if blind else list(range(n))
+        kept = kept if anyway and isinstance(kept, dict) and kept.get("held") else None
+        if anyway and kept is None:
+            raise gr.Error("No pane is waiting for the spend guard: press Run.")
+        blind = kept["blind"] if kept else bool(blind)
+        order = kept["order"] if kept else (blind_order(n) if blind else list(range(n)))
+        only = set(kept["held"]) if kept else set(range(n))
         slot_of = {target: slot for slot, target in enumerate(order)}  # target index -> the pane showing it
         names = names_of(targets, bool(blind))
         titles = [f"### {names[j]}" if blind else f"### Pane {j + 1}" for j in range(n)]
         panes: list[Any] = []
         for j in range(n):
-            panes += [titles[j], RENDERERS[task.renderer].empty, "⏳ Running…", ""]
-        tail = [None, *([gr.skip()] * slots), None, gr.Row(visible=False), ""]
+            sent = order[j] in only
+            panes += ([titles[j], RENDERERS[task.renderer].empty, "⏳ Running…", ""] if sent else [gr.skip()] * 4)
+        tail = [None, *([gr.skip()] * slots), None, gr.Row(visible=False), "", gr.skip(), gr.Button(visible=False)]
         yield [*panes, *tail]
-        done: dict[int, PaneRun] = {}
-        for run in run_all(task, targets, inputs, token, bill_to, owner, session):
+        done: dict[int, PaneRun] = dict(kept["runs"]) if kept else {}
+        for run in run_all(task, targets, inputs, token, bill_to, owner, session,
+                           guard=guard_for(budget, guard_state, anyway), only=only):
             done[run.index] = run
             j = slot_of[run.index]
             status = f"{HIDDEN_STATUS} · {run.result.latency_s * 1000:.0f} ms" if blind and run.result else run.status
-            if blind and not run.ok:
+            if blind and run.result is not None and run.result.held_back:
+                status = BLIND_HELD
+            elif blind and not run.ok:
                 status = f"❌ This pane failed ({HIDDEN_STATUS.lower()[2:]})"
             panes[4 * j + 1: 4 * j + 4] = [run.rendered, status, "" if blind else run.raw]
             yield [*panes, *([gr.skip()] * len(tail))]
         shown = [PaneRun(slot_of[r.index], r.target, r.result, r.rendered, r.status, r.raw) for r in done.values()]
-        slot_names = names if blind else names
-        table = exchange_table(shown, slot_names)
+        table = exchange_table(shown, names)
         if blind:  # the table would name the providers: kept for the reveal
             table = table.drop(columns=["x-inference-provider", "Host"])
+        held = held_panes(done)
         comparison = _comparison(task, targets, order, done) if blind else None
-        yield [*panes, table, *diff_values(task, shown, slot_names), comparison,
-               gr.Row(visible=bool(blind)), ""]
+        kept = {"held": held, "runs": done, "order": order, "blind": blind} if held else None
+        yield [*panes, table, *diff_values(task, shown, names), comparison,
+               gr.Row(visible=bool(blind) and not held), "", kept, gr.Button(visible=bool(held))]
 
-    names = ["session_token", "owner", "bill_to", "blind", *(s.name for s in task.inputs)]
+    names = ["session_token", "owner", "bill_to", *GUARD_FIELDS, "kept", "blind", *(s.name for s in task.inputs)]
     for i in range(n):
         names += [f"{f}_{i + 1}" for f in (*PANE_FIELDS, *(p.name for p in task.params), "extra_parameters")]
     return signed(handler, names)
@@ -820,34 +865,52 @@ def vote_handler(n: int, choice: str) -> Callable:
     return handler
 
 
-def chat_handler(task: Task, n: int) -> Callable:
-    """Send of a chat comparison: the message to every pane, each with its own history, streaming together.
-    Inputs: session token, owner, bill-to, the message, system prompt, each pane's target, each pane's
-    conversation. Outputs: each pane's (conversation, status, raw), the message box, the exchange table and the
-    reply diffs."""
+def chat_handler(task: Task, n: int, anyway: bool = False) -> Callable:
+    """Send of a chat comparison: the message to every pane, each with its own history, streaming together
+    (``anyway``: the "Run anyway" button, which sends the last message again to the panes the spend guard held back,
+    approved, and leaves the others). Inputs: session token, owner, bill-to, budget, guard state, ``kept`` (the
+    panes held back and their message), the message, system prompt, each pane's target, each pane's conversation.
+    Outputs: each pane's (conversation, status, raw), the message box, the exchange table, the reply diffs,
+    ``kept`` and the Run anyway button."""
     extras = len(task.inputs) - 1
 
     def handler(*args):
         *args, request = args
-        session_token, owner, bill_to, message, *rest = args
+        session_token, owner, bill_to, budget, guard_state, kept, message, *rest = args
         extra_values, rest = tuple(rest[:extras]), rest[extras:]
         width = pane_width(task)
         targets = targets_of(task, n, tuple(rest[:n * width]))
         histories = [list(h or []) for h in rest[n * width:]]
-        text = message.get("text", "") if isinstance(message, dict) else (message or "")
+        kept = kept if anyway and isinstance(kept, dict) and kept.get("held") else None
+        if anyway and kept is None:
+            raise gr.Error("No pane is waiting for the spend guard: send a message.")
+        text = kept["message"] if kept else (message.get("text", "") if isinstance(message, dict) else (message or ""))
+        only = set(kept["held"]) if kept else None
         token = handlers.request_token(None, session_token, request)
         session = getattr(request, "session_hash", "") or ""
         names = names_of(targets, False)
         states: list[PaneRun] = []
-        for states in chat_round(task, targets, histories, text, extra_values, token, bill_to, owner, session):
-            panes = [v for s in states for v in (s.rendered, s.status, s.raw or gr.skip())]
-            yield [*panes, "", *([gr.skip()] * (1 + diff_slots(task, n)))]
-        ok = any(s.ok for s in states)
-        panes = [v for s in states for v in (s.rendered, s.status, s.raw)]
-        finished = [s for s in states if s.result is not None]
-        yield [*panes, "" if ok else text, exchange_table(finished, names), *diff_values(task, states, names)]
+        sent = lambda s: only is None or s.index in only  # noqa: E731
+        tail = [gr.skip()] * (1 + diff_slots(task, n) + 2)
+        for states in chat_round(task, targets, histories, text, extra_values, token, bill_to, owner, session,
+                                 guard=guard_for(budget, guard_state, anyway), only=only):
+            panes = [v for s in states for v in ((s.rendered, s.status, s.raw or gr.skip()) if sent(s)
+                                                 else (gr.skip(),) * 3)]
+            yield [*panes, "" if not anyway else gr.skip(), *tail]
+        finished = {s.index: s for s in states if s.result is not None}
+        if kept:  # the panes not sent again keep their last turn, for the table and the diffs
+            finished = {**kept["runs"], **finished}
+        ok = any(s.ok for s in finished.values())
+        held = held_panes(finished)
+        panes = [v for s in states for v in ((s.rendered, s.status, s.raw) if sent(s) else (gr.skip(),) * 3)]
+        merged = [finished.get(s.index, s) for s in states]
+        kept = {"held": held, "message": text, "runs": finished} if held else None
+        box = gr.skip() if anyway else ("" if ok else text)
+        yield [*panes, box, exchange_table(list(finished.values()), names), *diff_values(task, merged, names),
+               kept, gr.Button(visible=bool(held))]
 
-    names = ["session_token", "owner", "bill_to", "message", *(s.name for s in task.inputs[1:])]
+    names = ["session_token", "owner", "bill_to", *GUARD_FIELDS, "kept", "message",
+             *(s.name for s in task.inputs[1:])]
     for i in range(n):
         names += [f"{f}_{i + 1}" for f in (*PANE_FIELDS, *(p.name for p in task.params), "extra_parameters")]
     names += [f"conversation_{i + 1}" for i in range(n)]
@@ -856,12 +919,13 @@ def chat_handler(task: Task, n: int) -> Callable:
 
 def providers_handler(task: Task) -> Callable:
     """"All providers of this model": pane 1's model, revision and parameters, sent to each live provider of the
-    model. Inputs: session token, owner, bill-to, the shared inputs, pane 1's target. Output: the table."""
+    model, each held back by the spend guard when it would pass the budget. Inputs: session token, owner, bill-to,
+    budget, guard state, the shared inputs, pane 1's target. Output: the table."""
     k = len(task.inputs)
 
     def handler(*args):
         *args, request = args
-        session_token, owner, bill_to, *values = args
+        session_token, owner, bill_to, budget, guard_state, *values = args
         inputs, (target,) = tuple(values[:k]), targets_of(task, 1, tuple(values[k:k + pane_width(task)]))
         token = handlers.request_token(None, session_token, request)
         if not target.model:
@@ -878,10 +942,10 @@ def providers_handler(task: Task) -> Callable:
         gr.Info(f"Running {target.model} on {len(providers)} provider{'s' * (len(providers) > 1)}: "
                 f"{', '.join(providers)}.")
         runs = run_providers(task, target.model, target.revision, providers, inputs, target.params, token, bill_to,
-                             owner, getattr(request, "session_hash", "") or "")
+                             owner, getattr(request, "session_hash", "") or "", guard=guard_for(budget, guard_state))
         return providers_table(task, runs)
 
-    names = ["session_token", "owner", "bill_to", *(s.name for s in task.inputs),
+    names = ["session_token", "owner", "bill_to", *GUARD_FIELDS, *(s.name for s in task.inputs),
              *(f"{f}_1" for f in (*PANE_FIELDS, *(p.name for p in task.params), "extra_parameters"))]
     return signed(handler, names)
 

@@ -6,7 +6,9 @@ recording, on the Present page (``pages/present.py``); shared as a read-only lin
     a step  --play_recorded-->  Shown: its inputs and the run's result, captioned "recorded on <date>"
             --play_live-->      the same request run again now through the one service path (source "deck"):
                                 "live, just now"; when it fails, the recording, captioned "recorded on <date>;
-                                the live run failed: <why>". A recording is never shown as live.
+                                the live run failed: <why>"; when the spend guard holds it back (the page's
+                                budgets), the recording, captioned "recorded on <date>; the live run was held
+                                back by the spend guard: <why>". A recording is never shown as live.
 
 The result a step shows is read from its run (``ledger.current().get_run``), never copied into the deck; a
 shared deck's reader (``Ledger.shared_deck``) reads those runs and their files, nothing else of the owner.
@@ -22,7 +24,7 @@ from typing import Any
 
 import gradio as gr
 
-from . import capture, handlers, ledger, owners, run_cards, service
+from . import capture, handlers, ledger, owners, run_cards, service, spend_guard
 from .errors import InputError
 from .ledger import MEDIA_KEY
 from .renderers import RENDERERS
@@ -217,20 +219,26 @@ def _caption(task: Task, model_ref: str, provider: str, revision: str, where: st
     return f"**{task.label}** · `{model_ref}` · provider **{provider}** · revision `{revision}` · {where}"
 
 
-def _recorded(task: Task, card: dict[str, Any], run: ledger.Run | None, step: dict[str, Any], why: str = "") -> Shown:
-    """The step shown from its recording; ``why`` is the live run's failure, when it is shown instead of one."""
+HELD_BACK = "the live run was held back by the spend guard"
+
+
+def _recorded(task: Task, card: dict[str, Any], run: ledger.Run | None, step: dict[str, Any], why: str = "",
+              held: bool = False) -> Shown:
+    """The step shown from its recording; ``why`` is the live run's failure (``held``: why the spend guard held it
+    back), when it is shown instead of one."""
     shown = Shown(task.id, notes=step.get("notes") or "")
     _stage_inputs(task, card, shown)
+    what = HELD_BACK if held else "the live run failed"
     if run is None:
         shown.mode = "failed"
-        failed = f"the live run failed: {why}; " if why else ""
+        failed = f"{what}: {why}; " if why else ""
         shown.caption = (f"⚠️ **{task.label}** · `{step.get('model')}` · {failed}this step's recorded run is no longer "
                          "in the history, so there is no recording to show.")
         shown.output = RENDERERS[task.renderer].empty
         return shown
     values = run_cards.tab_values(task, card)
     shown.output = values[-3]
-    where = recorded_on(run) + (f"; the live run failed: {why}" if why else "")
+    where = recorded_on(run) + (f"; {what}: {why}" if why else "")
     shown.mode = "fallback" if why else "recorded"
     shown.caption = ("⏺️ " if not why else "⚠️ ") + _caption(task, run.model_ref, run.provider_served or run.provider_asked,
                                                               run.revision, where)
@@ -280,9 +288,11 @@ def _data_urls(value: Any) -> Any:
 
 
 def play_live(store: ledger.Ledger, owner_state: Any, step: dict[str, Any], token: str | None, session: str = "",
-              address: str = "") -> Shown:
-    """Run the step again now, through the one service path (recorded as a ``deck`` run). When it fails, the
-    step's recording, captioned "recorded on <date>; the live run failed: <why>"."""
+              address: str = "", guard: spend_guard.Guard | None = None) -> Shown:
+    """Run the step again now, through the one service path (recorded as a ``deck`` run; held back by the spend
+    guard when it would pass ``guard``'s budget). When it fails, the step's recording, captioned "recorded on
+    <date>; the live run failed: <why>"; when it is held back, "...; the live run was held back by the spend
+    guard: <why>"."""
     task = TASKS[step["task"]]
     owner = owners.owner_of(owner_state)
     card, run = step_card(store, owner, step)
@@ -290,10 +300,12 @@ def play_live(store: ledger.Ledger, owner_state: Any, step: dict[str, Any], toke
         request = handlers.task_request(task, token, step.get("provider"), step.get("endpoint_url"), step.get("bill_to"),
                                         step.get("model"), step.get("revision"), _live_values(task, card),
                                         advanced=LIVE_ADVANCED, session=session, owner=owner_state, source="deck",
-                                        address=address)
+                                        address=address, guard=guard)
     except InputError as err:
         return _recorded(task, card, run, step, err.title)
     result = service.run(request)
+    if result.held_back:
+        return _recorded(task, card, run, step, result.error.message, held=True)
     output, _status, _raw = handlers.shown(task, result)
     if not result.ok:
         return _recorded(task, card, run, step, result.error.title)
@@ -559,9 +571,10 @@ def leave(share_id: str | None) -> tuple:
 
 
 def run_live(owner_state: Any, deck_id: str | None, share_id: str | None, position: Any, session_token: str | None,
-             request: gr.Request = None) -> list[Any]:
-    """Enter: the step run again now with this session's token; its recording, labelled so, if that fails. A
-    shared deck's reader sees recordings only."""
+             budget: Any = None, guard_state: Any = None, request: gr.Request = None) -> list[Any]:
+    """Enter: the step run again now with this session's token, within the spend guard's ``budget`` (the page's
+    session ``guard_state``: when it began); its recording, labelled so, if that fails or the guard holds it back.
+    A shared deck's reader sees recordings only."""
     deck, _, at = _at(owner_state, deck_id, share_id, position)
     if deck is None or not deck.steps:
         return _stage(deck, 0, None)
@@ -570,8 +583,10 @@ def run_live(owner_state: Any, deck_id: str | None, share_id: str | None, positi
     from . import public_mode
 
     token = handlers.request_token(None, session_token, request)
+    budget = budget if isinstance(budget, spend_guard.Budget) else spend_guard.Budget()
     shown = play_live(_store(), owner_state, deck.steps[at], token,
-                      session=getattr(request, "session_hash", "") or "", address=public_mode.client_address(request))
+                      session=getattr(request, "session_hash", "") or "", address=public_mode.client_address(request),
+                      guard=spend_guard.guard_of(budget, guard_state))
     return _stage(deck, at, shown)
 
 

@@ -14,7 +14,9 @@ The hierarchy::
      ├── NetworkError          no connection at all (offline, DNS, refused)
      ├── LocalEngineError      the local backend's engine process died (SIGILL, SIGSEGV, OOM killer)
      ├── ProviderError         the provider cannot serve this task/model (raised before any call)
-     └── AnswerShapeError      a 2xx answer that huggingface_hub cannot read (an older or unknown shape)
+     ├── AnswerShapeError      a 2xx answer that huggingface_hub cannot read (an older or unknown shape)
+     ├── StoppedError          the person stopped the run (Stop, a closed page)
+     └── HeldBackError         the spend guard held the run back, before anything was sent (``spend_guard``)
 
 ``translate(exc, ...)`` is the only place that turns an exception into one of these; the service calls it
 and the UI only displays ``PlaygroundError.display()``. Messages never contain the token.
@@ -60,6 +62,7 @@ __all__ = [
     "ProviderError",
     "AnswerShapeError",
     "StoppedError",
+    "HeldBackError",
     "translate",
     "RETRYABLE_STATUS",
 ]
@@ -174,6 +177,19 @@ class StoppedError(PlaygroundError):
     """The person stopped the run (Stop, a closed page): what arrived until then is kept."""
 
     kind: str = "stopped"
+
+
+@dataclass
+class HeldBackError(PlaygroundError):
+    """The spend guard held the run back before anything was sent: its estimate would pass a budget. ``message``
+    says why in a sentence; ``display()`` is the guard's question as the pages show it (starting with
+    ``spend_guard.ASK_MARK``, so a page knows to offer "Run anyway")."""
+
+    kind: str = "held_back"
+    question: str = ""
+
+    def display(self) -> str:
+        return self.question or super().display()
 
 
 def parse_retry_after(headers) -> float | None:

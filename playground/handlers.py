@@ -187,14 +187,15 @@ def _warm_local(model: str) -> None:
 
 def task_request(task: Task, token, provider, endpoint_url, bill_to, model, revision, values: tuple,
                  advanced: tuple = (), session: str = "", owner: Any = None, source: str = "tab",
-                 address: str = "") -> RunRequest:
-    """The RunRequest of a non-streaming run from a tab's values (or a Compare pane's), asked from ``source``.
-    Raises InputError for a parameter or an Advanced value that cannot be read."""
+                 address: str = "", guard: spend_guard.Guard | None = None) -> RunRequest:
+    """The RunRequest of a non-streaming run from a tab's values (or a Compare pane's), asked from ``source``, with
+    the spend guard's ``guard`` (the service holds the run back if it would pass the budget). Raises InputError
+    for a parameter or an Advanced value that cannot be read."""
     inputs, params = _split(task, values)
     settings = reliability_settings(*advanced)
     return RunRequest(task.id, model, inputs, params, revision or "main",
                       _target(token, provider, endpoint_url, bill_to, settings), session=session,
-                      address=address, **owners.run_fields(owner, source, token))
+                      address=address, guard=guard, **owners.run_fields(owner, source, token))
 
 
 def shown(task: Task, result: RunResult) -> tuple[Any, str, str]:
@@ -217,10 +218,11 @@ def run_task(task: Task, token, provider, endpoint_url, bill_to, model, revision
              owner: Any = None, budget: spend_guard.Budget = spend_guard.Budget(),
              guard: Any = None) -> tuple[Any, str, str]:
     """Run a non-streaming task; returns (rendered output, status markdown, raw exchange JSON). A run the spend
-    guard holds back (``budget``, the session's ``guard`` state) leaves the last result and says why instead."""
+    guard holds back (``budget``, the session's ``guard`` state, checked on the service path) leaves the last
+    result and asks instead."""
     try:
         request = task_request(task, token, provider, endpoint_url, bill_to, model, revision, values, advanced,
-                               session, owner, address=address)
+                               session, owner, address=address, guard=spend_guard.guard_of(budget, guard))
     except InputError as err:
         status, raw = _error_outputs(err)
         return RENDERERS[task.renderer].empty, status, raw
@@ -228,11 +230,11 @@ def run_task(task: Task, token, provider, endpoint_url, bill_to, model, revision
     if note and progress is not None:
         progress(0.05, desc=note)
         _warm_local(model)
-    question = spend_guard.check(request, budget, owners.owner_of(owner), guard)
-    if question:
-        return gr.skip(), question, gr.skip()
     in_line = None if progress is None else lambda ahead: progress(0, desc=concurrency.in_line(ahead))
-    return shown(task, service.run(request, on_wait=in_line))
+    result = service.run(request, on_wait=in_line)
+    if result.held_back:
+        return gr.skip(), result.error.display(), gr.skip()
+    return shown(task, result)
 
 
 def _text_of(content: Any) -> str:
@@ -381,11 +383,7 @@ def run_chat(task: Task, token, provider, endpoint_url, bill_to, model, revision
     messages = chat_messages(history) + [{"role": "user", "content": _user_content(text, files)}]
     request = RunRequest(task.id, model, {**inputs, "messages": messages}, params, revision or "main",
                          _target(token, provider, endpoint_url, bill_to, settings), session=session, address=address,
-                         **owners.run_fields(owner, "chat", token))
-    question = spend_guard.check(request, budget, owners.owner_of(owner), guard)
-    if question:  # the message stays in the box, for "Run anyway"
-        yield history, message, question, gr.skip()
-        return
+                         guard=spend_guard.guard_of(budget, guard), **owners.run_fields(owner, "chat", token))
     asked = {"role": "user", "content": [text, *({"path": f} for f in files)] if files else text}
     shown = [*history, asked, {"role": "assistant", "content": "…"}]
     note = _local_loading(task, provider, model)
@@ -409,6 +407,9 @@ def run_chat(task: Task, token, provider, endpoint_url, bill_to, model, revision
             yield shown, _EMPTY_MESSAGE, f"⏳ Streaming… {progress}", gr.skip()
             continue
         result: RunResult = event
+        if result.held_back:  # the spend guard asks first: the message goes back in the box, for "Run anyway"
+            yield history, message, result.error.display(), gr.skip()
+            return
         status = status_markdown(result)
         if result.ok:
             check = check_structured(result.output or "", result.inputs.get("response_format"))

@@ -1,7 +1,11 @@
 """The one service path every run takes, whatever the task, provider or endpoint.
 
-    resolve the target  ->  prepare the inputs  ->  build the InferenceClient  ->  call
+    the spend guard  ->  resolve the target  ->  prepare the inputs  ->  build the InferenceClient  ->  call
         ->  capture the exchange  ->  shape one RunResult  ->  record it in the ledger (queued, off the path)
+
+The guard step comes first (``spend_guard.held_back``): a request whose ``guard`` budget its estimate would pass
+comes back at once as a RunResult whose error is a HeldBackError (the page's question), with nothing sent, billed
+or recorded.
 
 The call step goes through ``reliability.Failover``: retries with backoff, cooldowns and failover to the
 model's next provider, each attempt recorded (status, wait before it, provider) in the raw exchange.
@@ -34,8 +38,8 @@ from huggingface_hub.inference._providers.hf_inference import HFInferenceTask
 from PIL import Image, UnidentifiedImageError
 
 from . import capture, concurrency, hub, ledger, reliability
-from . import netguard, public_mode
-from .errors import InputError, PlaygroundError, ProviderError, StoppedError, translate
+from . import netguard, public_mode, spend_guard
+from .errors import HeldBackError, InputError, PlaygroundError, ProviderError, StoppedError, translate
 from .reliability import RetryPolicy
 from .tasks import Input, Task, get_task
 
@@ -92,6 +96,7 @@ class RunRequest:
     address: str = ""  # and the network address it comes from (``public_mode.client_address``)
     batch_id: str = ""  # a row of a batch (``playground.batch``): the ledger keeps both, so a batch resumes
     batch_row: str = ""  # without running a finished row again
+    guard: spend_guard.Guard | None = None  # the spend guard's budget, session start and "Run anyway" (None: none)
 
 
 @dataclass
@@ -143,6 +148,11 @@ class RunResult:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def held_back(self) -> bool:
+        """The spend guard held the run back: nothing was sent (``error.display()`` is the page's question)."""
+        return isinstance(self.error, HeldBackError)
 
     @property
     def model_ref(self) -> str:
@@ -755,9 +765,12 @@ def _close(clients: list[InferenceClient], failover: reliability.Failover | None
 def run(request: RunRequest, on_wait: Callable[[int], None] | None = None) -> RunResult:
     """Run one request through the service path. Never raises: failures are in ``result.error``. A local run
     waiting for its turn calls ``on_wait`` with the number ahead of it (then 0)."""
+    result = _new_result(request)
+    result.error = spend_guard.held_back(request)
+    if result.error is not None:
+        return result  # held back: nothing sent, billed or recorded
     capture.install_default()
     secrets = _secrets(request.target)
-    result = _new_result(request)
     started = time.perf_counter()
     p = failover = ticket = None
     with capture.recording(secrets) as rec:
@@ -798,10 +811,14 @@ def run(request: RunRequest, on_wait: Callable[[int], None] | None = None) -> Ru
 
 def run_stream(request: RunRequest) -> Iterator[StreamDelta | InLine | RunResult]:
     """Stream a chat reply: yields StreamDelta pieces, then the final RunResult (always). A local run waiting for
-    its turn yields InLine first."""
+    its turn yields InLine first. A run the spend guard holds back yields only its RunResult."""
+    result = _new_result(request)
+    result.error = spend_guard.held_back(request)
+    if result.error is not None:
+        yield result  # held back: nothing sent, billed or recorded
+        return
     capture.install_default()
     secrets = _secrets(request.target)
-    result = _new_result(request)
     started = time.perf_counter()
     text = ""
     p = failover = ticket = None

@@ -1,11 +1,17 @@
 """The spend guard: an optional budget per session and per day (USD). A run whose estimate would pass a budget
-is not sent: the page asks first (the tab's "Run anyway" button), and a batch stops (``stop_reason``).
+is not sent: the page asks first ("Run anyway"), and a batch stops at that row.
 
-    before a run:   estimate(request)            USD and how it was found (None: unknown), from the router's prices
-                    spent(owner, session)        this session's and today's (UTC) estimated cost, from the ledger
-                    verdict(...)                 None (go on), or the question: why the run would pass a budget
-    the page:       Advanced settings hold the two budgets (kept in the browser); the session's guard state
-                    (``new_session``) remembers when the session began and one "Run anyway" given (``approve``)
+    the request:    RunRequest.guard = Guard(budget, since_ms, approved)     what the guard needs, carried by the run
+    the service:    held_back(request)  (``service.run`` / ``run_stream``, before anything is sent)
+                        estimate(request)        USD and how it was found (None: unknown), from the router's prices
+                        spent(owner, since_ms)   this session's and today's (UTC) estimated cost, from the ledger
+                        verdict(...)             None (go on), or the question: why the run would pass a budget
+                    a run held back comes back as a RunResult whose error is a HeldBackError (the question): it is
+                    not sent, not billed, and not recorded in the ledger
+    the pages:      the budgets are kept in the browser (localStorage, ``STORAGE_KEY``: the playground page's
+                    Advanced settings set them; Compare, Present and Batch read them on load); the session's guard
+                    state (``new_session``) remembers when the session began and one "Run anyway" (``approve``);
+                    ``guard_of(budget, state)`` is the Guard of the session's next run
 
 What is spent is read from the ledger (the runs' recorded estimates), never counted on the side. A session's
 runs are this browser's runs since the session began (the page was opened). An estimate the playground cannot
@@ -21,10 +27,17 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-__all__ = ["Budget", "Spent", "estimate", "spent", "verdict", "stop_reason", "new_session", "approve", "take_approval",
-           "asks", "budget_of", "ASK_MARK", "ASSUMED_COMPLETION_TOKENS", "CHARS_PER_TOKEN"]
+__all__ = ["Budget", "Guard", "Spent", "estimate", "spent", "verdict", "reason", "question_of", "held_back", "new_session", "approve",
+           "take_approval", "guard_of", "budget_from_browser", "asks", "budget_of", "ASK_MARK", "STORAGE_KEY", "STORAGE_OBSCURER",
+           "ASSUMED_COMPLETION_TOKENS", "CHARS_PER_TOKEN"]
 
 ASK_MARK = "⏸️"  # the status line of a run the guard held back starts with it
+STORAGE_KEY = "hf-playground-spend-guard"  # the budgets in the browser's localStorage: [per session, per day]
+# gr.BrowserState obscures localStorage with a secret it sends to the page: fixed, so that every page (and the next
+# start of the server) reads what the playground page's Advanced settings kept
+STORAGE_OBSCURER = "hf-inference-playground-spend-guard-v1"
+QUESTION_TITLE = "Not run yet: the spend guard asks first"
+QUESTION_FIX = "Press **Run anyway** to send it, or change the budget in Advanced settings."
 ASSUMED_COMPLETION_TOKENS = 1024  # a chat reply's length when max_tokens is not set
 CHARS_PER_TOKEN = 4  # the usual rule of thumb for English text (the exact count needs the model's tokenizer)
 
@@ -52,6 +65,23 @@ def budget_of(session_usd: Any = None, day_usd: Any = None) -> Budget:
         return value if value > 0 else None
 
     return Budget(usd(session_usd), usd(day_usd))
+
+
+def budget_from_browser(value: Any) -> Budget:
+    """The budget kept in the browser (``STORAGE_KEY``'s value, ``[per session, per day]``); anything else: none."""
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return budget_of(*value)
+    return Budget()
+
+
+@dataclass(frozen=True)
+class Guard:
+    """What a run carries for the guard (``RunRequest.guard``): the budgets, when the session began (epoch ms;
+    None: no session, only the day counts) and whether the person said "Run anyway" for this run."""
+
+    budget: Budget = Budget()
+    since_ms: int | None = None
+    approved: bool = False
 
 
 @dataclass(frozen=True)
@@ -140,8 +170,8 @@ def spent(owner: Any, since_ms: int | None, now: float | None = None) -> Spent:
     return Spent(totals["session"], totals["day"])
 
 
-def verdict(budget: Budget, spent_now: Spent, cost: tuple[float | None, str]) -> str | None:
-    """None when the run fits the budgets; otherwise the question the page asks (Markdown, starting ASK_MARK)."""
+def reason(budget: Budget, spent_now: Spent, cost: tuple[float | None, str]) -> str | None:
+    """None when the run fits the budgets; otherwise why it would pass one, in a sentence."""
     usd, basis = cost
     for name, limit, used in (("session", budget.session_usd, spent_now.session_usd),
                               ("daily", budget.day_usd, spent_now.day_usd)):
@@ -149,21 +179,39 @@ def verdict(budget: Budget, spent_now: Spent, cost: tuple[float | None, str]) ->
             continue
         span = "this session" if name == "session" else "today (UTC)"
         if usd is not None and used + usd > limit:
-            return (f"{ASK_MARK} **Not run yet: the spend guard asks first.** This run is estimated at {money(usd)} "
-                    f"({basis}); with {money(used)} spent {span}, it would pass your {name} budget of {money(limit)}. "
-                    "Press **Run anyway** to send it, or change the budget in Advanced settings.")
+            return (f"This run is estimated at {money(usd)} ({basis}); with {money(used)} spent {span}, it would pass "
+                    f"your {name} budget of {money(limit)}.")
         if usd is None and used >= limit:
-            return (f"{ASK_MARK} **Not run yet: the spend guard asks first.** {money(used)} has been spent {span}, "
-                    f"which reaches your {name} budget of {money(limit)}, and this run's cost is {basis}. "
-                    "Press **Run anyway** to send it, or change the budget in Advanced settings.")
+            return (f"{money(used)} has been spent {span}, which reaches your {name} budget of {money(limit)}, and "
+                    f"this run's cost is {basis}.")
     return None
 
 
-def stop_reason(request: Any, budget: Budget, owner: Any = None, since_ms: int | None = None) -> str | None:
-    """For a batch: None to send ``request``, else why the batch stops here (the question the page would ask)."""
-    if not budget.any:
+def question_of(why: str) -> str:
+    """The question a page asks for a run held back (Markdown, starting ASK_MARK)."""
+    return f"{ASK_MARK} **{QUESTION_TITLE}.** {why} {QUESTION_FIX}"
+
+
+def verdict(budget: Budget, spent_now: Spent, cost: tuple[float | None, str]) -> str | None:
+    """None when the run fits the budgets; otherwise the question the page asks (Markdown, starting ASK_MARK)."""
+    why = reason(budget, spent_now, cost)
+    return None if why is None else question_of(why)
+
+
+def held_back(request: Any):
+    """The service path's guard step, before anything is sent: None to send ``request`` (no guard, no budget, within
+    it, or approved), else the HeldBackError that says why (its ``display()`` is the page's question)."""
+    from .errors import HeldBackError
+    from .ledger import Owner
+
+    guard = getattr(request, "guard", None)
+    if guard is None or not guard.budget.any or guard.approved:
         return None
-    return verdict(budget, spent(owner, since_ms), estimate(request))
+    owner = Owner(request.owner or "", request.hub_user)
+    why = reason(guard.budget, spent(owner, guard.since_ms), estimate(request))
+    if why is None:
+        return None
+    return HeldBackError(QUESTION_TITLE, why, QUESTION_FIX.replace("**", ""), question=question_of(why))
 
 
 # ------------------------------------------------------------------------------------------ the page's session
@@ -193,13 +241,11 @@ def asks(status: str | None) -> bool:
     return isinstance(status, str) and status.startswith(ASK_MARK)
 
 
-def check(request: Any, budget: Budget, owner: Any, state: Any) -> str | None:
-    """A run handler's check: the question to show instead of running, or None to run (no budget, within it, or
-    approved once)."""
-    if not budget.any or take_approval(state):
-        return None
+def guard_of(budget: Budget, state: Any) -> Guard:
+    """The Guard of a session's next run: its budget, when the session began, and the "Run anyway" given, if any
+    (used up here; with no budget there is nothing to approve, and an approval waits for the run that needs it)."""
     since = state.get("since_ms") if isinstance(state, dict) else None
-    return verdict(budget, spent(owner, since), estimate(request))
+    return Guard(budget, since, budget.any and take_approval(state))
 
 
 def raw_note(question: str) -> str:

@@ -239,13 +239,29 @@ def _build_advanced() -> tuple[list[gr.components.Component], gr.Markdown, gr.Bu
             cooldowns, refresh)
 
 
+def budgets_kept() -> gr.BrowserState:
+    """The spend guard's budgets as this browser keeps them (localStorage, ``[per session, per day]``): one entry,
+    read by every page."""
+    return gr.BrowserState([None, None], storage_key=spend_guard.STORAGE_KEY, secret=spend_guard.STORAGE_OBSCURER)
+
+
 def _keep_budgets(demo: gr.Blocks, budgets: list[gr.Number]) -> None:
     """The spend guard's budgets are this browser's preference: kept in localStorage, put back on load."""
-    kept = gr.BrowserState([None, None], storage_key="hf-playground-spend-guard")
+    kept = budgets_kept()
     demo.load(lambda value: tuple(value) if isinstance(value, list) and len(value) == 2 else (None, None), kept,
               budgets, api_visibility="private", show_progress="hidden")
     gr.on([b.input for b in budgets], lambda *values: list(values), budgets, kept, api_visibility="private",
           show_progress="hidden")
+
+
+def session_guard(demo: gr.Blocks) -> tuple[gr.State, gr.State]:
+    """A page's spend guard (Compare, Present, Batch): the budgets this browser keeps (set in the playground page's
+    Advanced settings), read on load into the session (a ``spend_guard.Budget``), and the session's guard state
+    (``spend_guard.new_session``). Both are session states, passed to private events only: never an API argument."""
+    kept, budget, guard = budgets_kept(), gr.State(), gr.State()
+    demo.load(lambda value: (spend_guard.budget_from_browser(value), spend_guard.new_session()), kept,
+              [budget, guard], api_visibility="private", show_progress="hidden")
+    return budget, guard
 
 
 def _build_tab(task: Task, header: list[gr.components.Component], session_token: gr.State, tab: gr.Tab,

@@ -366,3 +366,43 @@ def test_results_download_as_csv_jsonl_and_parquet(fake, me, tmp_path):
         assert list(back["text"]) == [r["text"] for r in data.rows], fmt
         assert set(back["run"]) == set(found.run_ids), fmt
         assert TOKEN not in open(tmp_path / f"batch-results.{fmt}", "rb").read().decode("latin-1")
+
+
+# ------------------------------------------------------------------------------------------ the spend guard
+
+
+@pytest.mark.usefixtures("no_price_table_left")
+def test_a_batch_stops_at_the_row_that_would_pass_the_budget_and_resumes_from_it(fake, me):
+    """Every row's request carries the page's budgets: the row whose estimate would pass the session budget is not
+    sent nor recorded, the batch pauses there with the reason, the plan says the budget would be passed, and Resume
+    (the budget cleared) goes on from that row without paying twice for one."""
+    from playground import spend_guard
+
+    llama = "meta-llama/Llama-3.1-8B-Instruct"  # the fake router: together $0.18 / $0.18 per 1M tokens
+    raw = csv_bytes([{"prompt": "What is the capital of France?"} for _ in range(10)])
+    data = batch.read_data("prompts.csv", raw)
+    spec = batch.Spec("chat-completion", (batch.Target(llama, "together"),), {"messages": "prompt"},
+                      params={"max_tokens": 20}, concurrency=1)
+    chat_calls = lambda: [r for r in fake.received if r.path.endswith("/chat/completions")]  # noqa: E731
+    guard = spend_guard.Guard(spend_guard.Budget(session_usd=3.5 * 27 * 0.18 / 1e6), int(time.time() * 1000) - 1)
+    job = batch.start(spec, data, me, TOKEN, data_bytes=raw, retry=FAST, guard=guard)
+    deadline = time.monotonic() + 60
+    while job.progress().state == "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    progress = job.progress()
+    sent = len(chat_calls())
+    assert progress.state == "paused" and 1 <= sent < 10, progress
+    assert progress.ok == sent and progress.done == sent  # the held-back row is not counted as done
+    assert f"Stopped by the spend guard** at row {sent + 1}: " in progress.markdown()
+    assert "would pass your session budget" in progress.message and "Resume" in progress.message
+    time.sleep(0.3)
+    assert len(chat_calls()) == sent  # paused: nothing more is sent
+    owner = owners.owner_of(me)
+    assert ledger.current().flush(10) and len(ledger.current().batch_rows(owner, job.id)) == sent
+    plan = batch.plan(spec, data, owner, guard=guard)  # the same batch planned again: past the budget, said so
+    assert "The spend guard will stop this batch" in plan.markdown() and "This batch is estimated at" in plan.markdown()
+    assert batch.plan(spec, data, owner).budget_note == ""  # no budget: nothing to say
+    resumed = batch.resume(job.id, me, TOKEN, retry=FAST, guard=spend_guard.Guard())  # the budget cleared
+    assert resumed is job and job.wait(60) and job.state == "done" and job.ok == 10
+    assert len(chat_calls()) == 10  # each row sent once
+    assert ledger.current().flush(10) and len(ledger.current().batch_rows(owner, job.id)) == 10

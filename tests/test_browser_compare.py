@@ -207,3 +207,45 @@ def test_a_tabs_compare_button_opens_its_task_and_target_as_pane_one(app, fake):
         first = other.locator(".compare-pane").first
         assert first.get_by_label("Model", exact=True).input_value() == "facebook/bart-large-cnn"
         assert first.get_by_label("Provider", exact=True).input_value() == "hf-inference"
+
+
+def test_a_pane_past_the_budget_is_held_back_then_run_anyway_sends_it(app, fake):
+    """The budget set in the playground page's Advanced settings (kept in the browser) reaches Compare: the pane whose
+    estimate would pass it shows the spend guard's question while the other pane answers; Run anyway sends it."""
+    from playground import hub
+
+    smol, unpriced = "HuggingFaceTB/SmolLM2-135M-Instruct", "openai/gpt-oss-20b"  # together: $0.06; no price known
+    hub.model_providers(smol, "chat-completion", token=TOKEN)  # the router's prices, as a chat tab's table reads them
+    with browser_page(height=1400) as page:
+        page.goto(app.local_url)
+        page.get_by_text("Advanced: retries, timeouts, failover").click(timeout=90_000)
+        budget = page.get_by_label("Spend guard: budget per session (USD)")
+        budget.fill("0.00001")  # a turn is estimated at about $0.000016 (7 tokens in, up to 256 out)
+        budget.press("Tab")
+        page.wait_for_timeout(1000)
+        open_compare(page, app)
+        pick_dropdown(page, "Task", "Chat · Chat & text generation")
+        page.get_by_label("Message (sent to every pane)").wait_for(timeout=60_000)
+        set_pane(page, 0, smol, "together")
+        set_pane(page, 1, unpriced, "together")
+        message = page.get_by_label("Message (sent to every pane)")
+        message.fill("What is the capital of France?")
+        message.press("Enter")
+        status(page, 0).get_by_text("Not run yet: the spend guard asks first").wait_for(timeout=90_000)
+        status(page, 1).get_by_text("served by together").wait_for(timeout=90_000)
+        assert "session budget of $0.00001" in status(page, 0).inner_text()
+        anyway = page.locator(".compare-run-anyway")
+        anyway.wait_for(timeout=30_000)
+        panes = page.locator(".compare-pane")
+        assert panes.nth(0).get_by_text("What is the capital of France?").count() == 0  # not sent
+        page.screenshot(path=shot("compare-spend-guard.png"), full_page=True)
+        sent = [r for r in fake.received if r.path.endswith("/chat/completions")]
+        assert len(sent) == 1 and json.loads(sent[0].body)["model"] != smol
+        anyway.click()
+        status(page, 0).get_by_text("served by together").wait_for(timeout=90_000)
+        panes.nth(0).get_by_text("What is the capital of France?").first.wait_for(timeout=30_000)
+        anyway.wait_for(state="hidden", timeout=30_000)
+        assert len([r for r in fake.received if r.path.endswith("/chat/completions")]) == 2
+        assert "served by together" in status(page, 1).inner_text()  # pane 2 kept its answer
+        page.screenshot(path=shot("compare-spend-guard-anyway.png"), full_page=True)
+        assert TOKEN not in page.content()

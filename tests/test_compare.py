@@ -225,7 +225,7 @@ def _blind_run(me, choice_rng=None):
     task = TASKS["text-classification"]
     handler = compare.run_handler(task, 2)
     fake_panes = [SST2, "hf-inference", "", "main", "", "", "", ROBERTA, "hf-inference", "", "main", "", "", ""]
-    outputs = list(handler(TOKEN, me, "", True, "I like it", *fake_panes, None))
+    outputs = list(handler(TOKEN, me, "", None, None, None, True, "I like it", *fake_panes, None))
     return outputs[-1]
 
 
@@ -237,7 +237,7 @@ def test_a_blind_vote_is_recorded_revealed_and_counted(fake, me, monkeypatch):
     assert titles == ["### A", "### B"]
     assert all(s.startswith(compare.HIDDEN_STATUS) for s in statuses) and raws == ["", ""]
     assert last[1] == {"POSITIVE": 0.75, "NEGATIVE": 0.25}  # A: roberta's (scripted) answer
-    comparison = last[-3]
+    comparison = last[-5]
     assert [p["letter"] for p in comparison["panes"]] == ["A", "B"]
     assert [p["model"] for p in comparison["panes"]] == [ROBERTA, SST2]
     table = last[8]
@@ -254,7 +254,7 @@ def test_a_blind_vote_is_recorded_revealed_and_counted(fake, me, monkeypatch):
     assert rows[f"{ROBERTA} · hf-inference"]["Elo"] == 1016 and rows[f"{SST2} · hf-inference"]["Elo"] == 984
     assert rows[f"{ROBERTA} · hf-inference"]["Win rate"] == "100%"
 
-    compare.vote_handler(2, "tie")(me, _blind_run(me)[-3])
+    compare.vote_handler(2, "tie")(me, _blind_run(me)[-5])
     board = compare.leaderboard(me, "text-classification").set_index("Target").to_dict("index")
     assert board[f"{ROBERTA} · hf-inference"]["Votes"] == 2 and board[f"{ROBERTA} · hf-inference"]["Win rate"] == "50%"
     assert board[f"{SST2} · hf-inference"]["Ties / all bad"] == 1
@@ -329,3 +329,90 @@ def test_fifty_comparisons_at_once_with_distinct_tokens_lose_and_leak_nothing(fa
     for i, me in enumerate(people):
         page = ledger.current().list_runs(owners.owner_of(me), source="compare")
         assert page.total == 2 and {r.id for r in page.runs} == {r.result.run_id for r in everyone[i]}
+
+
+# ------------------------------------------------------------------------------------------ the spend guard
+
+SMOL = "HuggingFaceTB/SmolLM2-135M-Instruct"  # the fake router prices it on together ($0.06)
+UNPRICED = "openai/gpt-oss-20b"  # served by together, not in the router's price table: its cost is unknown
+
+
+def pane_values(task, *targets: tuple[str, str]) -> list:
+    """The panes' components' values (model, provider, endpoint, revision, parameters, extra JSON), pane by pane."""
+    return [v for model, provider in targets for v in (model, provider, "", "main", *([None] * len(task.params)), "")]
+
+
+def chat_send(handler, me, budget, guard, kept, message, task, panes, histories):
+    return list(handler(TOKEN, me, "", budget, guard, kept, message, *([""] * (len(task.inputs) - 1)),
+                        *pane_values(task, *panes), *histories, None))
+
+
+def test_a_chat_pane_past_the_budget_is_held_back_alone_and_run_anyway_sends_it(fake, me):
+    """Pane 1's estimate (together's prices) would pass the session budget: it shows the guard's question, sends
+    nothing and is not recorded; pane 2 (a model with no price known: $0 against the budget) runs. "Run anyway" sends pane 1
+    alone, approved, and leaves pane 2 as it was."""
+    from playground import hub, spend_guard
+
+    task = TASKS["chat-completion"]
+    hub.model_providers(SMOL, task.id, token=TOKEN)  # the price table, as the page's pickers read it
+    budget, guard = spend_guard.Budget(session_usd=0.000001), spend_guard.new_session()
+    panes = [(SMOL, "together"), (UNPRICED, "together")]
+    first = chat_send(compare.chat_handler(task, 2), me, budget, guard, None, "What is the capital of France?", task,
+                      panes, [[], []])
+    final = first[-1]
+    (chat1, status1, _raw1), (chat2, status2, _raw2) = final[0:3], final[3:6]
+    box, table, _diff, kept, anyway = final[6:]
+    assert spend_guard.asks(status1) and "would pass your session budget" in status1 and "Run anyway" in status1
+    assert chat1 == []  # the pane's conversation as it was: the question was not sent
+    assert status2.startswith("✅"), status2
+    assert chat2[-1]["role"] == "assistant" and chat2[-1]["content"]
+    assert kept["held"] == [0] and kept["message"] == "What is the capital of France?"
+    assert anyway.constructor_args["visible"] is True and box == ""  # pane 2 answered: the box is emptied
+    assert list(table["HTTP status"]) == ["no call", "200"]
+    routed = [r.path for r in fake.received if r.path.endswith("/chat/completions")]
+    assert len(routed) == 1 and json.loads(fake.received[-1].body)["model"] != SMOL
+    ledger.current().flush()
+    assert ledger.current().list_runs(owners.owner_of(me), source="compare").total == 1  # the held pane: no record
+
+    again = chat_send(compare.chat_handler(task, 2, anyway=True), me, budget, guard, kept, "", task, panes,
+                      [chat1, chat2])[-1]
+    assert again[1].startswith("✅") and "served by together" in again[1]
+    assert again[0][-1]["role"] == "assistant" and again[0][-1]["content"]
+    assert again[3:6] == [{"__type__": "update"}] * 3  # pane 2 untouched
+    assert again[-2] is None and again[-1].constructor_args["visible"] is False
+    assert list(again[7]["HTTP status"]) == ["200", "200"]  # the table: pane 1 now, pane 2's last turn
+    routed = [r.path for r in fake.received if r.path.endswith("/chat/completions")]
+    assert len(routed) == 2
+    ledger.current().flush()
+    assert ledger.current().list_runs(owners.owner_of(me), source="compare").total == 2
+    assert TOKEN not in json.dumps([v for v in again if isinstance(v, str)])
+
+
+def test_panes_wait_once_the_daily_budget_is_used_up_then_run_anyway_runs_them(fake, me):
+    """Text classification's cost is unknown before it runs: its panes ask only once the budget is used up (here by
+    a chat run of the day); "Run anyway" sends them, and the page's diff and table are the new runs'."""
+    from playground import hub, service, spend_guard
+
+    hub.model_providers(SMOL, "chat-completion", token=TOKEN)
+    spent = service.run(service.RunRequest("chat-completion", SMOL, {"messages": [{"role": "user", "content": "Hi"}]},
+                                           target=service.Target("together", token=TOKEN),
+                                           **owners.run_fields(me, "tab", TOKEN)))
+    assert spent.ok
+    ledger.current().flush()
+    task = TASKS["text-classification"]
+    budget, guard = spend_guard.Budget(day_usd=0.0000001), spend_guard.new_session()
+    values = pane_values(task, (SST2, "hf-inference"), (ROBERTA, "hf-inference"))
+    held = list(compare.run_handler(task, 2)(TOKEN, me, "", budget, guard, None, False, "I like it", *values,
+                                             None))[-1]
+    assert all(spend_guard.asks(s) and "reaches your daily budget" in s for s in held[2:8:4])
+    kept, anyway = held[-2:]
+    assert kept["held"] == [0, 1] and anyway.constructor_args["visible"] is True
+    assert not [r for r in fake.received if "/hf-inference/models/" in r.path]
+    ran = list(compare.run_handler(task, 2, anyway=True)(TOKEN, me, "", budget, guard, kept, False, "I like it",
+                                                         *values, None))[-1]
+    assert all(s.startswith("✅") for s in ran[2:8:4])
+    assert list(ran[8]["HTTP status"]) == ["200", "200"] and ran[-2] is None
+    assert len([r for r in fake.received if "/hf-inference/models/" in r.path]) == 2
+    with pytest.raises(Exception, match="No pane is waiting"):
+        list(compare.run_handler(task, 2, anyway=True)(TOKEN, me, "", budget, guard, None, False, "I like it",
+                                                       *values, None))

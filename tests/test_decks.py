@@ -152,3 +152,33 @@ def test_a_shared_deck_shows_its_recorded_results_and_nothing_else(three_runs, s
     assert store.get_media(reader, third.output["$media"]) is None
     assert store.shared_deck("0" * 32) is None and store.shared_deck("") is None
     assert store.unshare_deck(owner, deck_id) and store.shared_deck(share_id) is None
+
+
+@pytest.mark.usefixtures("no_price_table_left")
+def test_a_live_step_the_spend_guard_holds_back_shows_the_recording_labelled_so(three_runs, store, fake):
+    """Enter on a step whose live run would pass the browser's daily budget (used up here by a priced chat run): the
+    run is not sent, and the stage shows the recording, "recorded on …; the live run was held back by the spend
+    guard: …", never passed off as live. Without a budget, the same step runs live."""
+    from playground import hub, spend_guard
+
+    me, ids = three_runs
+    owner = owners.owner_of(me)
+    deck_id = build(store, me, ids)
+    hub.model_providers(LLAMA, "chat-completion", token=TOKEN)  # the router's prices: the chat run's cost is known
+    run(me, "chat-completion", LLAMA, "together", [{"role": "user", "content": "Hi"}])
+    assert store.flush(30)
+    recorded = store.get_run(owner, ids[0])
+    before = len(fake.received)
+    budget = spend_guard.Budget(day_usd=0.0000001)
+    position, *stage = decks.run_live(me, deck_id, "", 0, TOKEN, budget, spend_guard.new_session())
+    caption = stage[-2]
+    when = recorded.created.strftime("%Y-%m-%d %H:%M")
+    assert f"recorded on {when} UTC; the live run was held back by the spend guard: " in caption, caption
+    assert "reaches your daily budget" in caption and "live, just now" not in caption
+    assert not [r for r in fake.received[before:] if SST2 in r.path]  # nothing sent
+    assert store.flush(30) and store.list_runs(owner, source="deck").total == 0  # nor recorded
+    deck = store.get_deck(owner, deck_id)
+    held = decks.play_live(store, me, deck.steps[0], TOKEN, guard=spend_guard.Guard(budget))
+    assert held.mode == "fallback" and held.output == decks.play_recorded(store, owner, deck.steps[0]).output
+    position, *stage = decks.run_live(me, deck_id, "", 0, TOKEN, None, spend_guard.new_session())  # no budget
+    assert "live, just now" in stage[-2]

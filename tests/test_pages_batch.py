@@ -48,20 +48,20 @@ def test_a_bad_file_says_why_and_the_page_goes_on(tmp_path):
     bad.write_bytes("text\ncaf\u00e9\n".encode("latin-1"))
     _, info, columns, *_ = page.load_file(str(bad), "text-classification")
     assert info.startswith("❌") and "not UTF-8" in info and columns == []
-    plan = page.check_plan(None, str(bad), *fields())
+    plan = page.check_plan(None, None, None, str(bad), *fields())
     assert plan.startswith("❌") and "not UTF-8" in plan
 
 
 def test_the_plan_names_a_misspelled_column(me):
-    plan = page.check_plan(me, REVIEWS, *fields(slots=("txet",)))
+    plan = page.check_plan(me, None, None, REVIEWS, *fields(slots=("txet",)))
     assert "Column 'txet' is not in batch_reviews.csv" in plan
-    assert "8 requests" in page.check_plan(me, REVIEWS, *fields())
-    matrix = page.check_plan(me, REVIEWS, *fields(more=f"{SST2}, auto"))
+    assert "8 requests" in page.check_plan(me, None, None, REVIEWS, *fields())
+    matrix = page.check_plan(me, None, None, REVIEWS, *fields(more=f"{SST2}, auto"))
     assert "16 requests" in matrix
 
 
 def test_start_tick_until_done_then_results_and_download(fake, me):
-    out = page.start_batch(me, TOKEN, REVIEWS, *fields())
+    out = page.start_batch(me, TOKEN, None, None, REVIEWS, *fields())
     batch_id, progress = out[0], out[1]
     assert len(batch_id) == 32 and "Running" in progress
     deadline = time.monotonic() + 30
@@ -89,7 +89,7 @@ def test_start_tick_until_done_then_results_and_download(fake, me):
 
 def test_pause_resume_and_cancel_from_the_page(fake, me):
     fake.chaos(latency_s=0.1)
-    batch_id = page.start_batch(me, TOKEN, REVIEWS, *fields(concurrency=1))[0]
+    batch_id = page.start_batch(me, TOKEN, None, None, REVIEWS, *fields(concurrency=1))[0]
     shown = page.pause(me, batch_id)
     assert "Paused" in shown[0] and shown[4].interactive is False and shown[5].interactive  # Pause off, Resume on
     shown = page.resume(me, None, batch_id)  # the running job keeps its token: none needed to go on
@@ -100,7 +100,7 @@ def test_pause_resume_and_cancel_from_the_page(fake, me):
 
 
 def test_a_start_without_a_file_says_what_to_do(me):
-    out = page.start_batch(me, TOKEN, None, *fields())
+    out = page.start_batch(me, TOKEN, None, None, None, *fields())
     assert "No data file" in out[1] and out[2] == ""
 
 

@@ -25,7 +25,7 @@ def test_every_task_builds_its_panes_and_diffs(n):
     the diff components ``compare.diff_values`` fills."""
     for task in TASKS.values():
         with gr.Blocks() as blocks:
-            header = [gr.State(), gr.State(), gr.Textbox()]
+            header = [gr.State(), gr.State(), gr.Textbox(), gr.State(), gr.State()]  # (+ budget, guard state)
             if task.renderer == "chat":
                 page._build_chat(task, n, {}, header, header[0])
             else:
@@ -36,9 +36,9 @@ def test_every_task_builds_its_panes_and_diffs(n):
         width = compare.pane_width(task)
         extra_inputs = len(task.inputs) - 1 if task.renderer == "chat" else len(task.inputs) + 1
         chats = n if task.renderer == "chat" else 0
-        assert len(run.inputs) == 3 + extra_inputs + (1 if task.renderer == "chat" else 0) + n * width + chats, task.id
+        assert len(run.inputs) == 6 + extra_inputs + (1 if task.renderer == "chat" else 0) + n * width + chats, task.id
         per_pane = 3 if task.renderer == "chat" else 4
-        tail = (2 if task.renderer == "chat" else 4) + compare.diff_slots(task, n)
+        tail = (2 if task.renderer == "chat" else 4) + 2 + compare.diff_slots(task, n)  # (+ kept, Run anyway)
         assert len(run.outputs) == per_pane * n + tail, task.id
         assert kinds.count("Markdown") >= n, task.id
 
@@ -68,15 +68,16 @@ def test_the_run_handler_streams_panes_as_they_finish(fake):
     me = owners.load(None)[1]
     handler = compare.run_handler(TASKS["text-classification"], 2)
     panes = [SST2, "hf-inference", "", "main", "", "", "", "errors/unknown-model", "hf-inference", "", "main", "", "", ""]
-    updates = list(handler(TOKEN, me, "", False, "I like it", *panes, None))
+    updates = list(handler(TOKEN, me, "", None, None, None, False, "I like it", *panes, None))
     assert len(updates) == 4  # running, pane by pane (2), the tables
     assert updates[0][2] == "⏳ Running…" and updates[0][6] == "⏳ Running…"
     final = updates[-1]
     assert final[2].startswith("✅") and final[6].startswith("❌")  # pane 2's error is its own
-    table, bars, comparison, vote_row, reveal = final[8:]
+    table, bars, comparison, vote_row, reveal, kept, anyway = final[8:]
     assert list(table["HTTP status"]) == ["200", "no call"]
     assert set(bars["pane"]) == {f"1. {SST2.split('/')[1]} · hf-inference"}
     assert comparison is None and vote_row.constructor_args["visible"] is False
+    assert kept is None and anyway.constructor_args["visible"] is False  # no budget: nothing held back
     assert TOKEN not in json.dumps([v for v in final if isinstance(v, str)])
 
 

@@ -61,12 +61,12 @@ def test_the_stage_plays_live_and_falls_back_to_the_recording(three_runs, fake):
     assert "I love this demo" in shown[1]
     labels = present_slot(shown, "label")
     assert labels["visible"] is True and labels["value"] is None
-    position, *shown = decks.run_live(me, deck_id, "", 0, made.TOKEN, request())
+    position, *shown = decks.run_live(me, deck_id, "", 0, made.TOKEN, request=request())
     assert "live, just now" in shown[-2] and present_slot(shown, "label")["value"]
     position, *shown = decks.go(me, deck_id, "", position, 1)
     assert position == 1 and "step 2 / 3" in shown[0] and shown[2]["visible"] is True  # the input image
     fake.chaos(fault_rate=1.0, fault=FAIL)
-    position, *shown = decks.run_live(me, deck_id, "", position, made.TOKEN, request())
+    position, *shown = decks.run_live(me, deck_id, "", position, made.TOKEN, request=request())
     assert re.search(r"recorded on .* UTC; the live run failed: ", shown[-2]) and "live, just now" not in shown[-2]
     assert present_slot(shown, "label")["value"]  # the recorded result is shown
     position, *shown = decks.go(me, deck_id, "", position, 5)  # past the end: the last step
@@ -91,13 +91,13 @@ def test_a_read_only_link_shows_the_decks_recordings_and_nothing_else(three_runs
     position, *shown = decks.opened(stranger, share_id)
     assert "step 1 / 2" in shown[0] and "recorded on" in shown[-2]
     before = len(fake.received)
-    position, *shown = decks.run_live(stranger, None, share_id, 1, None, request())  # Enter: still the recording
+    position, *shown = decks.run_live(stranger, None, share_id, 1, None, request=request())  # Enter: still the recording
     assert len(fake.received) == before and "recorded on" in shown[-2] and "live" not in shown[-2]
     assert decks.leave(share_id) == (gr.skip(), gr.skip(), gr.skip())  # no editor to go back to
     # nothing of the owner's: not their decks, not their other runs
     assert decks.open_page(stranger, request())[2] is None
     with pytest.raises(gr.Error, match="no longer shared"):
-        decks.run_live(stranger, None, "f" * 32, 0, None, request())
+        decks.run_live(stranger, None, "f" * 32, 0, None, request=request())
 
 
 def test_the_exported_html_inlines_its_media_and_holds_no_token(three_runs, store):

@@ -91,24 +91,37 @@ def test_the_daily_budget_counts_every_run_of_the_day_and_no_budget_never_asks(p
     assert chat(other, spend_guard.new_session(), budget_day_usd=2.5 * 19 * 0.18 / 1e6)[2].startswith("✅")
 
 
-def test_a_batch_stops_at_the_budget(priced):
-    """``stop_reason`` is what a batch calls before each row: it sends rows until the next would pass."""
+def test_the_service_path_holds_back_a_request_past_its_budget(priced, fake):
+    """The guard is the service path's first step: a request carrying a budget (``RunRequest.guard``) is sent until
+    the next would pass it; that one comes back held back, with nothing sent to the router, billed or recorded."""
     from playground import service
 
     me = owners.load(None)[1]
     owner = owners.owner_of(me)
-    budget, since = Budget(session_usd=3.5 * 27 * 0.18 / 1e6), int(time.time() * 1000) - 1
+    guard = spend_guard.Guard(Budget(session_usd=3.5 * 27 * 0.18 / 1e6), int(time.time() * 1000) - 1)
     sent = 0
     for _ in range(10):
         row = request(max_tokens=20)
-        row.owner, row.source = owner.key, "batch"
-        if spend_guard.stop_reason(row, budget, owner, since):
+        row.owner, row.source, row.guard = owner.key, "batch", guard
+        result = service.run(row)
+        if result.held_back:
             break
-        assert service.run(row).ok
+        assert result.ok
         sent += 1
-    assert sent == 4  # each row costs $0.0000034 (19 tokens) and is estimated at $0.0000049 (27 tokens)
-    assert "session budget" in spend_guard.stop_reason(row, budget, owner, since)
-    assert spend_guard.stop_reason(row, Budget(), owner, since) is None
+    assert sent == 4  # each run costs $0.0000034 (19 tokens) and is estimated at $0.0000049 (27 tokens)
+    question = result.error.display()
+    assert spend_guard.asks(question) and "session budget" in question and "Run anyway" in question
+    assert result.error.kind == "held_back" and result.exchanges == [] and result.run_id is None
+    routed = [r for r in fake.received if "chat/completions" in r.path]
+    assert len(routed) == 4  # the held-back run never reached the router
+    assert priced.flush(10) and priced.list_runs(owner).total == 4  # nor the ledger
+    streamed = list(service.run_stream(row))  # the streaming path asks the same question, before anything is sent
+    assert len(streamed) == 1 and streamed[0].held_back and streamed[0].error.display() == question
+    assert len([r for r in fake.received if "chat/completions" in r.path]) == 4
+    row.guard = spend_guard.Guard(guard.budget, guard.since_ms, approved=True)  # "Run anyway"
+    assert service.run(row).ok
+    row.guard = None  # no guard (an API call): never held back
+    assert service.run(row).ok
 
 
 def test_unknown_costs_ask_only_once_the_budget_is_used_up():

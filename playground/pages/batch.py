@@ -7,6 +7,10 @@ the chosen task (``SLOTS`` of them, relabelled when the task changes), never a c
 
 The token: the page has its own token box (``ui._build_token``): the pasted token goes into this tab's session
 state, never into an event's inputs. A running batch holds it in memory until it ends.
+
+The spend guard: the browser's budgets (``ui.session_guard``: read on load into session states, passed to private
+events only) go into the plan (it says when the estimate would pass a budget) and into the batch (it stops at the
+row that would pass one, with the reason; Resume goes on, within the budgets as they are then).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Any
 
 import gradio as gr
 
-from .. import batch, handlers, ledger, owners
+from .. import batch, handlers, ledger, owners, spend_guard
 from ..errors import InputError
 from ..tasks import ASSETS, TASKS
 
@@ -136,15 +140,22 @@ def spec_from(task_id, model, provider, revision, more, *rest) -> batch.Spec:
                       int(concurrency or 4), bool(adaptive))
 
 
-def check_plan(owner_state: Any, file: Any, *fields) -> str:
-    """Before start: the number of requests, the estimated duration and cost, and what will fail."""
+def guard_for(budget: Any, guard_state: Any) -> spend_guard.Guard:
+    """The batch's spend guard: the page's budgets (a ``spend_guard.Budget``) and when its session began."""
+    budget = budget if isinstance(budget, spend_guard.Budget) else spend_guard.Budget()
+    return spend_guard.Guard(budget, guard_state.get("since_ms") if isinstance(guard_state, dict) else None)
+
+
+def check_plan(owner_state: Any, budget: Any, guard_state: Any, file: Any, *fields) -> str:
+    """Before start: the number of requests, the estimated duration and cost (and whether it would pass the spend
+    guard's budget), and what will fail."""
     if not _path(file):
         return "Upload a data file (or click an example) to see the plan."
     try:
         data, _ = _read(file)
         spec = spec_from(*fields)
         spec.check(data)
-        return batch.plan(spec, data, owners.owner_of(owner_state)).markdown()
+        return batch.plan(spec, data, owners.owner_of(owner_state), guard=guard_for(budget, guard_state)).markdown()
     except InputError as err:
         return _error(err)
 
@@ -156,14 +167,15 @@ def _buttons(state: str) -> tuple:
             gr.Button(interactive=paused), gr.Button(interactive=running or state == "paused"))
 
 
-def start_batch(owner_state: Any, session_token: str | None, file: Any, *fields, request: gr.Request = None) -> tuple:
-    """Start: (batch id, progress, bar, timer, buttons..., rows seen)."""
+def start_batch(owner_state: Any, session_token: str | None, budget: Any, guard_state: Any, file: Any, *fields,
+                request: gr.Request = None) -> tuple:
+    """Start (within the spend guard's budgets): (batch id, progress, bar, timer, buttons..., rows seen)."""
     token = handlers.request_token(None, session_token, request)
     try:
         data, raw = _read(file)
         spec = spec_from(*fields)
         job = batch.start(spec, data, owner_state, token, data_bytes=raw,
-                          session=getattr(request, "session_hash", "") or "")
+                          session=getattr(request, "session_hash", "") or "", guard=guard_for(budget, guard_state))
     except InputError as err:
         return (gr.skip(), _error(err), "", gr.Timer(active=False), *_buttons("done"), gr.skip())
     progress = job.progress()
@@ -226,13 +238,15 @@ def cancel(owner_state: Any, batch_id: str | None, seen: int | None = None) -> t
 
 
 def resume(owner_state: Any, session_token: str | None, batch_id: str | None, seen: int | None = None,
-           request: gr.Request = None) -> tuple:
-    """Go on with a paused, cancelled or interrupted batch: the rows done in the ledger are skipped."""
+           budget: Any = None, guard_state: Any = None, request: gr.Request = None) -> tuple:
+    """Go on with a paused, cancelled or interrupted batch (one the spend guard stopped too, within the page's
+    budgets as they are now): the rows done in the ledger are skipped."""
     if not batch_id:
         raise gr.Error("Open a batch first (Your batches).")
     token = handlers.request_token(None, session_token, request)
     try:
-        batch.resume(batch_id, owner_state, token, session=getattr(request, "session_hash", "") or "")
+        batch.resume(batch_id, owner_state, token, session=getattr(request, "session_hash", "") or "",
+                     guard=guard_for(budget, guard_state))
     except InputError as err:
         raise gr.Error(f"{err.title}. {err.message} {err.fix}".strip()) from None
     return tick(owner_state, batch_id, seen)
@@ -350,7 +364,7 @@ def api_results(batch_id: str, request: gr.Request = None) -> dict:
 
 def build(demo: gr.Blocks) -> None:
     """The Batch page's components and events (inside ``demo.route("Batch", "/batch")``)."""
-    from ..ui import _build_token, default_provider, provider_choices  # (ui imports this module first)
+    from ..ui import _build_token, default_provider, provider_choices, session_guard  # (ui imports this module first)
 
     gr.Markdown("## 📦 Batch\nRun one task over a whole dataset: every row goes through the same service path as the "
                 "playground (retries, failover, the run ledger). Rate limits slow the batch down instead of failing it, "
@@ -363,6 +377,7 @@ def build(demo: gr.Blocks) -> None:
         token_line = gr.Markdown(elem_classes=["token-status"])
         bill_to = gr.Dropdown(visible=False, allow_custom_value=True)
     session_token, _ = _build_token(demo, token, [token_line, bill_to])
+    budget, guard = session_guard(demo)  # the spend guard: this browser's budgets, this session's start
 
     gr.Markdown("### 1 · Task and model")
     with gr.Row(equal_height=True):
@@ -436,14 +451,15 @@ def build(demo: gr.Blocks) -> None:
     task.input(default_model, task, model, **private)
     task.change(choose_task, [task, columns], slots, **private)
     gr.on([file.change, task.change, model.change, provider.change, more.change, expected.change, concurrency.change,
-           *(s.change for s in slots)], check_plan, [owner, file, *fields], plan_md, trigger_mode="always_last",
-          **private)
-    start.click(start_batch, [owner, session_token, file, *fields], [batch_id, progress, bar, timer, *buttons, seen],
+           *(s.change for s in slots)], check_plan, [owner, budget, guard, file, *fields], plan_md,
+          trigger_mode="always_last", **private)
+    start.click(start_batch, [owner, session_token, budget, guard, file, *fields],
+                [batch_id, progress, bar, timer, *buttons, seen],
                 **private).then(batch_choices, [owner, batch_id], mine, **private)
     timer.tick(tick, [owner, batch_id, seen], shown, **private)
     pause_btn.click(pause, [owner, batch_id, seen], shown, **private)
     cancel_btn.click(cancel, [owner, batch_id, seen], shown, **private)
-    resume_btn.click(resume, [owner, session_token, batch_id, seen], shown, **private)
+    resume_btn.click(resume, [owner, session_token, batch_id, seen, budget, guard], shown, **private)
     download.click(lambda o, b, f: export_results(o, b, f.lower()), [owner, batch_id, fmt], exported, **private)
     open_btn.click(open_batch, [owner, mine], [batch_id, *shown], **private)
     refresh_list.click(batch_choices, [owner, batch_id], mine, **private)

@@ -5,7 +5,9 @@ model in one table; blind votes with a leaderboard and a JSONL export.
 ``build`` only builds and wires. The task's components are built when the task is picked (``gr.render``), from
 its registry entry and with the tab's own builders (``ui._input_component``, ``ui._param_component``); the
 handlers are in ``playground/compare.py``. The token is kept as on the playground page (``ui._build_token``):
-in the session, never an event's input.
+in the session, never an event's input. The spend guard's budgets are the browser's (``ui.session_guard``), read
+into the session on load and passed to private events only; a pane held back by the guard shows its question, and
+"Run anyway" sends the held-back panes alone.
 """
 
 from __future__ import annotations
@@ -125,12 +127,21 @@ def _shared_inputs(task: Task, link: dict[str, Any]) -> list[gr.components.Compo
     return inputs
 
 
+def _anyway_button() -> gr.Button:
+    """Shown while a pane waits for the spend guard: sends the held-back panes, approved."""
+    return gr.Button("Run anyway (the panes held back by the spend guard)", variant="stop", visible=False,
+                     elem_classes=["compare-run-anyway"])
+
+
 def _build_runs(task: Task, n: int, link: dict[str, Any], blind: gr.Checkbox, is_blind: bool, header: list,
                 session_token: gr.State, owner: gr.State, comparison: gr.State, board: gr.Dataframe) -> None:
-    """A non-chat comparison: the shared inputs, the panes, Run, the vote row, the diffs and the exchange table."""
+    """A non-chat comparison: the shared inputs, the panes, Run (and Run anyway), the vote row, the diffs and the
+    exchange table."""
     inputs = _shared_inputs(task, link)
+    kept = gr.State()  # the last comparison, while the spend guard holds panes of it back
     with gr.Row():
         run = gr.Button(f"▶ Run all {n} panes at once", variant="primary", elem_classes=["compare-run"])
+        anyway = _anyway_button()
         every = gr.Button("⚡ All providers of pane 1's model", elem_classes=["compare-all-providers"])
     with gr.Row(equal_height=False):
         panes = [_build_pane(task, i, link, is_blind, session_token) for i in range(n)]
@@ -145,8 +156,10 @@ def _build_runs(task: Task, n: int, link: dict[str, Any], blind: gr.Checkbox, is
 
     values = [v for p in panes for v in p["values"]]
     answers = [c for p in panes for c in (p["title"], p["output"], p["status"], p["raw"])]
-    run.click(compare.run_handler(task, n), [*header, blind, *inputs, *values],
-              [*answers, exchange, *diffs, comparison, vote_row, reveal], show_progress="minimal", **PRIVATE)
+    for button, again in ((run, False), (anyway, True)):
+        button.click(compare.run_handler(task, n, anyway=again), [*header, kept, blind, *inputs, *values],
+                     [*answers, exchange, *diffs, comparison, vote_row, reveal, kept, anyway], show_progress="minimal",
+                     **PRIVATE)
     revealed = [c for p in panes for c in (p["title"], p["status"], p["raw"])]
     for button, choice in votes:
         button.click(compare.vote_handler(n, choice), [owner, comparison],
@@ -169,8 +182,10 @@ def _build_chat(task: Task, n: int, link: dict[str, Any], header: list, session_
     system = ui._input_component(task.inputs[1])
     with gr.Accordion("Tools and structured output", open=False):
         extras = [ui._input_component(spec) for spec in task.inputs[2:]]
+    kept = gr.State()  # the panes the spend guard held back, and their message
     with gr.Row():
         send = gr.Button("Send to every pane", variant="primary", elem_classes=["compare-send"])
+        anyway = _anyway_button()
         clear = gr.Button("Clear the conversations")
         every = gr.Button("⚡ All providers of pane 1's model", elem_classes=["compare-all-providers"])
     text_examples = [list(e) for e in task.examples if isinstance(e[0], str)]
@@ -184,10 +199,12 @@ def _build_chat(task: Task, n: int, link: dict[str, Any], header: list, session_
     values = [v for p in panes for v in p["values"]]
     chats = [p["output"] for p in panes]
     answers = [c for p in panes for c in (p["output"], p["status"], p["raw"])]
-    gr.on([send.click, message.submit], compare.chat_handler(task, n),
-          [*header, message, system, *extras, *values, *chats], [*answers, message, exchange, *diffs],
-          show_progress="minimal", **PRIVATE)
-    clear.click(lambda: [v for _ in panes for v in ([], "", "")], None, answers, **PRIVATE)
+    for triggers, again in (([send.click, message.submit], False), ([anyway.click], True)):
+        gr.on(triggers, compare.chat_handler(task, n, anyway=again),
+              [*header, kept, message, system, *extras, *values, *chats],
+              [*answers, message, exchange, *diffs, kept, anyway], show_progress="minimal", **PRIVATE)
+    clear.click(lambda: [*(v for _ in panes for v in ([], "", "")), None, gr.Button(visible=False)], None,
+                [*answers, kept, anyway], **PRIVATE)
     every.click(lambda: gr.Dataframe(visible=True), None, providers, **PRIVATE).then(
         compare.providers_handler(task), [*header, message, system, *extras, *panes[0]["values"]], providers,
         show_progress="minimal", **PRIVATE)
@@ -207,6 +224,7 @@ def build(demo: gr.Blocks) -> None:
     token_line = gr.Markdown(ui._token_note(), elem_classes=["token-status"])
     session_token, _ = ui._build_token(demo, token, [token_line, bill_to])
     owner_browser, owner = owners.browser_state(), gr.State()
+    budget, guard = ui.session_guard(demo)  # the spend guard's budgets (this browser's) and session
     with gr.Row(equal_height=True):
         task = gr.Dropdown([(f"{t.label} · {t.group}", t.id) for t in TASKS.values()], value=DEFAULT_TASK,
                            label="Task", scale=3, elem_classes=["compare-task"])
@@ -215,7 +233,7 @@ def build(demo: gr.Blocks) -> None:
                             info="Panes show as A, B… in shuffled order; names revealed after your vote.")
     link = gr.State()
     comparison = gr.State()  # the last blind comparison: letters, targets and run ids, for the vote
-    header = [session_token, owner, bill_to]
+    header = [session_token, owner, bill_to, budget, guard]  # (compare.GUARD_FIELDS after the first three)
 
     with gr.Accordion("🏆 Blind votes: leaderboard and preference pairs", open=False):
         board = gr.Dataframe(label="Leaderboard of this task (your votes)", interactive=False,

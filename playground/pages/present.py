@@ -6,7 +6,9 @@ reordered, annotated, shared, exported) and a stage that plays a deck one step a
              keys: Enter runs the step live, ← → step, R shows the recording, N the speaker notes, Esc leaves
 
 ``build`` only builds and wires; the handlers are ``playground.decks``' (plain values in, plain values out).
-``?deck=<share id>`` opens a shared deck read-only, on the stage, from its recordings.
+``?deck=<share id>`` opens a shared deck read-only, on the stage, from its recordings. A live step carries the
+spend guard's budgets (this browser's, ``ui.session_guard``: session states, never an API argument): a step held
+back shows its recording, labelled so.
 """
 
 from __future__ import annotations
@@ -112,6 +114,7 @@ def build(demo: gr.Blocks) -> None:
             bill_to = gr.Dropdown([pickers.OWN_ACCOUNT], value="", label="Bill to", visible=False)
         token_line = gr.Markdown(ui._token_note(), elem_classes=["token-status"])
         session_token, _ = ui._build_token(demo, token, [token_line, bill_to], owner)
+        budget, guard = ui.session_guard(demo)  # the spend guard: this browser's budgets, this session's start
         with gr.Row(equal_height=False):
             picker = gr.Dropdown([], label="Deck", scale=2, elem_classes=["present-deck"])
             title = gr.Textbox(label="Title (Enter to rename)", scale=2, max_lines=1, elem_classes=["present-title"])
@@ -182,5 +185,5 @@ def build(demo: gr.Blocks) -> None:
     buttons["next"].click(lambda o, d, s, p, r: decks.go(o, d, s, p, 1, r), [*where, position, offline], stage_out,
                           **PRIVATE)
     buttons["recorded"].click(decks.show_recording, [*where, position], stage_out, **PRIVATE)
-    buttons["live"].click(decks.run_live, [*where, position, session_token], stage_out, show_progress="minimal",
-                          **PRIVATE)
+    buttons["live"].click(decks.run_live, [*where, position, session_token, budget, guard], stage_out,
+                          show_progress="minimal", **PRIVATE)
