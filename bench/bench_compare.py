@@ -17,28 +17,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import statistics
-import sys
 import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.pop("HF_TOKEN", None)
-os.environ["HF_TOKEN_PATH"] = "/nonexistent"
-os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-logging.getLogger("httpx").setLevel(logging.WARNING)
+from _env import MODEL, TOKEN  # noqa: E402 - first: the set-up every benchmark shares
 
 from playground import compare, ledger, owners  # noqa: E402
 from playground.tasks import TASKS  # noqa: E402
 
-MODEL = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
 CHAT_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
-TOKEN = "hf_" + "BenchToken" + "x" * 24  # a fake, built so secret scanners do not flag it
 
 
 class _Answering(BaseHTTPRequestHandler):

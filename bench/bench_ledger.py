@@ -17,21 +17,13 @@ Run: .venv/bin/python bench/bench_ledger.py [--rounds 12] [--n 40] [--latency-ms
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 import uuid
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.pop("HF_TOKEN", None)
-os.environ["HF_TOKEN_PATH"] = "/nonexistent"
-os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-logging.getLogger("httpx").setLevel(logging.WARNING)
+from _env import MODEL, TOKEN  # noqa: E402 - first: the set-up every benchmark shares
 
 from playground import capture, ledger, service  # noqa: E402
 from playground.ledger.record import Row, row_of  # noqa: E402
@@ -39,8 +31,6 @@ from playground.tasks import TASKS  # noqa: E402
 from tests.fakes.server import FakeHF  # noqa: E402
 from tests.helpers import PROVIDER_FOR, example_inputs  # noqa: E402
 
-MODEL = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
-TOKEN = "hf_" + "BenchToken" + "x" * 24  # a fake, built so secret scanners do not flag it
 OWNER = "bench-owner"
 
 

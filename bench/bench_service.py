@@ -12,18 +12,10 @@ Run: .venv/bin/python bench/bench_service.py [--n 200]
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.pop("HF_TOKEN", None)
-os.environ["HF_TOKEN_PATH"] = "/nonexistent"
-os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-logging.getLogger("httpx").setLevel(logging.WARNING)
+from _env import MODEL, TOKEN  # noqa: E402 - first: the set-up every benchmark shares
 
 import gradio as gr  # noqa: E402
 import httpx2  # noqa: E402
@@ -36,8 +28,6 @@ from playground import capture, service  # noqa: E402
 from playground.ui import build_app  # noqa: E402
 from tests.fakes.server import FakeHF  # noqa: E402
 
-MODEL = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
-TOKEN = "hf_" + "BenchToken" + "x" * 24  # a fake, built so secret scanners do not flag it
 TEXT = "I like you. I love you"
 
 
