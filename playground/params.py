@@ -138,6 +138,30 @@ def from_hf(cls: type, names: list[str] | tuple[str, ...], **overrides: dict[str
     return tuple(specs)
 
 
+def json_value(value: Any, label: str) -> Any:
+    """A JSON box's value: text parsed (``None`` when blank), anything else passed through. Raises InputError
+    naming ``label`` and where the JSON breaks."""
+    if not isinstance(value, str):
+        return value or None
+    if not value.strip():
+        return None
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as err:
+        raise InputError(f"{label}: not valid JSON", f"{err.msg} at line {err.lineno}, column {err.colno}.",
+                         "Fix the JSON.") from None
+
+
+def json_object(value: Any, label: str, example: str = '{"name": value}') -> dict[str, Any]:
+    """A JSON object typed in a box ({} when blank); InputError otherwise, naming ``label`` and the fix."""
+    parsed = json_value(value, label)
+    if parsed is None:
+        return {}
+    if not isinstance(parsed, dict):
+        raise InputError(f"{label} must be a JSON object", f"Got {type(parsed).__name__}.", f"Write e.g. {example}.")
+    return parsed
+
+
 def parse_values(specs: tuple[ParamSpec, ...], values: list[Any], extra_json: str | None) -> dict[str, Any]:
     """Build the keyword parameters of a call from the form values and the optional JSON box."""
     params = {}
@@ -145,18 +169,8 @@ def parse_values(specs: tuple[ParamSpec, ...], values: list[Any], extra_json: st
         coerced = spec.coerce(value)
         if coerced is not None:
             params[spec.name] = coerced
-    if extra_json and extra_json.strip():
-        try:
-            extra = json.loads(extra_json)
-        except json.JSONDecodeError as err:
-            raise InputError(
-                "The extra parameters are not valid JSON",
-                f"{err.msg} at line {err.lineno}, column {err.colno}.",
-                'Write a JSON object, e.g. {"top_k": 3}.',
-            ) from err
-        if not isinstance(extra, dict):
-            raise InputError("The extra parameters must be a JSON object", f"Got {type(extra).__name__}.", 'Write e.g. {"top_k": 3}.')
-        by_name = {s.name: s for s in specs}
-        for key, value in extra.items():
-            params[key] = by_name[key].coerce(value) if key in by_name else value
+    extra = json_object(extra_json, "The extra parameters", '{"top_k": 3}')
+    by_name = {s.name: s for s in specs}
+    for key, value in extra.items():
+        params[key] = by_name[key].coerce(value) if key in by_name else value
     return params

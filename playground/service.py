@@ -41,6 +41,7 @@ from . import capture, concurrency, hub, ledger, reliability
 from . import netguard, public_mode, spend_guard
 from .errors import HeldBackError, InputError, PlaygroundError, ProviderError, StoppedError, translate
 from .reliability import RetryPolicy
+from .params import json_value
 from .tasks import Input, Task, get_task
 
 __all__ = [
@@ -273,20 +274,8 @@ def _prepare_table(value: Any, label: str) -> dict[str, list[str]]:
     return {h: [row[i] for row in rows] for i, h in enumerate(headers)}
 
 
-def _json_value(value: Any, label: str) -> Any:
-    """A JSON editor's value: text parsed (``None`` when empty), objects passed through."""
-    if not isinstance(value, str):
-        return value or None
-    if not value.strip():
-        return None
-    try:
-        return json.loads(value)
-    except json.JSONDecodeError as err:
-        raise InputError(f"{label}: not valid JSON", f"{err.msg} at line {err.lineno}, column {err.colno}.", "Fix the JSON.") from None
-
-
 def _prepare_tools(value: Any, label: str) -> list[dict[str, Any]] | None:
-    tools = _json_value(value, label)
+    tools = json_value(value, label)
     if tools is None:
         return None
     if isinstance(tools, dict):
@@ -307,7 +296,7 @@ def _prepare_schema(value: Any, label: str) -> dict[str, Any] | None:
     A full ``response_format`` (``{"type": "json_schema" | "json_object", ...}``) is passed as it is."""
     import jsonschema  # imported here: only structured-output runs need it
 
-    schema = _json_value(value, label)
+    schema = json_value(value, label)
     if schema is None:
         return None
     if not isinstance(schema, dict):

@@ -15,7 +15,6 @@ row that would pass one, with the reason; Resume goes on, within the budgets as 
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ import gradio as gr
 
 from .. import batch, handlers, ledger, owners, spend_guard
 from ..errors import InputError
+from ..params import json_object
 from ..tasks import ASSETS, TASKS
 
 __all__ = ["build", "SLOTS", "load_file", "choose_task", "spec_from", "check_plan", "start_batch", "tick", "pause",
@@ -114,19 +114,6 @@ def _targets(model: str, provider: str, revision: str, more: str) -> tuple[batch
     return tuple(targets)
 
 
-def _json_object(text: str, label: str) -> dict[str, Any]:
-    if not (text or "").strip():
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InputError(f"{label}: not valid JSON", f"{err.msg} at line {err.lineno}, column {err.colno}.",
-                         "Fix the JSON.") from None
-    if not isinstance(value, dict):
-        raise InputError(f"{label}: expected a JSON object", f"Got {type(value).__name__}.", 'Write {"name": value}.')
-    return value
-
-
 def spec_from(task_id, model, provider, revision, more, *rest) -> batch.Spec:
     """The page's fields -> a Spec: (task, model, provider, revision, more targets, *SLOTS columns, expected,
     fixed inputs JSON, parameters JSON, concurrency, adaptive)."""
@@ -136,7 +123,7 @@ def spec_from(task_id, model, provider, revision, more, *rest) -> batch.Spec:
         raise InputError("Pick a task", "", "Choose the task to run on every row.")
     mapping = {spec.name: column for spec, column in zip(task.inputs, slots) if column}
     return batch.Spec(task.id, _targets(model, provider, revision, more), mapping, expected or "",
-                      _json_object(fixed, "Fixed inputs"), _json_object(params, "Parameters"),
+                      json_object(fixed, "Fixed inputs"), json_object(params, "Parameters"),
                       int(concurrency or 4), bool(adaptive))
 
 
@@ -328,10 +315,10 @@ def api_start(file_name: str, data: str, task: str, model: str, provider: str = 
         chosen = TASKS.get(task)
         if chosen is None:
             raise InputError(f"Unknown task '{task}'", "", f"Use one of: {', '.join(TASKS)}.")
-        columns = _json_object(mapping, "mapping") or batch.auto_map(chosen, dataset.columns)
+        columns = json_object(mapping, "mapping") or batch.auto_map(chosen, dataset.columns)
         expected = "" if expected == "-" else (expected or batch.guess_expected(dataset.columns, columns))
         spec = batch.Spec(chosen.id, _targets(model, provider, revision, ""), columns, expected,
-                          _json_object(fixed, "fixed"), _json_object(params, "params"), int(concurrency))
+                          json_object(fixed, "fixed"), json_object(params, "params"), int(concurrency))
         spec.check(dataset)
         plan = batch.plan(spec, dataset, owners.owner_of(state))
         job = batch.start(spec, dataset, state, token, data_bytes=raw)
