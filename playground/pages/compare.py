@@ -127,6 +127,16 @@ def _shared_inputs(task: Task, link: dict[str, Any]) -> list[gr.components.Compo
     return inputs
 
 
+def _build_views(task: Task, n: int, exchange_label: str) -> tuple[list, gr.Dataframe, gr.Dataframe]:
+    """What sits below the panes: the diffs that fit the task, the HTTP exchanges side by side, and the table of
+    every provider of pane 1's model (shown when asked)."""
+    diffs = _build_diffs(task, n, [f"Pane {j + 1}" for j in range(n)])
+    exchange = gr.Dataframe(label=exchange_label, interactive=False, wrap=True, elem_classes=["compare-exchanges"])
+    providers = gr.Dataframe(label="All providers of pane 1's model", interactive=False, wrap=True, visible=False,
+                             elem_classes=["compare-providers"])
+    return diffs, exchange, providers
+
+
 def _anyway_button() -> gr.Button:
     """Shown while a pane waits for the spend guard: sends the held-back panes, approved."""
     return gr.Button("Run anyway (the panes held back by the spend guard)", variant="stop", visible=False,
@@ -148,11 +158,7 @@ def _build_runs(task: Task, n: int, link: dict[str, Any], blind: gr.Checkbox, is
     with gr.Row(visible=False, elem_classes=["compare-vote"]) as vote_row:
         votes = [(gr.Button(label, size="sm"), choice) for label, choice in compare.vote_choices(n)]
     reveal = gr.Markdown(elem_classes=["compare-reveal"])
-    diffs = _build_diffs(task, n, [f"Pane {j + 1}" for j in range(n)])
-    exchange = gr.Dataframe(label="HTTP exchanges side by side", interactive=False, wrap=True,
-                            elem_classes=["compare-exchanges"])
-    providers = gr.Dataframe(label="All providers of pane 1's model", interactive=False, wrap=True, visible=False,
-                             elem_classes=["compare-providers"])
+    diffs, exchange, providers = _build_views(task, n, "HTTP exchanges side by side")
 
     values = [v for p in panes for v in p["values"]]
     answers = [c for p in panes for c in (p["title"], p["output"], p["status"], p["raw"])]
@@ -191,11 +197,7 @@ def _build_chat(task: Task, n: int, link: dict[str, Any], header: list, session_
     text_examples = [list(e) for e in task.examples if isinstance(e[0], str)]
     if text_examples:
         gr.Examples(text_examples, inputs=[message, system, *extras], label="Examples (one click)")
-    diffs = _build_diffs(task, n, [f"Pane {j + 1}" for j in range(n)])
-    exchange = gr.Dataframe(label="HTTP exchanges side by side (last turn)", interactive=False, wrap=True,
-                            elem_classes=["compare-exchanges"])
-    providers = gr.Dataframe(label="All providers of pane 1's model", interactive=False, wrap=True, visible=False,
-                             elem_classes=["compare-providers"])
+    diffs, exchange, providers = _build_views(task, n, "HTTP exchanges side by side (last turn)")
     values = [v for p in panes for v in p["values"]]
     chats = [p["output"] for p in panes]
     answers = [c for p in panes for c in (p["output"], p["status"], p["raw"])]
