@@ -253,6 +253,13 @@ def _wire_comments(call: Call, mark: str) -> list[str]:
     return lines
 
 
+def _code(lines: list[str], mark: str) -> str:
+    """A snippet's text: its lines, with a blank line after the comments that open it (``mark``: # or //)."""
+    if lines and lines[0].startswith(mark):
+        lines.insert(next((i for i, line in enumerate(lines) if not line.startswith(mark)), len(lines)), "")
+    return "\n".join(lines) + "\n"
+
+
 def _no_wire(mark: str) -> str:
     return f"{mark} Run first: this snippet is written from the request the run sends.\n"
 
@@ -395,9 +402,7 @@ def python_huggingface_hub(call: Call) -> str:
         imports = _py_imports(list(call.inputs.values()))
     lines = [*_revision_comment(call, "#"), *imports, "", "from huggingface_hub import InferenceClient", "",
              f"client = InferenceClient({', '.join(client_args)})", *body]
-    if lines[0].startswith("#"):
-        lines.insert(1, "")
-    return "\n".join(lines) + "\n"
+    return _code(lines, "#")
 
 
 def _py_headers(wire: Wire) -> str:
@@ -455,9 +460,7 @@ def python_requests(call: Call) -> str:
             lines.insert(lines.index("import os") + 1, "from pathlib import Path")
     else:
         lines.append("print(response.json())")
-    if lines[0].startswith("#"):
-        lines.insert(next(i for i, line in enumerate(lines) if not line.startswith("#")), "")
-    return "\n".join(lines) + "\n"
+    return _code(lines, "#")
 
 
 _OPENAI_CHAT_ARGS = frozenset({
@@ -483,14 +486,21 @@ def _openai_key(call: Call, python: bool) -> tuple[str, str | None]:
     return ('os.environ["HF_TOKEN"]', None) if python else ("process.env.HF_TOKEN", None)
 
 
+def _openai_parts(call: Call, python: bool) -> tuple[str, str, str, str | None, dict[str, Any]]:
+    """What an openai client's snippet needs from the captured chat request: the base URL, the model, the api key
+    expression and why it is a placeholder (or None), and the body less the model."""
+    base, model = _openai_target(call)
+    key, why = _openai_key(call, python)
+    body = call.wire.body if call.wire is not None and isinstance(call.wire.body, dict) else {}
+    return base, model, key, why, {k: v for k, v in body.items() if k != "model"}
+
+
 def python_openai(call: Call) -> str:
     """The captured chat request, sent with the openai client (the router's OpenAI-compatible route)."""
     wire = call.wire
     if wire is None:
         return _no_wire("#")
-    base, model = _openai_target(call)
-    key, why = _openai_key(call, python=True)
-    body = {k: v for k, v in wire.body.items() if k not in ("model",)} if isinstance(wire.body, dict) else {}
+    base, model, key, why, body = _openai_parts(call, python=True)
     known = {k: v for k, v in body.items() if k in _OPENAI_CHAT_ARGS}
     unknown = {k: v for k, v in body.items() if k not in _OPENAI_CHAT_ARGS}
     client_args = [f"    base_url={json.dumps(base)},", f"    api_key={key},{f'  # {why}' if why else ''}"]
@@ -509,9 +519,7 @@ def python_openai(call: Call) -> str:
                   '        print(chunk.choices[0].delta.content or "", end="")']
     else:
         lines.append("print(stream.choices[0].message.content)")
-    if lines[0].startswith("#"):
-        lines.insert(next(i for i, line in enumerate(lines) if not line.startswith("#")), "")
-    return "\n".join(lines) + "\n"
+    return _code(lines, "#")
 
 
 # ------------------------------------------------------------------------------------------ JavaScript
@@ -621,9 +629,7 @@ def js_huggingface_inference(call: Call) -> str:
     lines = [*_revision_comment(call, "//"), *_js_imports(args, write=out is not None),
              'import { InferenceClient } from "@huggingface/inference";', "",
              f"const client = new InferenceClient({token});", "", call_line, *tail]
-    if lines[0].startswith("//"):
-        lines.insert(next(i for i, line in enumerate(lines) if not line.startswith("//")), "")
-    return "\n".join(lines) + "\n"
+    return _code(lines, "//")
 
 
 def _js_headers(wire: Wire) -> list[str]:
@@ -667,9 +673,7 @@ def js_fetch(call: Call) -> str:
                   f'console.log("saved {out}");']
     else:
         lines.append("console.log(await response.json());")
-    if lines[0].startswith("//"):
-        lines.insert(next(i for i, line in enumerate(lines) if not line.startswith("//")), "")
-    return "\n".join(lines) + "\n"
+    return _code(lines, "//")
 
 
 def js_openai(call: Call) -> str:
@@ -677,9 +681,7 @@ def js_openai(call: Call) -> str:
     wire = call.wire
     if wire is None:
         return _no_wire("//")
-    base, model = _openai_target(call)
-    key, why = _openai_key(call, python=False)
-    body = {k: v for k, v in wire.body.items() if k != "model"} if isinstance(wire.body, dict) else {}
+    base, model, key, why, body = _openai_parts(call, python=False)
     headers = {k: v for k, v in wire.headers.items() if k.lower() != "content-type"}
     client = [f"    baseURL: {json.dumps(base)},", f"    apiKey: {key},{f' // {why}' if why else ''}"]
     if headers:
@@ -688,9 +690,7 @@ def js_openai(call: Call) -> str:
              'import OpenAI from "openai";', "", "const client = new OpenAI({", *client, "});", "",
              f"const stream = await client.chat.completions.create({_js({'model': model, **body})});"]
     lines += _JS_PRINT_STREAM if body.get("stream") else ["console.log(stream.choices[0].message.content);"]
-    if lines[0].startswith("//"):
-        lines.insert(next(i for i, line in enumerate(lines) if not line.startswith("//")), "")
-    return "\n".join(lines) + "\n"
+    return _code(lines, "//")
 
 
 # ------------------------------------------------------------------------------------------ shell
