@@ -133,7 +133,8 @@ def space_zip(task: Task, model: str, provider: str = "auto", params: dict[str, 
 
 def export_handler(task_id: str):
     """The Export button's handler: (provider, endpoint URL, bill-to, model, *inputs, *params, extra JSON) -> zip
-    path. Parameters that do not parse keep the last zip (and say why)."""
+    path. Parameters that do not parse export nothing: a gr.Error says why and the fix (the page shows it, and
+    the download that follows a success does not happen)."""
     task = get_task(task_id)
     n_in, n_par = len(task.inputs), len(task.params)
 
@@ -143,8 +144,8 @@ def export_handler(task_id: str):
             params = parse_values(task.params, list(values[n_in:n_in + n_par]), values[n_in + n_par])
             return space_zip(task, model, provider, params, inputs=inputs, bill_to=bill_to, endpoint_url=endpoint_url)
         except InputError as err:
-            gradio.Warning(f"Export as Space: {err.title}. {err.fix}")
-            return gradio.skip()
+            raise gradio.Error(f"Export as Space: nothing exported. {err.title}. {err.fix}",
+                               print_exception=False) from None
 
     return export
 

@@ -138,7 +138,7 @@ def from_hf(cls: type, names: list[str] | tuple[str, ...], **overrides: dict[str
     return tuple(specs)
 
 
-def json_value(value: Any, label: str) -> Any:
+def json_value(value: Any, label: str, fix: str = "Fix the JSON.") -> Any:
     """A JSON box's value: text parsed (``None`` when blank), anything else passed through. Raises InputError
     naming ``label`` and where the JSON breaks."""
     if not isinstance(value, str):
@@ -149,12 +149,12 @@ def json_value(value: Any, label: str) -> Any:
         return json.loads(value)
     except json.JSONDecodeError as err:
         raise InputError(f"{label}: not valid JSON", f"{err.msg} at line {err.lineno}, column {err.colno}.",
-                         "Fix the JSON.") from None
+                         fix) from None
 
 
 def json_object(value: Any, label: str, example: str = '{"name": value}') -> dict[str, Any]:
     """A JSON object typed in a box ({} when blank); InputError otherwise, naming ``label`` and the fix."""
-    parsed = json_value(value, label)
+    parsed = json_value(value, label, f"Write a JSON object, e.g. {example}.")
     if parsed is None:
         return {}
     if not isinstance(parsed, dict):

@@ -305,12 +305,11 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
                 run_anyway = gr.Button("Run anyway", variant="stop", visible=False, elem_classes=["run-anyway"])
                 if chat:
                     clear = gr.Button("Clear conversation")
-                # Export as Space: the zip it holds is kept current with the tab's model, provider and parameters
-                # (a download button hands over the file it holds when clicked), and after each run, its inputs
-                export = export_space.export_handler(task.id)
-                export_inputs = [*header[1:], model, *inputs, *params, extra]
-                space = gr.DownloadButton("⬇️ Export as Space", export(*(c.value for c in export_inputs)), size="md",
-                                          scale=0, elem_classes=["export-space"])
+                # Export as Space: the zip is made when the button is pressed, from the tab's values then, and
+                # handed to a hidden download button that the browser then clicks (a download button can only hand
+                # over a file it already holds: gradio#9230)
+                export = gr.Button("⬇️ Export as Space", size="md", scale=0, elem_classes=["export-space"])
+                space = gr.DownloadButton("Space zip", visible="hidden", elem_id=f"space-zip-{task.id}")
                 to_compare = gr.Button("Compare…", scale=0, elem_classes=["open-compare"])
             if chat:  # for a reply that failed or broke midway
                 with gr.Row():
@@ -366,10 +365,9 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
         for event in runs:
             event.then(handlers.cooldowns_markdown, session_token, cooldowns, api_visibility="private",
                        show_progress="hidden")
-    gr.on([c.change for c in [*header[1:], model, *params, extra]], export, export_inputs, space,
-          api_visibility="private", show_progress="hidden", trigger_mode="always_last")
-    for event in runs:
-        event.then(export, export_inputs, space, api_visibility="private", show_progress="hidden")
+    export.click(export_space.export_handler(task.id), [*header[1:], model, *inputs, *params, extra], space,
+                 api_visibility="private", show_progress="minimal").success(
+        None, js=f"() => document.getElementById('space-zip-{task.id}')?.click()")
     for event in runs:  # each client's code for the run just made: the tab's values and the captured request
         event.then(partial(handlers.snippets_for_run, task), [*event_inputs, raw], codes, api_visibility="private",
                    show_progress="hidden")

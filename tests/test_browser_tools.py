@@ -52,10 +52,10 @@ def test_export_as_space_downloads_the_tab_as_a_space(app, fake, fresh_cache, tm
         panel = open_task(page, "Text classification")
         panel.get_by_role("button", name="Parameters").click()
         top_k = panel.get_by_label("top k").first  # a text box (blank: the server default), labelled with its help
-        top_k.fill("3")
-        top_k.press("Enter")
-        top_k.blur()
-        page.wait_for_timeout(1500)  # the zip follows the parameters
+        top_k.fill("three")  # a value that cannot be sent: nothing is exported, and the page says why
+        panel.get_by_role("button", name="⬇️ Export as Space").click()
+        page.get_by_text("Export as Space: nothing exported. Parameter 'top_k' is invalid").first.wait_for(timeout=90_000)
+        top_k.fill("3")  # and at once, Export: the zip is made from the values as they are when it is pressed
         with page.expect_download(timeout=90_000) as caught:
             panel.get_by_role("button", name="⬇️ Export as Space").click()
         path = tmp_path / caught.value.suggested_filename

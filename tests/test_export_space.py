@@ -97,10 +97,11 @@ def test_export_handler_reads_the_tab_and_never_the_token(tmp_path):
     assert all(TOKEN not in text for text in files.values())
 
 
-def test_bad_parameters_keep_the_last_zip():
+def test_bad_parameters_export_nothing_and_say_the_fix():
     task = TASKS["text-classification"]
-    skipped = export_space.export_handler(task.id)("hf-inference", "", "", SST2, "x", *[None] * len(task.params), "{oops")
-    assert skipped == export_space.gradio.skip()
+    export = export_space.export_handler(task.id)
+    with pytest.raises(export_space.gradio.Error, match="not valid JSON.*Write a JSON object"):
+        export("hf-inference", "", "", SST2, "x", *[None] * len(task.params), "{oops")
 
 
 def test_custom_endpoint_without_url_says_so():
