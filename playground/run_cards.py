@@ -155,6 +155,33 @@ def write(card: dict[str, Any], folder: str | Path | None = None) -> str:
     return str(path)
 
 
+def tab_card(raw: str | None, owner_state: Any) -> str:
+    """A tab's "Run card" button: the card of the tab's last run (named by its raw exchange's ``run_id``), written
+    for download. Raises gr.Error saying why there is none (no run yet, not recorded, not this browser's)."""
+    from . import owners
+
+    try:
+        run_id = json.loads(raw or "{}").get("run_id")
+    except (ValueError, AttributeError):
+        run_id = None
+    if not run_id:
+        raise gr.Error("No run card yet: run the task first (a run the ledger did not record has none).",
+                       print_exception=False)
+    store = ledger.current()
+    if store is None:
+        raise gr.Error("No run card: this playground records no runs (its ledger is off).",
+                       print_exception=False)
+    store.flush(5.0)  # the run is written off the request path: wait a moment for it
+    owner = owners.owner_of(owner_state)
+    try:
+        run = store.get_run(owner, run_id)
+    except ledger.LedgerError as err:
+        raise gr.Error(f"The run card cannot be read: {err}", print_exception=False) from None
+    if run is None:
+        raise gr.Error("That run is not in this browser's history (deleted, or not recorded).", print_exception=False)
+    return write(card_of(run, store, owner))
+
+
 def loads(text: str | bytes) -> dict[str, Any]:
     """A card from its file's text. Raises CardError for a file that is not one."""
     try:

@@ -183,6 +183,7 @@ class RunResult:
         calls = [e for e in self.exchanges if not e.is_hub_lookup]
         lookups = [e for e in self.exchanges if e.is_hub_lookup]
         return {
+            **({"run_id": self.run_id} if self.run_id else {}),  # its ledger record (the tab's run card reads it)
             "exchanges": [e.to_dict() for e in calls],
             **({"attempts": [a.to_dict() for a in self.attempts]} if self.attempts else {}),
             **({"error": self.error.to_dict()} if self.error else {}),

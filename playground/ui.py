@@ -12,7 +12,7 @@ components and events (the config it inlines in the page is filtered by route).
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Any, Callable
 
 import gradio as gr
 
@@ -264,6 +264,15 @@ def session_guard(demo: gr.Blocks) -> tuple[gr.State, gr.State]:
     return budget, guard
 
 
+def _download_on_click(button: gr.Button, make: Callable[..., str], inputs: list, elem_id: str) -> None:
+    """A button that makes a file when pressed (``make(*inputs)``: its path; a gr.Error says why there is none)
+    and downloads it: the file goes to a hidden download button that the browser then clicks (a download button
+    can only hand over a file it already holds: gradio#9230)."""
+    hidden = gr.DownloadButton("Download", visible="hidden", elem_id=elem_id)
+    button.click(make, inputs, hidden, api_visibility="private", show_progress="minimal").success(
+        None, js=f"() => document.getElementById({elem_id!r})?.click()")
+
+
 def _build_tab(task: Task, header: list[gr.components.Component], session_token: gr.State, tab: gr.Tab,
                advanced: list[gr.components.Component] = (), cooldowns: gr.Markdown | None = None,
                owner: gr.State | None = None,
@@ -305,11 +314,10 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
                 run_anyway = gr.Button("Run anyway", variant="stop", visible=False, elem_classes=["run-anyway"])
                 if chat:
                     clear = gr.Button("Clear conversation")
-                # Export as Space: the zip is made when the button is pressed, from the tab's values then, and
-                # handed to a hidden download button that the browser then clicks (a download button can only hand
-                # over a file it already holds: gradio#9230)
+                # Export as Space: a zip made when pressed, from the tab's values then
                 export = gr.Button("⬇️ Export as Space", size="md", scale=0, elem_classes=["export-space"])
-                space = gr.DownloadButton("Space zip", visible="hidden", elem_id=f"space-zip-{task.id}")
+                card_button = gr.Button("⬇️ Run card", size="md", scale=0, elem_classes=["tab-run-card"],
+                                        visible=owner is not None)  # (the card of the tab's last run)
                 to_compare = gr.Button("Compare…", scale=0, elem_classes=["open-compare"])
             if chat:  # for a reply that failed or broke midway
                 with gr.Row():
@@ -365,9 +373,10 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
         for event in runs:
             event.then(handlers.cooldowns_markdown, session_token, cooldowns, api_visibility="private",
                        show_progress="hidden")
-    export.click(export_space.export_handler(task.id), [*header[1:], model, *inputs, *params, extra], space,
-                 api_visibility="private", show_progress="minimal").success(
-        None, js=f"() => document.getElementById('space-zip-{task.id}')?.click()")
+    _download_on_click(export, export_space.export_handler(task.id), [*header[1:], model, *inputs, *params, extra],
+                       f"space-zip-{task.id}")
+    if owner is not None:  # the last run's card (its raw exchange names its record)
+        _download_on_click(card_button, run_cards.tab_card, [raw, owner], f"run-card-{task.id}")
     for event in runs:  # each client's code for the run just made: the tab's values and the captured request
         event.then(partial(handlers.snippets_for_run, task), [*event_inputs, raw], codes, api_visibility="private",
                    show_progress="hidden")

@@ -137,3 +137,26 @@ def test_three_runs_found_in_history_reopened_and_carried_to_another_profile(app
                                         "text-classification"]
         finally:
             browser.close()
+
+
+def test_the_tab_downloads_the_card_of_its_last_run(app, fake, tmp_path):
+    """A run's card, from its own tab: no trip to History."""
+    from tests.browser import browser_page
+
+    with browser_page(height=1200) as page:
+        page.context.set_default_timeout(90_000)
+        page.goto(app.local_url)
+        page.get_by_label("Hugging Face token").fill(TOKEN)
+        panel = open_task(page, "Text classification")
+        panel.get_by_role("button", name="⬇️ Run card").click()  # before any run: says so, downloads nothing
+        page.get_by_text("No run card yet: run the task first").first.wait_for(timeout=90_000)
+        _run_example(page, panel, "hf-inference")
+        with page.expect_download(timeout=90_000) as caught:
+            panel.get_by_role("button", name="⬇️ Run card").click()
+        path = tmp_path / caught.value.suggested_filename
+        caught.value.save_as(path)
+    text = path.read_text()
+    card = json.loads(text)
+    assert path.name == f"run-{card['id']}.json"
+    assert card["task"] == "text-classification" and card["request"]["inputs"]["text"] == "I like you. I love you"
+    assert TOKEN not in text

@@ -91,3 +91,23 @@ def test_a_reopened_chat_shows_the_question_and_its_reply(fake):
     assert json.loads(raw_again) == json.loads(raw)
     # Retry takes the question back into the box: the reopened chat runs again as it was asked
     assert handlers.take_back_last_turn(conversation) == ([], "What is the capital of France?")
+
+
+def test_the_tab_downloads_the_card_of_its_last_run_and_of_no_other_browser(fake):
+    """The tab's "Run card" button: the card of the run its raw exchange names, for this browser only."""
+    me, stranger = owners.load(None)[1], owners.load(None)[1]
+    _, status, raw = send("text-classification", me, provider="hf-inference", text="I like the card",
+                          model=TASKS["text-classification"].default_model)
+    assert status.startswith("✅"), status
+    assert json.loads(raw)["run_id"]  # the raw exchange names the run's record
+    path = run_cards.tab_card(raw, me)
+    text = open(path, encoding="utf-8").read()
+    card = run_cards.loads(text)
+    assert card["task"] == "text-classification" and card["request"]["inputs"]["text"] == "I like the card"
+    assert TOKEN not in text
+    with pytest.raises(run_cards.gr.Error, match="not in this browser's history"):
+        run_cards.tab_card(raw, stranger)
+    with pytest.raises(run_cards.gr.Error, match="run the task first"):
+        run_cards.tab_card("", me)  # no run yet
+    with pytest.raises(run_cards.gr.Error, match="run the task first"):
+        run_cards.tab_card(json.dumps({"exchanges": []}), me)  # a run the ledger did not record
