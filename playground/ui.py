@@ -361,11 +361,12 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
 
 
 def _build_lazy_tab(demo: gr.Blocks, task: Task, tab: gr.Tab, opened: gr.Checkbox, pending: gr.State,
-                    **context: Any) -> None:
+                    sink: gr.components.Component, **context: Any) -> None:
     """A task's tab built the first time it is shown: ``opened`` (a hidden checkbox the browser ticks when the tab
     or its group is selected) turns true once and builds it; ``pending`` is a run to fill it with (``run_cards``:
     ``{"values": the fields' values, "nonce"}``), set by a ``?run=`` link or a run card before or after the build.
-    ``context``: ``_build_tab``'s header, session token, advanced, cooldowns and owner."""
+    ``sink``: where its events' hidden progress goes (``_progress_to_sink``). ``context``: ``_build_tab``'s header,
+    session token, advanced, cooldowns and owner."""
 
     @gr.render(inputs=[opened, pending], triggers=[opened.change], show_progress="hidden")
     def build_task_tab(is_open: bool, run: dict[str, Any] | None) -> None:
@@ -379,6 +380,33 @@ def _build_lazy_tab(demo: gr.Blocks, task: Task, tab: gr.Tab, opened: gr.Checkbo
         # a run reopened into the tab once built
         pending.change(partial(_pending_values, len(fields)), pending, fields, api_visibility="private",
                        show_progress="hidden")
+
+        # its events' (hidden) progress goes to the page's sink, as the page's own do (``_progress_to_sink``)
+        _progress_to_sink(sink, _rendered_now())
+
+
+def _rendered_now() -> list[Any]:
+    """The events declared by the render running now (this session's copy of the page's events)."""
+    from gradio.context import LocalContext
+
+    renderable, config = LocalContext.renderable.get(None), LocalContext.blocks_config.get(None)
+    if renderable is None or config is None:
+        return []
+    return [fn for fn in config.fns.values()
+            if fn.rendered_in is renderable and fn.render_iteration == renderable.render_iteration]
+
+
+def _progress_to_sink(sink: gr.components.Component, fns: Any) -> None:
+    """Every event of ``fns`` whose progress is hidden shows it on ``sink`` (a hidden component) instead of on its
+    outputs. Gradio's frontend keeps a status for every output of every event run so far, and on each status change
+    of any event looks each of them up in the page's tree (from the root) and reads the values of it and of
+    everything inside it: with the tab rows (the ``?task=`` and ``?run=`` steps' outputs) and every tab's container
+    (a render's output) among them, each event walked every tab built so far, and each tab opened took longer than
+    the one before (0.6 s for the 2nd, 7 to 30 s for the 29th: bench/bench_page.py). With one sink, what each event
+    walks no longer grows with the tabs opened."""
+    for fn in fns:
+        if fn.show_progress == "hidden" and fn.show_progress_on is None and fn.outputs:
+            fn.show_progress_on = [sink]
 
 
 def _pending_values(n: int, run: dict[str, Any] | None) -> list[Any]:
@@ -473,6 +501,7 @@ def build_app(max_concurrency: int | None = None, mcp: bool = False) -> gr.Block
         # the browser ticks its hidden checkbox (kept outside the tabs, where a tab not shown cannot hide it) when
         # the tab or its group is selected; ``pending`` holds a run reopened into it.
         first = next(iter(TASKS))
+        sink = gr.Checkbox(False, visible=False, elem_classes=["progress-sink"])
         lazy = {task_id: (gr.Checkbox(False, visible=False, elem_classes=["tab-opened"]), gr.State())
                 for task_id in TASKS if task_id != first}
         layout: list[tuple[str, int | None]] = []  # run_cards' layout: (task, its fields), or (task, None): lazy
@@ -493,14 +522,15 @@ def build_app(max_concurrency: int | None = None, mcp: bool = False) -> gr.Block
                                 reopened += fields
                                 continue
                             opened, pending = lazy[task.id]
-                            tab.select(None, None, opened, js="() => true", api_visibility="private", queue=False)
-                            _build_lazy_tab(demo, task, tab, opened, pending, **context)
+                            tab.select(None, None, opened, js="() => true", api_visibility="private", queue=False,
+                                       show_progress="hidden")
+                            _build_lazy_tab(demo, task, tab, opened, pending, sink, **context)
                             layout.append((task.id, None))
                             reopened += [opened, pending]
                 shown = next(t.id for t in TASKS.values() if t.group == group)  # a group opens on its first task
                 if shown in lazy:
                     group_tab.select(None, None, lazy[shown][0], js="() => true", api_visibility="private",
-                                     queue=False)
+                                     queue=False, show_progress="hidden")
         demo.load(_linked_task_handler(list(lazy)), None, [groups, *task_tabs, *(o for o, _ in lazy.values())],
                   api_visibility="private", show_progress="hidden")
         # ?run=<id> (History's "Open in its tab") and a run card dropped on the page fill the run's tab
@@ -510,6 +540,7 @@ def build_app(max_concurrency: int | None = None, mcp: bool = False) -> gr.Block
                                                api_visibility="private", show_progress="hidden")
         card_upload.upload(run_cards.upload_handler(layout), card_upload, reopened, api_visibility="private",
                            show_progress="hidden")
+        _progress_to_sink(sink, [fn for fn in demo.fns.values() if fn.page == ""])
     _build_endpoints(demo, mcp=mcp)
     with demo.route("Compare", "/compare"):
         compare_page.build(demo)
