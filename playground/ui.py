@@ -11,6 +11,7 @@ components and events (the config it inlines in the page is filtered by route).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -171,6 +172,26 @@ def _raw_field() -> gr.Code:
 # ------------------------------------------------------------------------------------------ a task's tab
 
 
+@contextmanager
+def _accordion(label: str, open: bool = False):
+    """A tab's accordion; closed, what it holds is hidden until it is first opened. Gradio's frontend mounts a
+    closed accordion's content only when it opens, except in a part of the page built by ``gr.render`` (every tab
+    but the first): there it mounts everything at once, the Code accordion's code boxes (an editor each, in tabs
+    not shown) and the parameters included, about half of a tab's cost when it is first shown. Hidden, they are
+    mounted when the accordion first opens (a round trip), with their values (a run fills them while hidden)."""
+    with gr.Accordion(label, open=open) as accordion:
+        if open:
+            yield
+            return
+        with gr.Column(visible=False) as body:
+            yield
+    accordion.expand(_shown_column, None, body, queue=False, api_visibility="private", show_progress="hidden")
+
+
+def _shown_column() -> gr.Column:
+    return gr.Column(visible=True)
+
+
 def _build_pickers(task: Task, header: list[gr.components.Component], session_token: gr.State, tab: gr.Tab,
                    card: list[gr.components.Component]) -> tuple[gr.Dropdown, gr.Dropdown, dict[str, Any]]:
     """Model (searchable), its summary and providers, and the revision; wired to ``pickers``. A model the user
@@ -271,14 +292,14 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
                 output = RENDERERS["chat"].component()
                 message = _message_field()
                 system = _input_component(task.inputs[1])
-                with gr.Accordion("Tools and structured output", open=False):
+                with _accordion("Tools and structured output"):
                     tools, schema = (_input_component(spec) for spec in task.inputs[2:])
                     declared = gr.Markdown(handlers.describe_tools(""))
                 tools.change(handlers.describe_tools, tools, declared, show_progress="hidden", api_visibility="private")
                 inputs = [message, system, tools, schema]
             else:
                 inputs = _task_inputs(task, url_boxes)
-            with gr.Accordion("Parameters", open=False):
+            with _accordion("Parameters"):
                 params = [_param_component(spec, key=f"{task.id}:{spec.name}") for spec in task.params]
                 extra = _extra_field()
             if task.billed_slow:
@@ -314,9 +335,9 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
             if not chat:
                 output = RENDERERS[task.renderer].component()
             status = _status_field()
-            with gr.Accordion("Raw exchange (HTTP request and response, token redacted)", open=not chat):
+            with _accordion("Raw exchange (HTTP request and response, token redacted)", open=not chat):
                 raw = _raw_field()
-            with gr.Accordion("Code (reproduces the last run: Python, JavaScript, curl)", open=False):
+            with _accordion("Code (reproduces the last run: Python, JavaScript, curl)"):
                 codes = _build_code_tabs(task)
     texts = [(c, spec.name) for c, spec in zip(inputs, task.inputs) if spec.kind in ("text", "lines", "chat")]
     to_compare.click(None, [model, header[1], *(c for c, _ in texts)], None, api_visibility="private",
