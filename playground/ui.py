@@ -173,14 +173,14 @@ def _raw_field() -> gr.Code:
 
 
 @contextmanager
-def _accordion(label: str, open: bool = False):
-    """A tab's accordion; closed, what it holds is hidden until it is first opened. Gradio's frontend mounts a
-    closed accordion's content only when it opens, except in a part of the page built by ``gr.render`` (every tab
-    but the first): there it mounts everything at once, the Code accordion's code boxes (an editor each, in tabs
+def _accordion(label: str, open: bool = False, rendered: bool = False):
+    """A tab's accordion; closed, in a tab built by ``gr.render`` (``rendered``), what it holds is hidden until it is
+    first opened. Gradio's frontend mounts a closed accordion's content only when it opens, except in a part of the
+    page built by ``gr.render`` (every tab but the first): there it mounts everything at once, the Code accordion's code boxes (an editor each, in tabs
     not shown) and the parameters included, about half of a tab's cost when it is first shown. Hidden, they are
     mounted when the accordion first opens (a round trip), with their values (a run fills them while hidden)."""
     with gr.Accordion(label, open=open) as accordion:
-        if open:
+        if open or not rendered:
             yield
             return
         with gr.Column(visible=False) as body:
@@ -271,11 +271,12 @@ def _keep_budgets(demo: gr.Blocks, budgets: list[gr.Number]) -> None:
 
 def _build_tab(task: Task, header: list[gr.components.Component], session_token: gr.State, tab: gr.Tab,
                advanced: list[gr.components.Component] = (), cooldowns: gr.Markdown | None = None,
-               owner: gr.State | None = None,
-               guard: gr.State | None = None) -> tuple[list[gr.components.Component], dict[str, Any]]:
+               owner: gr.State | None = None, guard: gr.State | None = None,
+               rendered: bool = False) -> tuple[list[gr.components.Component], dict[str, Any]]:
     """One task's tab. ``header`` is what every Run takes first (the token argument, provider, endpoint, bill-to);
     ``session_token`` is the token pasted in this browser tab (``_build_token``); ``owner`` whose runs these are
-    (``owners``); ``guard`` the session's spend guard state (``spend_guard``). Returns the fields a reopened run
+    (``owners``); ``guard`` the session's spend guard state (``spend_guard``); ``rendered``: built by ``gr.render``
+    (``_build_lazy_tab``: its closed accordions' content is mounted when they open, ``_accordion``). Returns the fields a reopened run
     fills (``run_cards.tab_values``' order) and the arguments of the event that summarises the tab's model (wired
     to its showing by the caller)."""
     gr.Markdown(task.description)
@@ -292,14 +293,14 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
                 output = RENDERERS["chat"].component()
                 message = _message_field()
                 system = _input_component(task.inputs[1])
-                with _accordion("Tools and structured output"):
+                with _accordion("Tools and structured output", rendered=rendered):
                     tools, schema = (_input_component(spec) for spec in task.inputs[2:])
                     declared = gr.Markdown(handlers.describe_tools(""))
                 tools.change(handlers.describe_tools, tools, declared, show_progress="hidden", api_visibility="private")
                 inputs = [message, system, tools, schema]
             else:
                 inputs = _task_inputs(task, url_boxes)
-            with _accordion("Parameters"):
+            with _accordion("Parameters", rendered=rendered):
                 params = [_param_component(spec, key=f"{task.id}:{spec.name}") for spec in task.params]
                 extra = _extra_field()
             if task.billed_slow:
@@ -335,9 +336,9 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
             if not chat:
                 output = RENDERERS[task.renderer].component()
             status = _status_field()
-            with _accordion("Raw exchange (HTTP request and response, token redacted)", open=not chat):
+            with _accordion("Raw exchange (HTTP request and response, token redacted)", open=not chat, rendered=rendered):
                 raw = _raw_field()
-            with _accordion("Code (reproduces the last run: Python, JavaScript, curl)"):
+            with _accordion("Code (reproduces the last run: Python, JavaScript, curl)", rendered=rendered):
                 codes = _build_code_tabs(task)
     texts = [(c, spec.name) for c, spec in zip(inputs, task.inputs) if spec.kind in ("text", "lines", "chat")]
     to_compare.click(None, [model, header[1], *(c for c, _ in texts)], None, api_visibility="private",
@@ -393,7 +394,7 @@ def _build_lazy_tab(demo: gr.Blocks, task: Task, tab: gr.Tab, opened: gr.Checkbo
     def build_task_tab(is_open: bool, run: dict[str, Any] | None) -> None:
         if not is_open:
             return
-        fields, summarise = _build_tab(task, tab=tab, **context)
+        fields, summarise = _build_tab(task, tab=tab, rendered=True, **context)
         shown = demo.load(lambda: run["values"], None, fields, api_visibility="private",
                           show_progress="hidden") if run else None
         # the tab just shown: its model summarised (the filled one, for a reopened run)
