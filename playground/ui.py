@@ -11,6 +11,7 @@ components and events (the config it inlines in the page is filtered by route).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import partial
 from typing import Any, Callable
 
@@ -171,6 +172,26 @@ def _raw_field() -> gr.Code:
 # ------------------------------------------------------------------------------------------ a task's tab
 
 
+@contextmanager
+def _accordion(label: str, open: bool = False, rendered: bool = False):
+    """A tab's accordion; closed, in a tab built by ``gr.render`` (``rendered``), what it holds is hidden until it is
+    first opened. Gradio's frontend mounts a closed accordion's content only when it opens, except in a part of the
+    page built by ``gr.render`` (every tab but the first): there it mounts everything at once, the Code accordion's code boxes (an editor each, in tabs
+    not shown) and the parameters included, about half of a tab's cost when it is first shown. Hidden, they are
+    mounted when the accordion first opens (a round trip), with their values (a run fills them while hidden)."""
+    with gr.Accordion(label, open=open) as accordion:
+        if open or not rendered:
+            yield
+            return
+        with gr.Column(visible=False) as body:
+            yield
+    accordion.expand(_shown_column, None, body, queue=False, api_visibility="private", show_progress="hidden")
+
+
+def _shown_column() -> gr.Column:
+    return gr.Column(visible=True)
+
+
 def _build_pickers(task: Task, header: list[gr.components.Component], session_token: gr.State, tab: gr.Tab,
                    card: list[gr.components.Component]) -> tuple[gr.Dropdown, gr.Dropdown, dict[str, Any]]:
     """Model (searchable), its summary and providers, and the revision; wired to ``pickers``. A model the user
@@ -275,11 +296,12 @@ def _download_on_click(button: gr.Button, make: Callable[..., str], inputs: list
 
 def _build_tab(task: Task, header: list[gr.components.Component], session_token: gr.State, tab: gr.Tab,
                advanced: list[gr.components.Component] = (), cooldowns: gr.Markdown | None = None,
-               owner: gr.State | None = None,
-               guard: gr.State | None = None) -> tuple[list[gr.components.Component], dict[str, Any]]:
+               owner: gr.State | None = None, guard: gr.State | None = None,
+               rendered: bool = False) -> tuple[list[gr.components.Component], dict[str, Any]]:
     """One task's tab. ``header`` is what every Run takes first (the token argument, provider, endpoint, bill-to);
     ``session_token`` is the token pasted in this browser tab (``_build_token``); ``owner`` whose runs these are
-    (``owners``); ``guard`` the session's spend guard state (``spend_guard``). Returns the fields a reopened run
+    (``owners``); ``guard`` the session's spend guard state (``spend_guard``); ``rendered``: built by ``gr.render``
+    (``_build_lazy_tab``: its closed accordions' content is mounted when they open, ``_accordion``). Returns the fields a reopened run
     fills (``run_cards.tab_values``' order) and the arguments of the event that summarises the tab's model (wired
     to its showing by the caller)."""
     gr.Markdown(task.description)
@@ -296,14 +318,14 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
                 output = RENDERERS["chat"].component()
                 message = _message_field()
                 system = _input_component(task.inputs[1])
-                with gr.Accordion("Tools and structured output", open=False):
+                with _accordion("Tools and structured output", rendered=rendered):
                     tools, schema = (_input_component(spec) for spec in task.inputs[2:])
                     declared = gr.Markdown(handlers.describe_tools(""))
                 tools.change(handlers.describe_tools, tools, declared, show_progress="hidden", api_visibility="private")
                 inputs = [message, system, tools, schema]
             else:
                 inputs = _task_inputs(task, url_boxes)
-            with gr.Accordion("Parameters", open=False):
+            with _accordion("Parameters", rendered=rendered):
                 params = [_param_component(spec, key=f"{task.id}:{spec.name}") for spec in task.params]
                 extra = _extra_field()
             if task.billed_slow:
@@ -337,9 +359,9 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
             if not chat:
                 output = RENDERERS[task.renderer].component()
             status = _status_field()
-            with gr.Accordion("Raw exchange (HTTP request and response, token redacted)", open=not chat):
+            with _accordion("Raw exchange (HTTP request and response, token redacted)", open=not chat, rendered=rendered):
                 raw = _raw_field()
-            with gr.Accordion("Code (reproduces the last run: Python, JavaScript, curl)", open=False):
+            with _accordion("Code (reproduces the last run: Python, JavaScript, curl)", rendered=rendered):
                 codes = _build_code_tabs(task)
     texts = [(c, spec.name) for c, spec in zip(inputs, task.inputs) if spec.kind in ("text", "lines", "chat")]
     to_compare.click(None, [model, header[1], *(c for c, _ in texts)], None, api_visibility="private",
@@ -384,17 +406,18 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
 
 
 def _build_lazy_tab(demo: gr.Blocks, task: Task, tab: gr.Tab, opened: gr.Checkbox, pending: gr.State,
-                    **context: Any) -> None:
+                    sink: gr.components.Component, **context: Any) -> None:
     """A task's tab built the first time it is shown: ``opened`` (a hidden checkbox the browser ticks when the tab
     or its group is selected) turns true once and builds it; ``pending`` is a run to fill it with (``run_cards``:
     ``{"values": the fields' values, "nonce"}``), set by a ``?run=`` link or a run card before or after the build.
-    ``context``: ``_build_tab``'s header, session token, advanced, cooldowns and owner."""
+    ``sink``: where its events' hidden progress goes (``_progress_to_sink``). ``context``: ``_build_tab``'s header,
+    session token, advanced, cooldowns and owner."""
 
     @gr.render(inputs=[opened], triggers=[opened.change], show_progress="hidden")
     def build_task_tab(is_open: bool) -> None:
         if not is_open:
             return
-        fields, summarise = _build_tab(task, tab=tab, **context)
+        fields, summarise = _build_tab(task, tab=tab, rendered=True, **context)
         fill = partial(_pending_values, len(fields))
         # a run reopened into the tab: read once the tab is built (not when the build was asked: a ``?run=`` link
         # sets the run and opens the tab in one step, and the run must not be missed whichever lands first)
@@ -403,6 +426,33 @@ def _build_lazy_tab(demo: gr.Blocks, task: Task, tab: gr.Tab, opened: gr.Checkbo
         shown.then(**summarise)
         # a run reopened into the tab once built
         pending.change(fill, pending, fields, api_visibility="private", show_progress="hidden")
+
+        # its events' (hidden) progress goes to the page's sink, as the page's own do (``_progress_to_sink``)
+        _progress_to_sink(sink, _rendered_now())
+
+
+def _rendered_now() -> list[Any]:
+    """The events declared by the render running now (this session's copy of the page's events)."""
+    from gradio.context import LocalContext
+
+    renderable, config = LocalContext.renderable.get(None), LocalContext.blocks_config.get(None)
+    if renderable is None or config is None:
+        return []
+    return [fn for fn in config.fns.values()
+            if fn.rendered_in is renderable and fn.render_iteration == renderable.render_iteration]
+
+
+def _progress_to_sink(sink: gr.components.Component, fns: Any) -> None:
+    """Every event of ``fns`` whose progress is hidden shows it on ``sink`` (a hidden component) instead of on its
+    outputs. Gradio's frontend keeps a status for every output of every event run so far, and on each status change
+    of any event looks each of them up in the page's tree (from the root) and reads the values of it and of
+    everything inside it: with the tab rows (the ``?task=`` and ``?run=`` steps' outputs) and every tab's container
+    (a render's output) among them, each event walked every tab built so far, and each tab opened took longer than
+    the one before (0.6 s for the 2nd, 7 to 30 s for the 29th: bench/bench_page.py). With one sink, what each event
+    walks no longer grows with the tabs opened."""
+    for fn in fns:
+        if fn.show_progress == "hidden" and fn.show_progress_on is None and fn.outputs:
+            fn.show_progress_on = [sink]
 
 
 def _pending_values(n: int, run: dict[str, Any] | None) -> list[Any]:
@@ -497,6 +547,7 @@ def build_app(max_concurrency: int | None = None, mcp: bool = False) -> gr.Block
         # the browser ticks its hidden checkbox (kept outside the tabs, where a tab not shown cannot hide it) when
         # the tab or its group is selected; ``pending`` holds a run reopened into it.
         first = next(iter(TASKS))
+        sink = gr.Checkbox(False, visible=False, elem_classes=["progress-sink"])
         lazy = {task_id: (gr.Checkbox(False, visible=False, elem_classes=["tab-opened"]), gr.State())
                 for task_id in TASKS if task_id != first}
         layout: list[tuple[str, int | None]] = []  # run_cards' layout: (task, its fields), or (task, None): lazy
@@ -517,14 +568,15 @@ def build_app(max_concurrency: int | None = None, mcp: bool = False) -> gr.Block
                                 reopened += fields
                                 continue
                             opened, pending = lazy[task.id]
-                            tab.select(None, None, opened, js="() => true", api_visibility="private", queue=False)
-                            _build_lazy_tab(demo, task, tab, opened, pending, **context)
+                            tab.select(None, None, opened, js="() => true", api_visibility="private", queue=False,
+                                       show_progress="hidden")
+                            _build_lazy_tab(demo, task, tab, opened, pending, sink, **context)
                             layout.append((task.id, None))
                             reopened += [opened, pending]
                 shown = next(t.id for t in TASKS.values() if t.group == group)  # a group opens on its first task
                 if shown in lazy:
                     group_tab.select(None, None, lazy[shown][0], js="() => true", api_visibility="private",
-                                     queue=False)
+                                     queue=False, show_progress="hidden")
         demo.load(_linked_task_handler(list(lazy)), None, [groups, *task_tabs, *(o for o, _ in lazy.values())],
                   api_visibility="private", show_progress="hidden")
         # ?run=<id> (History's "Open in its tab") and a run card dropped on the page fill the run's tab
@@ -534,6 +586,7 @@ def build_app(max_concurrency: int | None = None, mcp: bool = False) -> gr.Block
                                                api_visibility="private", show_progress="hidden")
         card_upload.upload(run_cards.upload_handler(layout), card_upload, reopened, api_visibility="private",
                            show_progress="hidden")
+        _progress_to_sink(sink, [fn for fn in demo.fns.values() if fn.page == ""])
     _build_endpoints(demo, mcp=mcp)
     with demo.route("Compare", "/compare"):
         compare_page.build(demo)
