@@ -56,8 +56,8 @@ from .tasks import TASKS, Input, Task
 
 __all__ = [
     "Dataset", "HubData", "Target", "Spec", "Plan", "Progress", "Job", "Gate", "Results",
-    "read_data", "read_hub", "split_files", "auto_map", "plan", "start", "resume", "job", "results", "export", "word_error_rate",
-    "summarise_output", "MAX_FILE_BYTES", "MAX_ROWS", "MAX_TARGETS", "SUFFIXES",
+    "read_data", "read_hub", "split_files", "auto_map", "plan", "start", "resume", "job", "results", "export",
+    "word_error_rate", "summarise_output", "MAX_FILE_BYTES", "MAX_ROWS", "MAX_TARGETS", "SUFFIXES",
 ]
 
 MAX_FILE_BYTES = 50 * 1024 * 1024  # an upload (a zip's members together too)
@@ -298,9 +298,11 @@ class HubData:
 
     def markdown(self) -> str:
         where = f"https://huggingface.co/datasets/{self.repo_id}"
-        read = ", ".join(f"`{f}`" for f in self.files[:8]) + (f" and {len(self.files) - 8} more" if len(self.files) > 8 else "")
+        read = ", ".join(f"`{f}`" for f in self.files[:8])
+        read += f" and {len(self.files) - 8} more" if len(self.files) > 8 else ""
         via = " (the Hub's Parquet conversion)" if self.revision == _parquet_revision() else ""
-        split = f", split **{self.split}**" + (f" of config **{self.config}**" if self.config else "") if self.split else ""
+        config = f" of config **{self.config}**" if self.config else ""
+        split = f", split **{self.split}**{config}" if self.split else ""
         return f"🤗 Read [{self.repo_id}]({where}){split} at `{self.revision}`{via}: {read}."
 
 
@@ -381,8 +383,8 @@ def read_hub(repo_id: str, split: str = "train", *, config: str = "", path: str 
             read_at = hub.PARQUET_REVISION
     total = sum(files[p] for p in chosen)
     if total > MAX_FILE_BYTES:
-        raise _bad(f"{repo_id} '{split or path}' is too large", f"{len(chosen)} file(s), {total / 1e6:.1f} MB; the limit is "
-                   f"{MAX_FILE_BYTES / 1e6:.0f} MB.", "Name one of its files (File), or a smaller split.")
+        raise _bad(f"{repo_id} '{split or path}' is too large", f"{len(chosen)} file(s), {total / 1e6:.1f} MB; the "
+                   f"limit is {MAX_FILE_BYTES / 1e6:.0f} MB.", "Name one of its files (File), or a smaller split.")
     parts = [(p, hub.dataset_file(repo_id, p, read_at, token=token)) for p in chosen]
     if sum(len(b) for _, b in parts) > MAX_FILE_BYTES:
         raise _bad(f"{repo_id} '{split or path}' is too large", f"The limit is {MAX_FILE_BYTES / 1e6:.0f} MB.",

@@ -30,8 +30,8 @@ from .. import batch, handlers, ledger, owners, spend_guard
 from ..errors import InputError, PlaygroundError
 from ..tasks import ASSETS, TASKS
 
-__all__ = ["build", "SLOTS", "load_file", "load_hub", "choose_task", "spec_from", "check_plan", "start_batch", "tick", "pause",
-           "resume", "cancel", "export_results", "batch_choices", "open_batch", "api_start", "api_poll", "api_results",
+__all__ = ["build", "SLOTS", "load_file", "load_hub", "choose_task", "spec_from", "check_plan", "start_batch", "tick",
+           "pause", "resume", "cancel", "export_results", "batch_choices", "open_batch", "api_start", "api_poll", "api_results",
            "EXAMPLES"]
 
 SLOTS = max(len(t.inputs) for t in TASKS.values())  # column pickers: as many as the task with most inputs
