@@ -2,6 +2,7 @@
 ledger.
 
     read_data(name, bytes)  ->  Dataset            CSV, TSV, JSONL, Parquet, or a zip of media with a CSV naming them
+    read_hub(repo, split, config, path, revision, token) -> HubData   a Hub dataset's split (or one of its files)
     auto_map(task, columns) ->  {input: column}    by name; the page lets the person change it
     Spec(task, targets, mapping, ...)              what to run; kept in the ledger (``ledger_batches``) with the file
     plan(spec, dataset, owner)  ->  Plan           requests, estimated duration and cost, cells that will fail
@@ -35,6 +36,7 @@ import csv
 import io
 import json
 import math
+import re
 import threading
 import time
 import uuid
@@ -53,9 +55,9 @@ from .ledger.store import percentile
 from .tasks import TASKS, Input, Task
 
 __all__ = [
-    "Dataset", "Target", "Spec", "Plan", "Progress", "Job", "Gate", "Results",
-    "read_data", "auto_map", "plan", "start", "resume", "job", "results", "export", "word_error_rate",
-    "summarise_output", "MAX_FILE_BYTES", "MAX_ROWS", "MAX_TARGETS", "SUFFIXES",
+    "Dataset", "HubData", "Target", "Spec", "Plan", "Progress", "Job", "Gate", "Results",
+    "read_data", "read_hub", "split_files", "auto_map", "plan", "start", "resume", "job", "results", "export",
+    "word_error_rate", "summarise_output", "MAX_FILE_BYTES", "MAX_ROWS", "MAX_TARGETS", "SUFFIXES",
 ]
 
 MAX_FILE_BYTES = 50 * 1024 * 1024  # an upload (a zip's members together too)
@@ -275,6 +277,176 @@ def _named_files(data: Dataset, files: dict[str, bytes]) -> dict[str, list[str]]
 
 _MEDIA_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".wav", ".mp3", ".flac",
                    ".ogg", ".m4a", ".webm", ".pdf")
+
+
+# ------------------------------------------------------------------------------------------ a Hub dataset
+
+
+@dataclass(frozen=True)
+class HubData:
+    """A Hub dataset's split, read: the files read (paths in the repo, at ``revision``), and the data as one file
+    that a batch keeps (``file_name``, ``data``) exactly as it keeps an upload, so that it resumes the same way."""
+
+    dataset: Dataset
+    repo_id: str
+    config: str
+    split: str
+    revision: str  # as read: the revision asked, or ``hub.PARQUET_REVISION`` (the Hub's Parquet conversion)
+    files: tuple[str, ...]
+    file_name: str
+    data: bytes = field(repr=False)
+
+    def markdown(self) -> str:
+        where = f"https://huggingface.co/datasets/{self.repo_id}"
+        read = ", ".join(f"`{f}`" for f in self.files[:8])
+        read += f" and {len(self.files) - 8} more" if len(self.files) > 8 else ""
+        via = " (the Hub's Parquet conversion)" if self.revision == _parquet_revision() else ""
+        config = f" of config **{self.config}**" if self.config else ""
+        split = f", split **{self.split}**{config}" if self.split else ""
+        return f"🤗 Read [{self.repo_id}]({where}){split} at `{self.revision}`{via}: {read}."
+
+
+def _parquet_revision() -> str:
+    from .hub import PARQUET_REVISION
+
+    return PARQUET_REVISION
+
+
+_SPLIT_EDGE = r"[/_.\- ]"
+
+
+def _config_of(path: str) -> str:
+    """The config a data file belongs to by the Hub's layout: its top folder ('default' for the root and ``data/``)."""
+    parts = PurePosixPath(path).parts
+    return parts[0] if len(parts) > 1 and parts[0] != "data" else "default"
+
+
+def split_files(paths: list[str], split: str, config: str = "") -> list[str]:
+    """The data files of one split, the way the Hub lays them out: a file or folder named after the split
+    (``train.csv``, ``data/train-00000-of-00001.parquet``, ``{config}/train-*.parquet``, ``{config}/{split}/…``),
+    within the config's folder when a config is named. Only files the batch reads (CSV, TSV, JSONL, Parquet)."""
+    word = re.compile(rf"(^|{_SPLIT_EDGE}){re.escape(split)}($|{_SPLIT_EDGE}|[0-9])", re.IGNORECASE)
+    found = []
+    for path in sorted(paths):
+        if PurePosixPath(path.lower()).suffix not in TABLE_SUFFIXES or (config and _config_of(path) != config):
+            continue
+        inside = path.split("/", 1)[1] if config and _config_of(path) == config and config != "default" else path
+        if word.search(PurePosixPath(inside).with_suffix("").as_posix()):
+            found.append(path)
+    return found
+
+
+def _stored_name(repo_id: str, config: str, split: str, suffix: str) -> str:
+    """The name a Hub split is kept under: its suffix says how it is read again (``read_data``)."""
+    parts = [repo_id.replace("/", "--"), *([config] if config and config != "default" else []), split or "file"]
+    return "-".join(p for p in parts if p) + suffix
+
+
+def read_hub(repo_id: str, split: str = "train", *, config: str = "", path: str = "", revision: str = "main",
+             token: str | None = None) -> HubData:
+    """Read a Hub dataset's split (or the one file ``path``) with huggingface_hub, into the same Dataset as an
+    upload. With no file named, the split's data files are found in the repo (``split_files``), else in the Hub's
+    Parquet conversion (``refs/convert/parquet``: ``{config}/{split}/0000.parquet``). Capped like an upload.
+
+    Raises InputError (no such file or split: the splits and files found are named; too large; a file that does
+    not read), and the translated Hub errors (hub.dataset_files): a dataset missing or private without a token
+    that reads it, gated without access, the Hub unreachable."""
+    from . import hub
+
+    repo_id, split, config, path = (repo_id or "").strip(), (split or "").strip(), (config or "").strip(), \
+        (path or "").strip().lstrip("/")
+    revision = (revision or "main").strip() or "main"
+    if repo_id.startswith("https://huggingface.co/datasets/"):
+        repo_id = "/".join(repo_id.removeprefix("https://huggingface.co/datasets/").split("/")[:2])
+    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
+        raise _bad("Name the dataset as owner/name", f"Got '{repo_id or '(nothing)'}'.",
+                   "Type its repo id, as in its address: huggingface.co/datasets/owner/name.")
+    if not path and not split:
+        raise _bad("Name a split or a file", "", "Type the split (train, test, validation) or a file's path in the repo.")
+    files = {f.path: f.size for f in hub.dataset_files(repo_id, revision, token=token)}
+    read_at = revision
+    if path:
+        if path not in files:
+            close = [p for p in files if PurePosixPath(p).name == PurePosixPath(path).name][:3] or \
+                [p for p in files if PurePosixPath(p.lower()).suffix in TABLE_SUFFIXES][:10]
+            raise _bad(f"{repo_id} has no file '{path}' at {revision}", f"Files: {', '.join(close) or '(none it reads)'}.",
+                       "Type a path as the dataset's Files tab shows it, or leave File empty to read the split.")
+        chosen = [path]
+    else:
+        chosen = split_files(list(files), split, config)
+        configs = sorted({_config_of(p) for p in chosen})
+        if not config and len(configs) > 1:
+            raise _bad(f"{repo_id} has several configs with a '{split}' split", f"Configs: {', '.join(configs)}.",
+                       "Type the config to read.")
+        if not chosen:  # the Hub's Parquet conversion, for datasets in formats the batch does not read
+            chosen, files, config = _converted_split(repo_id, split, config, files, token)
+            read_at = hub.PARQUET_REVISION
+    total = sum(files[p] for p in chosen)
+    if total > MAX_FILE_BYTES:
+        raise _bad(f"{repo_id} '{split or path}' is too large", f"{len(chosen)} file(s), {total / 1e6:.1f} MB; the "
+                   f"limit is {MAX_FILE_BYTES / 1e6:.0f} MB.", "Name one of its files (File), or a smaller split.")
+    parts = [(p, hub.dataset_file(repo_id, p, read_at, token=token)) for p in chosen]
+    if sum(len(b) for _, b in parts) > MAX_FILE_BYTES:
+        raise _bad(f"{repo_id} '{split or path}' is too large", f"The limit is {MAX_FILE_BYTES / 1e6:.0f} MB.",
+                   "Name one of its files (File), or a smaller split.")
+    name, data = _one_file(repo_id, config, PurePosixPath(path).stem if path else split, parts)
+    dataset = read_data(name, data)
+    return HubData(dataset, repo_id, config, split if not path else "", read_at, tuple(chosen), dataset.name, data)
+
+
+def _converted_split(repo_id: str, split: str, config: str, main_files: dict[str, int],
+                     token: str | None) -> tuple[list[str], dict[str, int], str]:
+    """The split's files in the Hub's Parquet conversion, or InputError naming the splits and files there are."""
+    from . import hub
+    from .errors import NotFoundError
+
+    try:
+        converted = {f.path: f.size for f in hub.dataset_files(repo_id, hub.PARQUET_REVISION, token=token)}
+    except NotFoundError:  # not converted (no such branch)
+        converted = {}
+    by_config: dict[str, set[str]] = {}
+    for p in converted:
+        bits = PurePosixPath(p).parts
+        if len(bits) >= 3 and bits[-1].endswith(".parquet"):
+            by_config.setdefault(bits[0], set()).add(bits[1].removeprefix("partial-"))
+    if not config:
+        config = "default" if "default" in by_config or len(by_config) != 1 else next(iter(by_config))
+    chosen = sorted(p for p in converted if PurePosixPath(p).parts[:2] in ((config, split), (config, f"partial-{split}"))
+                    and p.endswith(".parquet"))
+    if chosen:
+        return chosen, converted, config
+    splits = "; ".join(f"{c}: {', '.join(sorted(s))}" for c, s in sorted(by_config.items()))
+    readable = [p for p in main_files if PurePosixPath(p.lower()).suffix in TABLE_SUFFIXES]
+    shown = ", ".join(readable[:10]) + (f" and {len(readable) - 10} more" if len(readable) > 10 else "")
+    raise _bad(f"{repo_id} has no '{split}' split" + (f" in config '{config}'" if config else ""),
+               (f"Splits (config: splits): {splits}. " if splits else "")
+               + f"Data files: {shown or '(none the batch reads: CSV, TSV, JSONL, Parquet)'}.",
+               "Type one of those splits (and its config), or a file's path in File.")
+
+
+def _one_file(repo_id: str, config: str, split: str, parts: list[tuple[str, bytes]]) -> tuple[str, bytes]:
+    """The files read, as one file a batch keeps: the file itself when there is one, Parquet shards joined into one
+    Parquet file, other files' rows as one JSONL file."""
+    suffixes = {PurePosixPath(p.lower()).suffix for p, _ in parts}
+    if len(parts) == 1:
+        return _stored_name(repo_id, config, split, suffixes.pop()), parts[0][1]
+    if suffixes == {".parquet"}:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            table = pa.concat_tables([pq.read_table(io.BytesIO(b)) for _, b in parts], promote_options="default")
+        except Exception as err:  # pyarrow's errors have no common base worth naming
+            raise _bad(f"{repo_id}: the '{split}' files do not join", str(err)[:300],
+                       "Name one of them (File).") from None
+        out = io.BytesIO()
+        pq.write_table(table, out)
+        return _stored_name(repo_id, config, split, ".parquet"), out.getvalue()
+    lines = []
+    for p, b in parts:
+        for row in read_data(PurePosixPath(p).name, b).rows:
+            lines.append(json.dumps(row, ensure_ascii=False, default=str))
+    return _stored_name(repo_id, config, split, ".jsonl"), ("\n".join(lines) + "\n").encode()
 
 
 # ------------------------------------------------------------------------------------------ mapping

@@ -5,8 +5,8 @@ The hierarchy::
     PlaygroundError            (kind, title, message, fix, status, retry_after)
      ├── InputError            bad input: empty text, not an image/audio, parameters that do not parse
      ├── AuthError             401: missing or invalid token
-     ├── AccessError           403: gated or private model, or a token without the permission
-     ├── NotFoundError         404: model or revision not on the Hub, or not served by that provider
+     ├── AccessError           403: gated or private model (or dataset), or a token without the permission
+     ├── NotFoundError         404: model, dataset or revision not on the Hub, or not served by that provider
      ├── ValidationError       422 (and 400): what the server said about the request
      ├── RateLimitError        429: rate limited, with Retry-After when given
      ├── ServerError           5xx: the provider failed
@@ -38,6 +38,7 @@ from typing import ClassVar
 import httpx2
 from huggingface_hub import __version__ as HF_HUB_VERSION
 from huggingface_hub.errors import (
+    GatedRepoError,
     HfHubHTTPError,
     InferenceTimeoutError,
     OfflineModeIsEnabled,
@@ -264,12 +265,17 @@ def translate(
     local_available: bool = True,
     revision: str = "",
     answered: bool = False,
+    repo_type: str = "model",
 ) -> PlaygroundError:
     """Turn any exception of a run into a PlaygroundError. The only such translation in the project.
 
-    ``answered``: the call had got a 2xx answer when ``exc`` was raised (so reading it failed)."""
-    err = _translate(exc, model=model, provider=provider, local_available=local_available, revision=revision,
-                     answered=answered)
+    ``answered``: the call had got a 2xx answer when ``exc`` was raised (so reading it failed).
+    ``repo_type``: "dataset" when ``model`` names a Hub dataset (the Batch page reading one), not a model."""
+    if repo_type == "dataset":
+        err = _translate_dataset(exc, repo=model, revision=revision)
+    else:
+        err = _translate(exc, model=model, provider=provider, local_available=local_available, revision=revision,
+                         answered=answered)
     err.message = redact_text(err.message, secrets)
     err.fix = redact_text(err.fix, secrets)
     err.title = redact_text(err.title, secrets)
@@ -404,3 +410,53 @@ def _translate(exc: BaseException, *, model: str, provider: str, local_available
             )
         return InputError("Invalid input", text, "Correct the input and run again.")
     return PlaygroundError(f"Unexpected error: {type(exc).__name__}", str(exc), "Please report this with the raw exchange.")
+
+
+def _translate_dataset(exc: BaseException, *, repo: str, revision: str) -> PlaygroundError:
+    """A Hub dataset that could not be read (its file list, one of its files): the same kinds as a model's
+    failures, worded for a dataset and its page. Failures that are not the Hub's own go through ``_translate``."""
+    page = f"https://huggingface.co/datasets/{repo}"
+    status = exc.response.status_code if isinstance(exc, HfHubHTTPError) and exc.response is not None else None
+    said = _server_message(exc) if isinstance(exc, HfHubHTTPError) else ""
+    if isinstance(exc, RevisionNotFoundError):
+        return NotFoundError(f"Revision '{revision}' does not exist for the dataset {repo}", said,
+                             f"Type a branch, tag or commit of the dataset (see {page}/tree/main), or main.", status=404)
+    if isinstance(exc, GatedRepoError):
+        return AccessError(
+            f"The dataset {repo} is gated: {'this token has no access' if status == 403 else 'no token was given'}",
+            said,
+            f"Request access at {page} (accept its terms), then paste a token of the account that has access in the "
+            f"token box (a fine-grained token needs 'Read access to contents of all public gated repos you can "
+            f"access').",
+            status=status,
+        )
+    if isinstance(exc, RepositoryNotFoundError):
+        return NotFoundError(
+            f"Dataset '{repo}' not found on the Hub", said,
+            "Check the repo id (owner/name, as in the dataset's page address). If the dataset is private, paste a "
+            f"token that can read it (create one at {TOKEN_PAGE}).",
+            status=status or 404,
+        )
+    if status == 401:
+        return AuthError("Invalid or missing token (401)", said,
+                         f"Paste a valid token in the token box (create one at {TOKEN_PAGE}), or set HF_TOKEN.", status=401)
+    if status == 403:
+        return AccessError(
+            f"Access denied (403) to the dataset {repo}", said,
+            f"Paste a token with read access to it: request access at {page}, and give a fine-grained token read "
+            f"access to this repo at {TOKEN_PAGE}.",
+            status=403,
+        )
+    if status == 429:
+        retry = parse_retry_after(exc.response.headers)
+        return RateLimitError("The Hub rate limited the download (429)", said,
+                              f"Retry after {retry:.0f} s." if retry is not None else "Wait a little and load it again.",
+                              status=429, retry_after=retry)
+    if status is not None and status >= 500:
+        return ServerError(f"The Hub failed ({status})", said, "It is usually temporary: load it again in a moment.",
+                           status=status)
+    if isinstance(exc, (httpx2.TimeoutException, httpx2.TransportError, ConnectionError, OfflineModeIsEnabled)):
+        return NetworkError("The Hub could not be reached", f"{type(exc).__name__}: {exc}",
+                            "Check your network (the server's access to huggingface.co), then load it again; or "
+                            "download the file yourself and upload it.")
+    return _translate(exc, model=repo, provider="", local_available=False, revision=revision)

@@ -8,6 +8,8 @@
     check_token(token)               -> TokenStatus       user, organisations, role and scopes; never the token
     model_access(model, token)       -> ModelAccess       gated or not, and whether this token may use it
     widget_examples(model)           -> (dict, ...)       the model card's widget examples (``widgetData``), as given
+    dataset_files(repo, revision)    -> (DatasetFile, ...) a dataset's files at a revision, with their sizes
+    dataset_file(repo, path, revision) -> bytes            one file of a dataset, read into memory (never cached)
 
 Everything goes through huggingface_hub: ``HfApi`` for the Hub, and its shared HTTP client for the router's
 ``GET /v1/models``, so the capture hooks (and the tests' routing transport) see every request. A failure
@@ -38,6 +40,7 @@ from typing import Any, Callable, TypeVar
 
 import httpx2
 from huggingface_hub import HfApi
+from huggingface_hub.hf_api import RepoFile
 from huggingface_hub.errors import GatedRepoError
 from huggingface_hub.inference._providers import PROVIDERS
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
@@ -65,6 +68,10 @@ __all__ = [
     "check_token",
     "model_access",
     "widget_examples",
+    "DatasetFile",
+    "dataset_files",
+    "dataset_file",
+    "PARQUET_REVISION",
     "clear_cache",
     "is_commit",
     "served_filter",
@@ -78,7 +85,8 @@ HUB_URL = "https://huggingface.co"
 ROUTER_MODELS_URL = "https://router.huggingface.co/v1/models"
 SORTS = {"trending": "trending_score", "downloads": "downloads", "likes": "likes"}
 TTL_S = {"search": 120, "model": 300, "router": 300, "refs": 120, "commits": 120, "revision": 60, "whoami": 300,
-         "access": 120}
+         "access": 120, "dataset-files": 120}
+PARQUET_REVISION = "refs/convert/parquet"  # the Hub's own Parquet conversion of a dataset (its dataset viewer's)
 DOWN_S = 30.0  # how long "the Hub cannot be reached" is remembered
 WAIT_S = 8.0  # how long a picker waits for a listing call
 PROBE_AFTER_S = 1.0  # a listing slower than this: check that the Hub can be reached at all
@@ -196,23 +204,27 @@ def _within(seconds: float, call: Callable[[], T]) -> T:
 
 
 def _ask(kind: str, args: tuple, token: str | None, call: Callable[[], T], *, public: bool = False,
-         bounded: bool = False, model: str = "", revision: str = "") -> T:
+         bounded: bool = False, model: str = "", revision: str = "", repo_type: str = "model") -> T:
     """One question to the Hub, answered from the cache when asked within ``TTL_S[kind]`` seconds."""
     key = (kind, args, "public" if public else _token_key(token))
+    return _CACHE.get_or_compute(key, TTL_S[kind], lambda: _call(call, token, bounded=bounded, model=model,
+                                                                 revision=revision, repo_type=repo_type))
 
-    def compute() -> T:
-        if _CACHE.get(_DOWN)[0]:
-            raise NetworkError("The Hub could not be reached", f"No answer from {HUB_URL} in the last {DOWN_S:.0f} s.",
-                               "Check your network; meanwhile type the value you need, it is used as typed.")
-        try:
-            return _within(WAIT_S, call) if bounded else call()
-        except Exception as exc:
-            err = translate(exc, model=model, revision=revision, secrets=tuple(filter(None, [_token(token)])))
-            if isinstance(err, (NetworkError, TimeoutError)):
-                _CACHE.put(_DOWN, True, DOWN_S)
-            raise err from None
 
-    return _CACHE.get_or_compute(key, TTL_S[kind], compute)
+def _call(call: Callable[[], T], token: str | None, *, bounded: bool = False, model: str = "", revision: str = "",
+          repo_type: str = "model") -> T:
+    """Ask the Hub (not cached): its failure comes out translated, and an unreachable Hub is remembered."""
+    if _CACHE.get(_DOWN)[0]:
+        raise NetworkError("The Hub could not be reached", f"No answer from {HUB_URL} in the last {DOWN_S:.0f} s.",
+                           "Check your network; meanwhile type the value you need, it is used as typed.")
+    try:
+        return _within(WAIT_S, call) if bounded else call()
+    except Exception as exc:
+        err = translate(exc, model=model, revision=revision, secrets=tuple(filter(None, [_token(token)])),
+                        repo_type=repo_type)
+        if isinstance(err, (NetworkError, TimeoutError)):
+            _CACHE.put(_DOWN, True, DOWN_S)
+        raise err from None
 
 
 # ------------------------------------------------------------------------------------------ search
@@ -635,3 +647,54 @@ def model_access(model: str, *, token: str | None = None) -> ModelAccess:
         return True
 
     return ModelAccess(model, gated, _ask("access", (model,), token, call, model=model), bool(effective))
+
+
+# ------------------------------------------------------------------------------------------ datasets
+
+
+@dataclass(frozen=True)
+class DatasetFile:
+    """One file of a dataset repo at a revision: its path and size in bytes (the Hub's tree listing)."""
+
+    path: str
+    size: int
+
+
+def _dataset_token(token: str | None) -> str | bool:
+    """The token a dataset is read with: the typed one, else the machine's (never in public mode); False: none."""
+    return _token(token) or public_mode.host_token() or False
+
+
+def dataset_files(repo_id: str, revision: str = "main", *, token: str | None = None) -> tuple[DatasetFile, ...]:
+    """Every file of the dataset at ``revision`` (recursive tree listing), cached like the other questions (per
+    token hash: a private dataset's files are found only with a token that reads it). Raises the translated
+    NotFoundError (no such dataset or revision; a private one without a token that reads it), AccessError (gated)
+    or NetworkError."""
+    revision = (revision or "main").strip() or "main"
+
+    def call() -> tuple[DatasetFile, ...]:
+        tree = _API.list_repo_tree(repo_id, recursive=True, revision=revision, repo_type="dataset",
+                                   token=_dataset_token(token))
+        return tuple(DatasetFile(f.path, int(f.size or 0)) for f in tree if isinstance(f, RepoFile))
+
+    return _ask("dataset-files", (repo_id, revision), token, call, bounded=True, model=repo_id, revision=revision,
+                repo_type="dataset")
+
+
+def dataset_file(repo_id: str, path: str, revision: str = "main", *, token: str | None = None) -> bytes:
+    """One file of the dataset (``hf_hub_download``), read into memory. It is downloaded into a temporary folder
+    removed at once: a private dataset's file is never left in a cache shared by the server's users."""
+    import tempfile
+    from pathlib import Path
+
+    from huggingface_hub import hf_hub_download
+
+    revision = (revision or "main").strip() or "main"
+
+    def call() -> bytes:
+        with tempfile.TemporaryDirectory(prefix="playground-dataset-") as folder:
+            local = hf_hub_download(repo_id, path, repo_type="dataset", revision=revision, cache_dir=folder,
+                                    token=_dataset_token(token), etag_timeout=TIMEOUT_S)
+            return Path(local).read_bytes()
+
+    return _call(call, token, model=repo_id, revision=revision, repo_type="dataset")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import time
 import zipfile
 
@@ -17,6 +18,7 @@ from playground.errors import InputError
 from playground.reliability import RetryPolicy
 from playground.tasks import ASSETS, TASKS
 from tests.conftest import TOKEN
+from tests.fakes.answers import REVIEWS as REVIEW_ROWS
 
 SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
 CLASSIFY = "hf-inference/models/" + SST2  # the router path of one text-classification call
@@ -406,3 +408,174 @@ def test_a_batch_stops_at_the_row_that_would_pass_the_budget_and_resumes_from_it
     assert resumed is job and job.wait(60) and job.state == "done" and job.ok == 10
     assert len(chat_calls()) == 10  # each row sent once
     assert ledger.current().flush(10) and len(ledger.current().batch_rows(owner, job.id)) == 10
+
+
+# ------------------------------------------------------------------------------------------ a Hub dataset
+
+
+@pytest.fixture
+def hub_cache():
+    """The Hub's answers (and 'the Hub is unreachable') are cached per process: each test starts without them."""
+    from playground import hub
+
+    hub.clear_cache()
+    yield
+    hub.clear_cache()
+
+
+def downloads(fake, repo: str) -> list:
+    return [r for r in fake.received if r.path.startswith(f"/datasets/{repo}/resolve/")]
+
+
+@pytest.mark.parametrize("repo, split, config, path, revision, files, rows, suffix", [
+    ("playground-tests/reviews", "train", "", "", "main", ["train.csv"], 4, ".csv"),
+    ("playground-tests/reviews", "test", "", "", "main", ["data/test-00000-of-00001.parquet"], 2, ".parquet"),
+    ("playground-tests/multi", "train", "en", "", "main",
+     ["en/train-00000-of-00002.parquet", "en/train-00001-of-00002.parquet"], 4, ".parquet"),
+    ("playground-tests/multi", "validation", "en", "", "main", ["en/validation/part-0.jsonl"], 2, ".jsonl"),
+    ("playground-tests/multi", "", "", "fr/train-00000-of-00001.parquet", "main", ["fr/train-00000-of-00001.parquet"],
+     1, ".parquet"),
+    ("playground-tests/scripted", "train", "", "", "refs/convert/parquet",
+     ["default/train/0000.parquet", "default/train/0001.parquet"], 4, ".parquet"),
+])
+def test_a_hub_split_is_read_in_each_layout(fake, hub_cache, repo, split, config, path, revision, files, rows, suffix):
+    found = batch.read_hub(repo, split, config=config, path=path)
+    assert list(found.files) == files and found.revision == revision
+    assert len(found.dataset.rows) == rows and found.dataset.columns == ["text", "label"]
+    assert found.file_name.endswith(suffix) and found.dataset.name == found.file_name
+    again = batch.read_data(found.file_name, found.data)  # what a batch keeps reads back the same
+    assert again.rows == found.dataset.rows
+    said = found.markdown()
+    assert f"[{repo}](https://huggingface.co/datasets/{repo})" in said and all(f"`{f}`" in said for f in files)
+    assert f"at `{revision}`" in said
+    # huggingface_hub asked each file's metadata (HEAD) and then downloaded it (GET), at the revision read
+    quoted = revision.replace("/", "%2F")
+    assert sorted((r.method, r.path) for r in downloads(fake, repo)) == sorted(
+        (m, f"/datasets/{repo}/resolve/{quoted}/{f}") for f in files for m in ("GET", "HEAD"))
+
+
+def test_the_parquet_conversion_is_read_only_when_the_repo_has_no_file_for_the_split(fake, hub_cache):
+    batch.read_hub("playground-tests/reviews", "train")
+    assert not [r for r in fake.received if "refs%2Fconvert%2Fparquet" in r.path]
+    batch.read_hub("playground-tests/scripted", "test")
+    assert [r.path for r in fake.received if r.path.startswith("/api/datasets/playground-tests/scripted/tree/")] == [
+        "/api/datasets/playground-tests/scripted/tree/main?recursive=true&expand=false",
+        "/api/datasets/playground-tests/scripted/tree/refs%2Fconvert%2Fparquet?recursive=true&expand=false"]
+
+
+def test_a_private_dataset_is_read_with_the_token_and_refused_without(fake, hub_cache):
+    from playground.errors import NotFoundError
+
+    with pytest.raises(NotFoundError) as caught:
+        batch.read_hub("acme-corp/private-tickets", "train")
+    assert caught.value.status == 401 and "Dataset 'acme-corp/private-tickets' not found" in caught.value.title
+    assert "If the dataset is private, paste a token that can read it" in caught.value.fix
+    found = batch.read_hub("acme-corp/private-tickets", "train", token=TOKEN)
+    assert found.files == ("data/train-00000-of-00001.parquet",) and len(found.dataset.rows) == 2
+    sent = {r.headers.get("authorization") or r.headers.get("Authorization")
+            for r in fake.received if "private-tickets" in r.path}
+    assert sent == {None, f"Bearer {TOKEN}"}  # the listing and the file (HEAD and GET) carried the token
+
+
+def test_a_gated_dataset_names_where_to_request_access_and_never_the_token(fake, hub_cache):
+    from playground.errors import AccessError
+
+    page = "https://huggingface.co/datasets/acme-corp/gated-reviews"
+    with pytest.raises(AccessError) as caught:
+        batch.read_hub("acme-corp/gated-reviews", "train")
+    assert caught.value.status == 401 and "no token was given" in caught.value.title and page in caught.value.fix
+    no_access = "hf_nogate" + TOKEN[9:]
+    with pytest.raises(AccessError) as caught:
+        batch.read_hub("acme-corp/gated-reviews", "train", token=no_access)
+    err = caught.value
+    assert err.status == 403 and "this token has no access" in err.title
+    assert f"Request access at {page}" in err.fix and "paste a token of the account that has access" in err.fix
+    assert no_access not in err.display()
+    assert len(batch.read_hub("acme-corp/gated-reviews", "train", token=TOKEN).dataset.rows) == 2
+
+
+@pytest.mark.parametrize("repo, kwargs, kind, says, fix", [
+    ("nobody/no-such-dataset", {}, "not_found", "Dataset 'nobody/no-such-dataset' not found on the Hub",
+     "Check the repo id"),
+    ("playground-tests/reviews", {"revision": "v9"}, "not_found",
+     "Revision 'v9' does not exist for the dataset playground-tests/reviews", "or main"),
+    ("playground-tests/reviews", {"split": "validation"}, "input", "has no 'validation' split",
+     "Type one of those splits"),
+    ("playground-tests/scripted", {"split": "validation"}, "input", "Splits (config: splits): default: test, train",
+     "Type one of those splits"),
+    ("playground-tests/multi", {"split": "train"}, "input", "Configs: en, fr", "Type the config"),
+    ("playground-tests/reviews", {"path": "data/nope.csv"}, "input", "has no file 'data/nope.csv' at main",
+     "leave File empty"),
+    ("reviews", {}, "input", "Name the dataset as owner/name", "huggingface.co/datasets/owner/name"),
+])
+def test_a_hub_dataset_that_cannot_be_read_says_why_and_the_fix(fake, hub_cache, repo, kwargs, kind, says, fix):
+    from playground.errors import PlaygroundError
+
+    with pytest.raises(PlaygroundError) as caught:
+        batch.read_hub(repo, **{"split": "train", **kwargs}, token=TOKEN)
+    err = caught.value
+    assert err.kind == kind and says in err.display() and fix in err.fix, err.display()
+    assert TOKEN not in err.display()
+
+
+def test_the_no_split_error_lists_the_data_files_found(fake, hub_cache):
+    with pytest.raises(InputError) as caught:
+        batch.read_hub("playground-tests/reviews", "validation")
+    assert "Data files: data/test-00000-of-00001.parquet, train.csv." in caught.value.message
+
+
+def test_a_hub_split_over_the_size_limit_is_refused_before_it_is_downloaded(fake, hub_cache, monkeypatch):
+    monkeypatch.setattr(batch, "MAX_FILE_BYTES", 100)
+    with pytest.raises(InputError) as caught:
+        batch.read_hub("playground-tests/multi", "train", config="en")
+    assert "is too large" in caught.value.title and "2 file(s)" in caught.value.message
+    assert "Name one of its files" in caught.value.fix
+    assert downloads(fake, "playground-tests/multi") == []
+
+
+def test_an_unreachable_hub_says_so(fake_hf, hub_cache, monkeypatch):
+    import httpx2
+
+    from playground import capture, hub
+    from playground.errors import NetworkError
+
+    class Offline(httpx2.BaseTransport):
+        def handle_request(self, request):
+            raise httpx2.ConnectError("[Errno -2] Name or service not known", request=request)
+
+    monkeypatch.setattr(hub, "PROBE_AFTER_S", 0.05)  # (the listing's backoff is not waited for)
+    capture.install(Offline())
+    try:
+        with pytest.raises(NetworkError) as caught:
+            batch.read_hub("playground-tests/reviews", "train")
+    finally:
+        capture.install(fake_hf.transport())
+        for thread in [t for t in threading.enumerate() if t.name == "hub-listing"]:
+            thread.join(timeout=30)  # the abandoned listing (still in its backoff) ends on its own
+    assert "could not be reached" in caught.value.title and "Name or service not known" in caught.value.message
+    assert "Check your network" in caught.value.fix
+
+
+def test_a_batch_from_a_hub_dataset_resumes_after_a_restart_without_paying_twice(fake, me, hub_cache):
+    found = batch.read_hub("playground-tests/multi", "train", config="en")  # two shards, kept as one file
+    spec = classify(found.dataset, expected="label")
+    fake.chaos(latency_s=0.15)
+    job = batch.start(spec, found.dataset, me, TOKEN, data_bytes=found.data, retry=FAST)
+    deadline = time.monotonic() + 30
+    while job.progress().done < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    job.cancel()
+    assert job.wait(10) and job.state == "cancelled"
+    sent = len(model_calls(fake))
+    assert 2 <= sent < 4
+    owner = owners.owner_of(me)
+    record = ledger.current().get_batch(owner, job.id)
+    assert record.file_name == "playground-tests--multi-en-train.parquet" and record.data == found.data
+    batch._JOBS.clear()  # a restart: the jobs are gone, the ledger stays
+    asked = len(fake.received)
+    resumed = batch.resume(job.id, me, TOKEN, retry=FAST)
+    assert resumed.wait(30) and resumed.state == "done" and resumed.skipped == sent and resumed.ok == 4 - sent
+    calls = model_calls(fake)
+    assert sorted(json.loads(c.body)["inputs"] for c in calls) == sorted(t for t, _ in REVIEW_ROWS)  # each row once
+    assert not [r for r in fake.received[asked:] if "playground-tests/multi" in r.path]  # the data: from the ledger
+    assert batch.results(owner, job.id).checks[0]["accuracy"] == "50.0% (2/4)"  # the fake says POSITIVE to P N P N

@@ -8,7 +8,7 @@ import io
 import time
 
 from playground import ledger
-from tests.browser import browser_page, shot
+from tests.browser import browser_page, pick_dropdown, shot
 from tests.conftest import TOKEN
 from tests.test_batch import CLASSIFY, labels, model_calls
 
@@ -119,3 +119,38 @@ def test_pause_then_resume_sends_every_row_once(app, fake):
         assert "8 / 8" in done
     assert len(model_calls(fake)) == 8
     assert ledger.current().flush(10)
+
+
+def test_a_private_hub_dataset_loaded_with_the_keyboard_runs_to_done(app, fake):
+    from playground import hub
+
+    hub.clear_cache()
+    with browser_page(height=1400) as page:
+        open_batch_page(page, app)  # the token goes to this tab's session state: it reads the private dataset
+        pick_dropdown(page, "Provider", "hf-inference")  # (the default model, SST-2, for text classification)
+        opener = page.locator(".batch-hub button.label-wrap").first
+        assert "From the Hub" in opener.inner_text()
+        opener.focus()
+        page.keyboard.press("Enter")  # the accordion opens from the keyboard
+        repo = page.get_by_label("Dataset (repo id)")
+        repo.wait_for(timeout=30_000)
+        repo.focus()
+        page.keyboard.type("acme-corp/private-tickets")
+        page.keyboard.press("Enter")  # Enter in the repo box loads it (split: train, revision: main)
+        wait_for_text(page.locator(".batch-hub-note"), "Read acme-corp/private-tickets")
+        note = page.locator(".batch-hub-note").first.inner_text()
+        assert "data/train-00000-of-00001.parquet" in note and "main" in note  # which file was read, and where
+        page.locator(".batch-preview").get_by_text("My invoice is wrong, please fix it.").filter(visible=True).first.wait_for(timeout=90_000)
+        wait_for_text(page.locator(".batch-info"), "2 rows")
+        wait_for_text(page.locator(".batch-plan"), "2 requests")
+        page.screenshot(path=shot("batch-hub.png"), full_page=True)
+        page.locator(".batch-start").click()
+        done = wait_for_text(page.locator(".batch-progress"), "Done")
+        assert "2 / 2" in done and "2 ok" in done
+        checks = " ".join(wait_for_text(page.locator(".batch-checks"), "accuracy").split())
+        assert "accuracy 50.0% (1/2)" in checks  # the fake says POSITIVE; expected: the dataset's label column
+        assert TOKEN not in page.content()
+    sent = {r.headers.get("authorization") or r.headers.get("Authorization")
+            for r in fake.received if "/datasets/acme-corp/private-tickets/" in r.path}
+    assert sent == {f"Bearer {TOKEN}"}  # the tree, the HEAD and the download: the token pasted on this page
+    hub.clear_cache()

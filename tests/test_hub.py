@@ -354,3 +354,42 @@ class _OnlyRouter(httpx2.BaseTransport):
         if request.url.host == "huggingface.co":
             raise httpx2.ConnectError("[Errno -2] Name or service not known", request=request)
         return self._inner.handle_request(request)
+
+
+# ------------------------------------------------------------------------------------------ datasets
+
+
+def test_dataset_files_are_listed_with_sizes_and_cached_per_token(fake):
+    from tests.fakes.answers import DATASETS
+
+    files = hub.dataset_files("playground-tests/reviews")
+    expected = DATASETS["playground-tests/reviews"]["files"]
+    assert {f.path: f.size for f in files} == {p: len(b) for p, b in expected.items()}  # files only, no folders
+    hub.dataset_files("playground-tests/reviews")
+    assert len(hub_requests(fake, "/api/datasets/")) == 1  # asked once
+    hub.dataset_files("playground-tests/reviews", token=TOKEN)
+    assert len(hub_requests(fake, "/api/datasets/")) == 2  # another token: asked again, its own answer
+
+
+def test_a_private_datasets_files_are_found_only_with_a_token_that_reads_it(fake):
+    with pytest.raises(errors.NotFoundError) as caught:
+        hub.dataset_files("acme-corp/private-tickets")
+    assert "Dataset 'acme-corp/private-tickets' not found" in caught.value.title
+    assert [f.path for f in hub.dataset_files("acme-corp/private-tickets", token=TOKEN)] == [
+        "README.md", "data/train-00000-of-00001.parquet"]
+
+
+def test_a_dataset_file_is_downloaded_into_memory_with_the_hubs_metadata(fake):
+    from pathlib import Path
+
+    from huggingface_hub import constants
+
+    from tests.fakes.answers import DATASETS
+
+    data = hub.dataset_file("playground-tests/scripted", "default/train/0000.parquet", hub.PARQUET_REVISION)
+    assert data == DATASETS["playground-tests/scripted"]["converted"]["default/train/0000.parquet"]
+    head, get = [r for r in fake.received if "/resolve/" in r.path]
+    assert (head.method, get.method) == ("HEAD", "GET")
+    assert head.path == "/datasets/playground-tests/scripted/resolve/refs%2Fconvert%2Fparquet/default/train/0000.parquet"
+    # downloaded into a temporary folder, removed at once: never into the cache the server's users share
+    assert not (Path(constants.HF_HUB_CACHE) / "datasets--playground-tests--scripted").exists()

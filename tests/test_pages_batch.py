@@ -122,3 +122,21 @@ def test_the_batch_api_starts_polls_and_fetches_results(client, fake):
     anonymous = Client(client.src, verbose=False)  # without the token, no batch is anyone's
     with pytest.raises(Exception, match="Authorization"):
         anonymous.predict(batch_id=started["batch_id"], api_name="/batch_poll")
+
+
+def test_a_hub_dataset_loads_like_an_upload_with_the_tabs_token(fake, me):
+    from playground import hub
+
+    hub.clear_cache()
+    refused, note = page.load_hub(None, "acme-corp/private-tickets", "", "train", "", "main")
+    assert not isinstance(refused, str) and note.startswith("❌") and "paste a token that can read it" in note  # no file
+    file, note = page.load_hub(TOKEN, "acme-corp/private-tickets", "", "train", "", "main")
+    assert file.endswith("acme-corp--private-tickets-train.parquet")
+    assert "Read [acme-corp/private-tickets]" in note and "`data/train-00000-of-00001.parquet`" in note
+    preview, info, columns, *rest = page.load_file(file, "text-classification")  # what the file's change does
+    assert columns == ["text", "label"] and "2 rows" in info
+    assert preview["text"].tolist()[0] == "My invoice is wrong, please fix it."
+    assert rest[page.SLOTS].value == "label"  # the expected column, guessed by name
+    assert "2 requests" in page.check_plan(me, None, None, file, *fields(expected="label"))
+    assert TOKEN not in note + info
+    hub.clear_cache()

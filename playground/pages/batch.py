@@ -8,6 +8,10 @@ the chosen task (``SLOTS`` of them, relabelled when the task changes), never a c
 The token: the page has its own token box (``ui._build_token``): the pasted token goes into this tab's session
 state, never into an event's inputs. A running batch holds it in memory until it ends.
 
+A Hub dataset ("From the Hub": repo id, config, split, file, revision) is read with this tab's token
+(``batch.read_hub``) and handed to the page as a file, as an upload is: the same preview, mapping, plan and start,
+and the batch keeps its bytes and name as it keeps an upload's, so it resumes the same way.
+
 The spend guard: the browser's budgets (``ui.session_guard``: read on load into session states, passed to private
 events only) go into the plan (it says when the estimate would pass a budget) and into the batch (it stops at the
 row that would pass one, with the reason; Resume goes on, within the budgets as they are then).
@@ -22,12 +26,12 @@ from typing import Any
 import gradio as gr
 
 from .. import batch, handlers, ledger, owners, spend_guard
-from ..errors import InputError
+from ..errors import InputError, PlaygroundError
 from ..params import json_object
 from ..tasks import ASSETS, TASKS
 
-__all__ = ["build", "SLOTS", "load_file", "choose_task", "spec_from", "check_plan", "start_batch", "tick", "pause",
-           "resume", "cancel", "export_results", "batch_choices", "open_batch", "api_start", "api_poll", "api_results",
+__all__ = ["build", "SLOTS", "load_file", "load_hub", "choose_task", "spec_from", "check_plan", "start_batch", "tick",
+           "pause", "resume", "cancel", "export_results", "batch_choices", "open_batch", "api_start", "api_poll", "api_results",
            "EXAMPLES"]
 
 SLOTS = max(len(t.inputs) for t in TASKS.values())  # column pickers: as many as the task with most inputs
@@ -56,7 +60,7 @@ def _read(file: Any) -> tuple[batch.Dataset, bytes]:
     return batch.read_data(Path(path).name, data), data
 
 
-def _error(err: InputError) -> str:
+def _error(err: PlaygroundError) -> str:
     return f"❌ {err.display()}"
 
 
@@ -90,6 +94,20 @@ def load_file(file: Any, task_id: str) -> tuple:
     preview = pd.DataFrame(data.preview(), columns=data.columns)
     return (preview, info, data.columns, *_slot_updates(task_id, data.columns, mapping),
             gr.Dropdown(choices=[NONE, *((c, c) for c in data.columns)], value=expected))
+
+
+def load_hub(session_token: str | None, repo_id: str, config: str, split: str, path: str, revision: str,
+             request: gr.Request = None) -> tuple:
+    """Load a Hub dataset's split (or one of its files) with this tab's token: (the data file, what was read).
+    The file then goes where an upload goes (``load_file``, the plan, Start)."""
+    token = handlers.request_token(None, session_token, request)
+    try:
+        found = batch.read_hub(repo_id, split, config=config, path=path, revision=revision, token=token)
+    except PlaygroundError as err:
+        return gr.skip(), _error(err)
+    folder = Path(tempfile.mkdtemp(prefix="playground-hub-data-"))
+    (folder / found.file_name).write_bytes(found.data)
+    return str(folder / found.file_name), found.markdown()
 
 
 def choose_task(task_id: str, columns: list[str] | None) -> tuple:
@@ -383,6 +401,19 @@ def build(demo: gr.Blocks) -> None:
                            file_types=list(batch.SUFFIXES), type="filepath", elem_classes=["batch-file"])
             gr.Examples(EXAMPLES, inputs=[file, task, model, provider], label="Examples (one click)",
                         example_labels=["Reviews → sentiment (accuracy)", "Prompts → chat", "Speech → text (WER)"])
+            with gr.Accordion("🤗 From the Hub: a dataset's split", open=False, elem_classes=["batch-hub"]):
+                hub_repo = gr.Textbox(label="Dataset (repo id)", placeholder="owner/name · Enter loads it",
+                                      elem_classes=["batch-hub-repo"])
+                with gr.Row():
+                    hub_config = gr.Textbox(label="Config", placeholder="default", min_width=80)
+                    hub_split = gr.Textbox("train", label="Split", min_width=80)
+                with gr.Row():
+                    hub_path = gr.Textbox(label="File (optional)", placeholder="data/train-00000-of-00001.parquet",
+                                          min_width=120)
+                    hub_revision = gr.Textbox("main", label="Revision", min_width=80)
+                hub_load = gr.Button("Load from the Hub", size="sm", elem_classes=["batch-hub-load"])
+                hub_note = gr.Markdown("A private or gated dataset is read with the token pasted above.",
+                                       elem_classes=["batch-hub-note"])
         with gr.Column(scale=2):
             info = gr.Markdown("Upload a file or click an example.", elem_classes=["batch-info"])
             preview = gr.Dataframe(label="Preview (first rows)", interactive=False, max_height=260, wrap=True,
@@ -435,6 +466,9 @@ def build(demo: gr.Blocks) -> None:
 
     demo.load(owners.load, owner_browser, [owner_browser, owner], **private).then(batch_choices, owner, mine, **private)
     file.change(load_file, [file, task], [preview, info, columns, *slots, expected], **private)
+    hub_fields = [hub_repo, hub_config, hub_split, hub_path, hub_revision]
+    gr.on([hub_load.click, *(box.submit for box in hub_fields)], load_hub, [session_token, *hub_fields],
+          [file, hub_note], api_visibility="private", show_progress="minimal")
     task.input(default_model, task, model, **private)
     task.change(choose_task, [task, columns], slots, **private)
     gr.on([file.change, task.change, model.change, provider.change, more.change, expected.change, concurrency.change,

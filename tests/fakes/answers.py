@@ -623,3 +623,115 @@ def script_shape(fake: Any, task_id: str, kind: str, answer: Any) -> dict[str, s
     fake.script(f"/{tag}", [wire])
     return {"provider": "custom", "endpoint_url": f"{fake.url}/{tag}", "model": "owner/shape-test"}
 
+
+
+# ------------------------------------------------------------------------------------------ Hub datasets
+# Dataset repos for the Batch page's "From the Hub" (``server.py`` answers their tree listing and their
+# ``resolve`` downloads, HEAD and GET). Each layout the Hub uses, with small text-classification data:
+#   playground-tests/reviews    public: ``train.csv`` at the root, ``data/test-00000-of-00001.parquet``
+#   playground-tests/multi      configs in folders: ``en/train-0000{0,1}-of-00002.parquet`` (two shards),
+#                               ``fr/train-00000-of-00001.parquet``, ``en/validation/part-0.jsonl``
+#   playground-tests/scripted   main holds only a loading script and a tarball; the Hub's Parquet conversion
+#                               (``refs/convert/parquet``) holds ``default/train/0000.parquet``, ``default/test/…``
+#   acme-corp/private-tickets   private: 401 RepoNotFound without a token (404 with one it does not know)
+#   acme-corp/gated-reviews     gated (manual): 401 GatedRepo without a token, 403 with an ``hf_nogate`` token
+
+PARQUET_REVISION = "refs/convert/parquet"
+REVIEWS = [("I loved this film, the acting was superb.", "POSITIVE"), ("The plot made no sense at all.", "NEGATIVE"),
+           ("A delightful surprise from start to end.", "POSITIVE"), ("Two hours I will never get back.", "NEGATIVE")]
+
+
+def _csv(rows: list[tuple[str, str]]) -> bytes:
+    import csv
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["text", "label"])
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+def _parquet(rows: list[tuple[str, str]]) -> bytes:
+    import pandas as pd
+
+    out = io.BytesIO()
+    pd.DataFrame(rows, columns=["text", "label"]).to_parquet(out, index=False)
+    return out.getvalue()
+
+
+def _jsonl(rows: list[tuple[str, str]]) -> bytes:
+    return "".join(json.dumps({"text": t, "label": label}) + "\n" for t, label in rows).encode()
+
+
+def _card(name: str) -> bytes:
+    return f"---\nlicense: mit\ntask_categories:\n- text-classification\n---\n# {name}\n".encode()
+
+
+DATASETS: dict[str, dict[str, Any]] = {
+    "playground-tests/reviews": {"files": {
+        "README.md": _card("reviews"), ".gitattributes": b"*.parquet filter=lfs diff=lfs merge=lfs -text\n",
+        "train.csv": _csv(REVIEWS), "data/test-00000-of-00001.parquet": _parquet(REVIEWS[:2]),
+    }},
+    "playground-tests/multi": {"files": {
+        "README.md": _card("multi"),
+        "en/train-00000-of-00002.parquet": _parquet(REVIEWS[:2]), "en/train-00001-of-00002.parquet": _parquet(REVIEWS[2:]),
+        "fr/train-00000-of-00001.parquet": _parquet([("Un film magnifique.", "POSITIVE")]),
+        "en/validation/part-0.jsonl": _jsonl(REVIEWS[1:3]),
+    }},
+    "playground-tests/scripted": {
+        "files": {"README.md": _card("scripted"), "scripted.py": b"import datasets\n", "data/all.tar.gz": b"\x1f\x8b" + b"\0" * 30},
+        "converted": {"default/train/0000.parquet": _parquet(REVIEWS[:3]), "default/train/0001.parquet": _parquet(REVIEWS[3:]),
+                      "default/test/0000.parquet": _parquet(REVIEWS[:1])},
+    },
+    "acme-corp/private-tickets": {"private": True, "files": {
+        "README.md": _card("private tickets"),
+        "data/train-00000-of-00001.parquet": _parquet([("My invoice is wrong, please fix it.", "NEGATIVE"),
+                                                       ("Thanks, the new plan works great.", "POSITIVE")]),
+    }},
+    "acme-corp/gated-reviews": {"gated": "manual", "files": {"README.md": _card("gated"), "train.csv": _csv(REVIEWS[:2])}},
+}
+
+
+def dataset_files(repo_id: str, revision: str) -> dict[str, bytes] | None:
+    """The files of a dataset at a revision (main, its commit, or the Parquet conversion); None: no such revision."""
+    meta = DATASETS[repo_id]
+    if revision == PARQUET_REVISION:
+        return meta.get("converted")
+    if revision in ("main", "refs/heads/main", dataset_commit(repo_id, "main")):
+        return meta["files"]
+    return None
+
+
+def dataset_commit(repo_id: str, revision: str) -> str:
+    import hashlib
+
+    return hashlib.sha1(f"{repo_id}@{revision}".encode()).hexdigest()
+
+
+def blob_id(data: bytes) -> str:
+    """Git's blob id of a file (what the tree's ``oid`` and a small file's ETag are)."""
+    import hashlib
+
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def tree_entries(files: dict[str, bytes], under: str = "", recursive: bool = False) -> list[dict[str, Any]]:
+    """``GET /api/datasets/{id}/tree/{revision}[/{path}]``: files (Parquet ones in LFS, as on the Hub) and folders."""
+    import hashlib
+
+    prefix = f"{under.strip('/')}/" if under.strip("/") else ""
+    entries: dict[str, dict[str, Any]] = {}
+    for path, data in sorted(files.items()):
+        if not path.startswith(prefix):
+            continue
+        rest = path[len(prefix):].split("/")
+        for depth in range(1, len(rest)):  # the folders on the way
+            folder = prefix + "/".join(rest[:depth])
+            if recursive or depth == 1:
+                entries.setdefault(folder, {"type": "directory", "oid": blob_id(folder.encode()), "size": 0, "path": folder})
+        if recursive or len(rest) == 1:
+            entry = {"type": "file", "oid": blob_id(data), "size": len(data), "path": path}
+            if path.endswith(".parquet"):
+                entry["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), "size": len(data), "pointerSize": 134}
+            entries[path] = entry
+    return list(entries.values())

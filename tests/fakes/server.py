@@ -504,7 +504,8 @@ class _Handler(BaseHTTPRequestHandler):
             for k, v in base.items():
                 self.send_header(k, v)
             self.end_headers()
-            self.wfile.write(body)
+            if self.command != "HEAD":
+                self.wfile.write(body)
             return
         base["transfer-encoding"] = "chunked"
         for k, v in base.items():
@@ -531,6 +532,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, {"content-type": "application/json", **(headers or {})}, json.dumps({"error": message}).encode())
 
     def do_GET(self):
+        self._dispatch(b"")
+
+    def do_HEAD(self):  # huggingface_hub asks a file's metadata (commit, ETag, size) before downloading it
         self._dispatch(b"")
 
     def do_POST(self):
@@ -594,6 +598,8 @@ class _Handler(BaseHTTPRequestHandler):
             return ok(me) if me else self._error(401, "Invalid credentials in Authorization header")
         if url.path in ("/api/models", "/api/models/"):
             return ok(search(query, authorized))
+        if url.path.startswith(("/api/datasets/", "/datasets/")):
+            return self._dataset(url, auth)
         if not url.path.startswith("/api/models/"):
             return self._error(404, "Not found")
         rest = unquote(url.path[len("/api/models/"):])
@@ -627,6 +633,53 @@ class _Handler(BaseHTTPRequestHandler):
                 return ok(commits[[c["id"] for c in commits].index(sha):])
             info = {**info, "sha": sha}
         return ok(_expanded(info, query.get("expand[]") or query.get("expand")))
+
+    def _dataset(self, url, auth: str) -> None:
+        """A dataset repo (``answers.DATASETS``): ``GET /api/datasets/{id}/tree/{revision}[/{path}]?recursive=``
+        and ``HEAD``/``GET /datasets/{id}/resolve/{revision}/{path}``, the revision URL-quoted
+        (``refs%2Fconvert%2Fparquet``), with the Hub's headers and its errors (X-Error-Code)."""
+        parts = url.path.split("/")  # still quoted: a revision's "/" is %2F
+        api = parts[1] == "api"
+        parts = parts[3:] if api else parts[2:]  # owner, name, "tree" | "resolve", revision, path...
+        if len(parts) < 4 or parts[2] not in ("tree", "resolve") or parts[2] == "tree" and not api:
+            return self._error(404, "Not found")
+        repo_id, what, revision, path = f"{parts[0]}/{parts[1]}", parts[2], unquote(parts[3]), unquote("/".join(parts[4:]))
+        meta = answers.DATASETS.get(repo_id)
+        token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else ""
+        code = lambda status, error_code, message: self._send(status, {  # noqa: E731
+            "content-type": "application/json", "x-error-code": error_code, "x-error-message": message},
+            json.dumps({"error": message}).encode())
+        if meta is None or (meta.get("private") and not token):
+            return code(401 if not token else 404, "RepoNotFound",
+                        "Invalid username or password." if not token else "Repository not found")
+        if meta.get("gated") and (not token or token.startswith("hf_nogate")):
+            message = (f"Access to dataset {repo_id} is restricted. You must have access to it and be authenticated "
+                       f"to access it. Please log in." if not token else
+                       f"Access to dataset {repo_id} is restricted and you are not in the authorized list. "
+                       f"Visit https://huggingface.co/datasets/{repo_id} to ask for access.")
+            return code(401 if not token else 403, "GatedRepo", message)
+        files = answers.dataset_files(repo_id, revision)
+        if files is None:
+            return code(404, "RevisionNotFound", f"Invalid rev id: {revision}")
+        commit = answers.dataset_commit(repo_id, revision if revision == answers.PARQUET_REVISION else "main")
+        if what == "tree":
+            query = parse_qs(url.query)
+            recursive = (query.get("recursive") or ["False"])[0].lower() == "true"
+            if path and path not in files and not any(f.startswith(path.rstrip("/") + "/") for f in files):
+                return code(404, "EntryNotFound", f"{path} does not exist on \"{revision}\"")
+            return self._send(200, {"content-type": "application/json"},
+                              json.dumps(answers.tree_entries(files, path, recursive)).encode())
+        data = files.get(path)
+        if data is None:
+            return self._send(404, {"content-type": "application/json", "x-error-code": "EntryNotFound",
+                                    "x-error-message": "Entry not found", "x-repo-commit": commit},
+                              json.dumps({"error": "Entry not found"}).encode())
+        etag = f'"{answers.blob_id(data)}"'
+        headers = {"content-type": "application/octet-stream", "etag": etag, "x-repo-commit": commit,
+                   "accept-ranges": "bytes", "content-disposition": f'inline; filename="{path.rsplit("/", 1)[-1]}"'}
+        if path.endswith(".parquet"):  # an LFS file: the Hub names the blob's sha256 and size
+            headers |= {"x-linked-etag": f'"{hashlib.sha256(data).hexdigest()}"', "x-linked-size": str(len(data))}
+        return self._send(200, headers, data)
 
     def _gated(self, status: int, model_id: str) -> None:
         message = (f"Access to model {model_id} is restricted and you are not in the authorized list. "
@@ -756,9 +809,13 @@ class RoutingTransport(httpx2.BaseTransport):
         self._fake = httpx2.URL(fake_url)
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        """A copy of the request goes to the fake: the caller's request keeps its URL, so that huggingface_hub sees
+        the Hub's own host where it reads ``response.request.url`` (a file's location after its metadata HEAD)."""
         if request.url.host in HUB_HOSTS + ROUTER_HOSTS + answers.FILE_HOSTS:
             request.headers["x-fake-host"] = request.url.host
-            request.url = request.url.copy_with(scheme=self._fake.scheme, host=self._fake.host, port=self._fake.port)
+            request = httpx2.Request(request.method, request.url.copy_with(
+                scheme=self._fake.scheme, host=self._fake.host, port=self._fake.port), headers=request.headers,
+                stream=request.stream, extensions=request.extensions)
         return self._inner.handle_request(request)
 
     def close(self) -> None:
