@@ -554,6 +554,8 @@ def go(owner_state: Any, deck_id: str | None, share_id: str | None, position: An
     at = max(0, min(len(deck.steps) - 1, at + by))
     step = deck.steps[at]
     shown = play_recorded(_store(), owner, step) if recorded or share_id else ready(_store(), owner, step)
+    if share_id:
+        shown.notes = ""  # the speaker notes are the presenter's: a reader never gets them (nor does the export)
     return _stage(deck, at, shown)
 
 

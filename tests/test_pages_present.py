@@ -81,6 +81,7 @@ def present_slot(shown: list, key: str) -> dict:
 def test_a_read_only_link_shows_the_decks_recordings_and_nothing_else(three_runs, fake):
     me, ids = three_runs
     deck_id, _ = edited(decks.add_picked(me, None, ids[:2]))
+    decks.save_notes(me, deck_id, 1, "Mention the 99% score")
     link = decks.share(me, deck_id)
     share_id = link.removeprefix("present?deck=")
     assert len(share_id) == 32 and made.TOKEN not in link
@@ -90,6 +91,8 @@ def test_a_read_only_link_shows_the_decks_recordings_and_nothing_else(three_runs
     assert opened[-2].constructor_args["visible"] is True and opened[-1].constructor_args["visible"] is False  # no Run live
     position, *shown = decks.opened(stranger, share_id)
     assert "step 1 / 2" in shown[0] and "recorded on" in shown[-2]
+    assert shown[-1] == ""  # the speaker notes are the presenter's, not the reader's (as the export leaves them out)
+    assert "Mention the 99% score" in decks.go(me, deck_id, "", 0, 0)[-1]  # the owner's stage has them
     before = len(fake.received)
     position, *shown = decks.run_live(stranger, None, share_id, 1, None, request=request())  # Enter: still the recording
     assert len(fake.received) == before and "recorded on" in shown[-2] and "live" not in shown[-2]
