@@ -10,6 +10,11 @@ recording, on the Present page (``pages/present.py``); shared as a read-only lin
                                 budgets), the recording, captioned "recorded on <date>; the live run was held
                                 back by the spend guard: <why>". A recording is never shown as live.
 
+A step can also be typed in for the deck (``typed_step``: a text task, a model, a provider, its text inputs): the same
+dict with no run (``run_id`` None), so decks kept before it read as they were. It has no recording until it is played:
+live, it runs through the service path (and is recorded, as any run); when that fails, the stage says so, with nothing
+to fall back to.
+
 The result a step shows is read from its run (``ledger.current().get_run``), never copied into the deck; a
 shared deck's reader (``Ledger.shared_deck``) reads those runs and their files, nothing else of the owner.
 The token is never an argument here that a page keeps: handlers receive the session's token
@@ -33,7 +38,8 @@ from .tasks import TASKS, Task
 __all__ = ["STEP_FIELDS", "VIEW_KEYS", "view", "open_page", "pick_deck", "new_deck", "rename_deck", "delete_deck",
            "add_picked", "move", "remove", "save_notes", "share", "export", "present", "leave", "go", "run_live",
            "show_recording", "Shown", "step_of", "add_runs", "move_step", "remove_step", "set_notes", "steps_table",
-           "play_recorded", "play_live", "recorded_on", "runs_to_pick", "run_label", "deck_reader", "input_summary"]
+           "play_recorded", "play_live", "recorded_on", "runs_to_pick", "run_label", "deck_reader", "input_summary",
+           "TYPED_KINDS", "TYPED_INPUTS", "typed_tasks", "typed_step", "typed_task_picked", "add_typed"]
 
 STEP_FIELDS = ("run_id", "task", "model", "provider", "revision", "endpoint_url", "bill_to", "inputs", "params", "notes")
 STEPS_COLUMNS = ["#", "Task", "Model", "Provider", "Inputs", "Speaker notes"]
@@ -67,6 +73,39 @@ def add_runs(store: ledger.Ledger, owner: ledger.Owner, steps: list[dict[str, An
             raise ValueError(f"The run's task {run.task!r} is not one this playground has.")
         added.append(step_of(run))
     return [*steps, *added]
+
+
+TYPED_KINDS = ("text", "lines")  # the inputs a step typed in for the deck may have: text tasks only
+
+
+def typed_tasks() -> list[tuple[str, str]]:
+    """The tasks a step can be typed in for (every input text), as (label, task id), in the registry's order."""
+    return [(t.label, t.id) for t in TASKS.values() if all(spec.kind in TYPED_KINDS for spec in t.inputs)]
+
+
+TYPED_INPUTS = max(len(TASKS[task_id].inputs) for _, task_id in typed_tasks())  # the editor's text boxes
+
+
+def typed_step(task_id: str | None, model: str | None, provider: str | None, values: list[Any] | tuple,
+               notes: str = "") -> dict[str, Any]:
+    """A deck step typed in now, not a past run (``run_id`` None): its inputs checked as the service path checks
+    them (``service.prepare_input``). Raises ValueError naming the fix."""
+    task = TASKS.get(task_id or "")
+    if task is None or not all(spec.kind in TYPED_KINDS for spec in task.inputs):
+        names = ", ".join(label for label, _ in typed_tasks())
+        raise ValueError(f"Pick a text task for a typed-in step (one of: {names}); other tasks: add a run of them "
+                         "from your history.")
+    inputs: dict[str, Any] = {}
+    for spec, value in zip(task.inputs, [*values, *[None] * len(task.inputs)]):
+        try:
+            prepared = service.prepare_input(spec, value)
+        except InputError as err:
+            raise ValueError(f"{err.title}: {err.fix}".rstrip(": ")) from None
+        if prepared is not None:
+            inputs[spec.name] = prepared
+    return {"run_id": None, "task": task.id, "model": (model or "").strip() or task.default_model,
+            "provider": (provider or "").strip() or "auto", "revision": "main", "endpoint_url": None, "bill_to": None,
+            "inputs": inputs, "params": {}, "notes": (notes or "").strip()}
 
 
 def move_step(steps: list[dict[str, Any]], index: int, by: int) -> list[dict[str, Any]]:
@@ -118,7 +157,8 @@ def steps_table(steps: list[dict[str, Any]]) -> list[list[str]]:
     rows = []
     for i, step in enumerate(steps, 1):
         task = TASKS.get(step.get("task"))
-        rows.append([str(i), task.label if task else step.get("task", ""), step.get("model", ""),
+        label = task.label if task else step.get("task", "")
+        rows.append([str(i), label if step.get("run_id") else f"{label} (typed in, no recording)", step.get("model", ""),
                      step.get("provider", ""), input_summary(step.get("task", ""), step.get("inputs") or {}),
                      _short(step.get("notes") or "", 50)])
     return rows
@@ -232,8 +272,9 @@ def _recorded(task: Task, card: dict[str, Any], run: ledger.Run | None, step: di
     if run is None:
         shown.mode = "failed"
         failed = f"{what}: {why}; " if why else ""
-        shown.caption = (f"⚠️ **{task.label}** · `{step.get('model')}` · {failed}this step's recorded run is no longer "
-                         "in the history, so there is no recording to show.")
+        missing = ("this step's recorded run is no longer in the history" if step.get("run_id") else
+                   "this step was typed in for the deck and has never been recorded")
+        shown.caption = f"⚠️ **{task.label}** · `{step.get('model')}` · {failed}{missing}, so there is no recording to show."
         shown.output = RENDERERS[task.renderer].empty
         return shown
     values = run_cards.tab_values(task, card)
@@ -259,7 +300,9 @@ def ready(store: ledger.Ledger, owner: ledger.Owner, step: dict[str, Any]) -> Sh
     shown = Shown(task.id, notes=step.get("notes") or "", output=RENDERERS[task.renderer].empty)
     _stage_inputs(task, card, shown)
     shown.caption = (_caption(task, step.get("model", ""), step.get("provider", ""), step.get("revision") or "main",
-                              "not played yet") + " · press **Enter** to run it live, **R** for its recording")
+                              "not played yet") + (" · press **Enter** to run it live, **R** for its recording"
+                                                   if step.get("run_id") else
+                                                   " · typed in for the deck, no recording: press **Enter** to run it live"))
     return shown
 
 
@@ -471,6 +514,30 @@ def add_picked(owner_state: Any, deck_id: str | None, run_ids: list[str] | None)
     store, owner = _store(), owners.owner_of(owner_state)
     out = _changed(owner_state, deck_id, lambda steps: add_runs(store, owner, steps, list(run_ids)))
     return (*out, gr.CheckboxGroup(value=[]))
+
+
+def typed_task_picked(task_id: str | None) -> list[Any]:
+    """The typed-in step's model (the task's default) and its ``TYPED_INPUTS`` text boxes, labelled by the task."""
+    task = TASKS.get(task_id or "")
+    specs = list(task.inputs) if task else []
+    boxes = []
+    for i in range(TYPED_INPUTS):
+        if i < len(specs):
+            spec = specs[i]
+            info = "one a line" if spec.kind == "lines" else ""
+            boxes.append(gr.Textbox(label=spec.label, placeholder=spec.placeholder, info=info, visible=True,
+                                    lines=max(1, spec.lines), value=""))
+        else:
+            boxes.append(gr.Textbox(visible=False, value=""))
+    return [gr.Dropdown(choices=task.model_choices if task else [], value=task.default_model if task else None),
+            *boxes]
+
+
+def add_typed(owner_state: Any, deck_id: str | None, task_id: str | None, model: str | None, provider: str | None,
+              notes: str | None, *texts: str) -> tuple:
+    """A step typed in now (``typed_step``) appended to the deck."""
+    return _changed(owner_state, deck_id,
+                    lambda steps: [*steps, typed_step(task_id, model, provider, list(texts), notes or "")])
 
 
 def _index(step_no: Any) -> int:

@@ -182,3 +182,54 @@ def test_a_live_step_the_spend_guard_holds_back_shows_the_recording_labelled_so(
     assert held.mode == "fallback" and held.output == decks.play_recorded(store, owner, deck.steps[0]).output
     position, *stage = decks.run_live(me, deck_id, "", 0, TOKEN, None, spend_guard.new_session())  # no budget
     assert "live, just now" in stage[-2]
+
+
+def test_a_step_typed_in_for_the_deck_runs_live_and_is_recorded_then_fails_plainly(store, fake):
+    """A step that is no past run (issue 14: "steps from live inputs"): a text task, a model, a provider, its text;
+    kept beside a run's steps in the same deck record; live, it goes through the service path and is recorded as a
+    deck run; when the live run fails there is no recording to fall back to, and the stage says so."""
+    me = owners.load(None)[1]
+    owner = owners.owner_of(me)
+    older = run(me, "text-classification", SST2, "hf-inference", "I love this demo")
+    assert store.flush(30)
+    typed = decks.typed_step("zero-shot-classification", "", "hf-inference", ["A new phone came out", "tech\nsport"],
+                             "Say what zero-shot means")
+    assert typed["run_id"] is None and typed["model"] == TASKS["zero-shot-classification"].default_model
+    assert typed["inputs"] == {"text": "A new phone came out", "candidate_labels": ["tech", "sport"]}
+    assert set(typed) == set(decks.STEP_FIELDS)
+    deck_id = store.save_deck(owner, "Typed", [*decks.add_runs(store, owner, [], [older.run_id]), typed])
+    deck = store.get_deck(owner, deck_id)
+    assert deck.steps[1] == typed and deck.steps[0]["run_id"] == older.run_id  # a run's step reads as before
+    assert decks.steps_table(deck.steps)[1][1] == "Zero-shot classification (typed in, no recording)"
+    assert decks.steps_table(deck.steps)[1][4] == "A new phone came out · tech, sport"
+
+    ready = decks.ready(store, owner, deck.steps[1])
+    assert ready.texts[0] == ("Text", "A new phone came out") and "no recording" in ready.caption
+    recorded = decks.play_recorded(store, owner, deck.steps[1])
+    assert recorded.mode == "failed" and "has never been recorded, so there is no recording to show" in recorded.caption
+    assert "recorded on" not in recorded.caption
+
+    before = len(fake.received)
+    shown = decks.play_live(store, me, deck.steps[1], TOKEN)
+    assert shown.mode == "live" and "live, just now" in shown.caption and shown.output
+    sent = [r for r in fake.received[before:] if "bart-large-mnli" in r.path]
+    assert sent and sent[-1].headers.get("authorization") == f"Bearer {TOKEN}"
+    assert store.flush(30)
+    live_runs = store.list_runs(owner, source="deck").runs
+    assert len(live_runs) == 1 and live_runs[0].task == "zero-shot-classification"  # recorded once, as a deck run
+
+    fake.chaos(fault_rate=1.0, fault=FAIL)
+    failed = decks.play_live(store, me, deck.steps[1], TOKEN)
+    assert failed.mode == "failed" and "the live run failed: " in failed.caption
+    assert "has never been recorded, so there is no recording to show" in failed.caption
+    assert "live, just now" not in failed.caption and "recorded on" not in failed.caption
+
+
+def test_a_typed_in_step_is_a_text_task_with_its_inputs_given():
+    with pytest.raises(ValueError, match="Pick a text task.*Text classification"):
+        decks.typed_step("image-classification", "", "auto", ["x"])
+    with pytest.raises(ValueError, match="Context is empty: Type some text in 'Context'"):
+        decks.typed_step("question-answering", "", "auto", ["Who?", "  "])
+    assert [task_id for _, task_id in decks.typed_tasks()] == [
+        t.id for t in TASKS.values() if all(spec.kind in ("text", "lines") for spec in t.inputs)]
+    assert decks.TYPED_INPUTS == 2

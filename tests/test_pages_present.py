@@ -136,3 +136,33 @@ def test_every_renderer_has_an_html_form():
     assert "Hi &lt;b&gt;" in chat and "msg assistant" in chat
     assert "No result" in deck_export.value_html("text", "")
     assert present.CSS and "present-run" in present.KEYS_JS
+
+
+def test_the_editor_adds_a_step_typed_in_now_and_the_stage_plays_it_live_or_says_it_failed(three_runs, fake):
+    me, ids = three_runs
+    model, *boxes = decks.typed_task_picked("question-answering")  # the boxes follow the task picked
+    assert model.constructor_args["value"] == "deepset/roberta-base-squad2"
+    assert [(b.constructor_args.get("label"), b.constructor_args["visible"]) for b in boxes] == [
+        ("Question", True), ("Context", True)]
+    model, *boxes = decks.typed_task_picked("text-classification")
+    assert [b.constructor_args["visible"] for b in boxes] == [True, False]
+    deck_id, _ = edited(decks.add_picked(me, None, ids[:1]))
+    with pytest.raises(gr.Error, match="Text is empty"):
+        decks.add_typed(me, deck_id, "text-classification", SST2, "hf-inference", "", "   ", "")
+    deck_id, rows = edited(decks.add_typed(me, deck_id, "text-classification", SST2, "hf-inference",
+                                           "The typed one", "Typed in on the day", ""))
+    assert [r[1] for r in rows] == ["Text classification", "Text classification (typed in, no recording)"]
+    assert rows[1][4] == "Typed in on the day" and rows[1][5] == "The typed one"
+    position, *shown = decks.go(me, deck_id, "", 0, 1)
+    assert position == 1 and "no recording: press **Enter** to run it live" in shown[-2]
+    assert "Typed in on the day" in shown[1]
+    position, *shown = decks.run_live(me, deck_id, "", 1, made.TOKEN, request=request())
+    assert "live, just now" in shown[-2] and present_slot(shown, "label")["value"]
+    fake.chaos(fault_rate=1.0, fault=FAIL)
+    position, *shown = decks.run_live(me, deck_id, "", 1, made.TOKEN, request=request())
+    assert "the live run failed: " in shown[-2] and "has never been recorded, so there is no recording" in shown[-2]
+    assert "live, just now" not in shown[-2] and "recorded on" not in shown[-2]
+    assert not present_slot(shown, "label")["value"]  # no result pretended
+    html = deck_export.export_html(made.ledger.current(), owners.owner_of(me),
+                                   made.ledger.current().get_deck(owners.owner_of(me), deck_id))
+    assert "Typed in on the day" in html  # the export shows the typed step's inputs, with no result

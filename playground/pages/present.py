@@ -1,7 +1,8 @@
 """The Present page (its own route, ``/present``): a deck editor (decks built from the owner's History runs,
 reordered, annotated, shared, exported) and a stage that plays a deck one step at a time, large, for a projector.
 
-    editor   token (kept in the session, ``ui._build_token``), deck picker, recent runs to add, the steps
+    editor   token (kept in the session, ``ui._build_token``), deck picker, recent runs to add, a step typed in
+             now (text tasks: task, model, provider, its text inputs, notes; no recording until run live), the steps
     stage    step counter, inputs, the result (the step task's renderer component), caption, controls
              keys: Enter runs the step live, ← → step, R shows the recording, N the speaker notes, Esc leaves
 
@@ -96,6 +97,27 @@ def _stage() -> tuple[gr.Column, list[gr.components.Component], dict[str, gr.But
     return stage, [counter, texts, image, audio, table, *outputs, caption, notes], buttons
 
 
+def _typed() -> dict[str, object]:
+    """A step typed in now rather than picked from the runs: text tasks only (the registry's, ``decks.typed_tasks``),
+    ``decks.TYPED_INPUTS`` text boxes labelled by the task picked."""
+    first = decks.typed_tasks()[0][1]
+    with gr.Accordion("✍️ Or type in a new step (text tasks only)", open=False, elem_classes=["present-typed"]):
+        gr.Markdown("A step that is no past run: it has **no recording** until it is played live (Enter), which runs "
+                    "it, and records it, like any run. If that live run fails, the stage says so: there is nothing "
+                    "to fall back to.")
+        with gr.Row(equal_height=False):
+            task = gr.Dropdown(decks.typed_tasks(), value=first, label="Task (text tasks)", scale=2)
+            provider = gr.Dropdown([o for o in pickers.provider_options() if o[1] != pickers.CUSTOM], value="auto",
+                                   label="Provider", scale=2)
+        model, *boxes = decks.typed_task_picked(first)
+        model = gr.Dropdown(model.constructor_args["choices"], value=model.constructor_args["value"], label="Model",
+                            allow_custom_value=True, elem_classes=["present-typed-model"])
+        texts = [gr.Textbox(**{k: v for k, v in box.constructor_args.items() if k != "value"}) for box in boxes]
+        notes = gr.Textbox(label="Speaker notes of the new step", lines=1)
+        add = gr.Button("Add this step to the deck", size="sm")
+    return {"task": task, "model": model, "provider": provider, "texts": texts, "notes": notes, "add": add}
+
+
 def build(demo: gr.Blocks) -> None:
     """The Present page's components and events, inside ``demo.route("Present", "/present")``. Every event is
     private: a deck is a page of the browser's own runs, not an API."""
@@ -128,6 +150,7 @@ def build(demo: gr.Blocks) -> None:
                 with gr.Row(equal_height=False):
                     add = gr.Button("Add the checked runs to the deck", variant="secondary", size="sm")
                     refresh = gr.Button("↻ Refresh the list", size="sm", scale=0)
+                typed = _typed()
             with gr.Column(scale=3):
                 steps = gr.Dataframe(headers=decks.STEPS_COLUMNS, interactive=False, wrap=True, label="Steps, in order",
                                      column_widths=["6%", "18%", "30%", "13%", "21%", "12%"],
@@ -170,6 +193,9 @@ def build(demo: gr.Blocks) -> None:
     delete.click(decks.delete_deck, [owner, deck_id], edited, **PRIVATE)
     add.click(decks.add_picked, [owner, deck_id, runs], [*edited, runs], **PRIVATE)
     refresh.click(decks._runs, owner, runs, **PRIVATE)
+    typed["task"].input(decks.typed_task_picked, typed["task"], [typed["model"], *typed["texts"]], **PRIVATE)
+    typed["add"].click(decks.add_typed, [owner, deck_id, typed["task"], typed["model"], typed["provider"],
+                                         typed["notes"], *typed["texts"]], edited, **PRIVATE)
     up.click(lambda o, d, n: decks.move(o, d, n, -1), [owner, deck_id, step_no], [*edited, step_no], **PRIVATE)
     down.click(lambda o, d, n: decks.move(o, d, n, 1), [owner, deck_id, step_no], [*edited, step_no], **PRIVATE)
     drop.click(decks.remove, [owner, deck_id, step_no], edited, **PRIVATE)
