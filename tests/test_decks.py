@@ -9,7 +9,7 @@ import sys
 import pytest
 from PIL import Image
 
-from playground import decks, handlers, ledger, owners, service
+from playground import decks, handlers, hub, ledger, owners, service
 from playground.tasks import ASSETS, TASKS
 from tests.conftest import TOKEN
 
@@ -233,3 +233,21 @@ def test_a_typed_in_step_is_a_text_task_with_its_inputs_given():
     assert [task_id for _, task_id in decks.typed_tasks()] == [
         t.id for t in TASKS.values() if all(spec.kind in ("text", "lines") for spec in t.inputs)]
     assert decks.TYPED_INPUTS == 2
+
+
+def test_a_shared_deck_shows_the_runs_its_owner_sees_through_a_linked_token(fake, store):
+    """The owner's browser sees its Hub user's runs made in another browser (a checked token links it): a deck of
+    those runs, shared, shows them to the reader too (before, the reader found "no longer in the history")."""
+    elsewhere, me = owners.load(None)[1], owners.load(None)[1]
+    hub.check_token(TOKEN)  # a checked token: its runs are recorded under its user
+    made = run(elsewhere, "text-classification", SST2, "hf-inference", "I love this demo")
+    assert store.flush(30)
+    owner = owners.owner_of(me)
+    assert store.get_run(owner, made.run_id) is None
+    assert store.link(owner, TOKEN.split("_")[2])  # this browser showed the user's checked token
+    assert store.get_run(owner, made.run_id) is not None and owner.hub_user is None
+    deck_id = build(store, me, [made.run_id])
+    deck, reader = store.shared_deck(store.share_deck(owner, deck_id))
+    shown = decks.play_recorded(store, reader, deck.steps[0])
+    assert shown.mode == "recorded" and "recorded on" in shown.caption
+    assert store.list_runs(reader).total == 1  # that run, nothing else

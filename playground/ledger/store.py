@@ -226,6 +226,11 @@ class _DeckReader(Owner):
         if table is not runs or not self.run_ids:
             return sa.false()
         theirs = runs.c.owner == self.deck_owner if self.deck_owner else sa.false()
+        if self.deck_owner:  # as the owner saw them: the runs of the Hub users its browser is linked to (``link``)
+            linked = sa.select(owner_users.c.hub_user).where(
+                owner_users.c.owner == self.deck_owner,
+                owner_users.c.linked_ms >= _ms(time.time() - LINK_DAYS * 86400))
+            theirs = sa.or_(theirs, runs.c.hub_user.in_(linked))
         if self.deck_user:
             theirs = sa.or_(theirs, runs.c.hub_user == self.deck_user)
         return sa.and_(runs.c.id.in_(self.run_ids), theirs)
