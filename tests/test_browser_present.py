@@ -185,3 +185,102 @@ def test_keyboard_only_playback_and_the_exported_html_with_no_server(app, fake, 
         page.keyboard.press("ArrowLeft")
         assert "Step 2 / 3" in visible.inner_text()
         assert outside == []
+
+
+def _save_notes(page, step: int, notes: str) -> None:
+    """Write a step's speaker notes in the editor and keep them (the Step # box reloads the notes box when it changes:
+    type the notes after that has landed, so retry until the table shows them)."""
+    page.get_by_label("Step #").fill(str(step))
+    page.get_by_label("Step #").press("Tab")
+    box = page.get_by_label("Speaker notes of this step (N shows them on the stage)")
+    for _ in range(10):
+        box.fill(notes)
+        page.get_by_role("button", name="Save notes").click()
+        try:
+            page.wait_for_function("([n, t]) => { const r = [...document.querySelectorAll('.present-steps [role=row]')];"
+                                   " return r.length > n && r[n].innerText.includes(t); }", arg=[step, notes],
+                                   timeout=15_000)
+            return
+        except Exception:  # noqa: BLE001 - the notes box was reloaded under the typing: again
+            continue
+    raise AssertionError("the speaker notes were not saved")
+
+
+def _notes(page):
+    return page.locator(".present-stage .prose.present-notes")
+
+
+def test_the_n_key_toggles_the_speaker_notes_then_a_read_only_link_opens_in_another_browser(app, fake, user_runs):
+    """The owner notes step 1, drops step 3, presents (N shows the notes, N again hides them) and shares the deck;
+    another browser (dark theme) opens the link: it steps through the deck's recordings, with no editor, no run of
+    the owner left out of the deck, no speaker notes and no token anywhere in the page."""
+    token, ids = user_runs
+    with browser_page(height=1100) as page:
+        _open(page, app, token)
+        _build_deck(page)  # leaves Step # at 3: the text-to-image step, removed now
+        page.get_by_role("button", name="Remove").click()
+        page.wait_for_function("() => [...document.querySelectorAll('.present-steps [role=row]')].length === 3",
+                               timeout=90_000)  # the header and two steps
+        assert "A red square" not in page.locator(".present-steps").inner_text()
+        _save_notes(page, 1, "Mention the sentiment score")
+
+        page.get_by_role("button", name="▶ Present").click()
+        stage = page.locator(".present-stage")
+        stage.get_by_text("step 1 / 2").first.wait_for(timeout=90_000)
+        _wait_caption(page, "not played yet")
+        page.locator("body").click(position={"x": 5, "y": 5})
+        notes = _notes(page)
+        assert notes.is_hidden()  # the notes are the presenter's: hidden until N
+        page.keyboard.press("n")
+        notes.get_by_text("Mention the sentiment score").wait_for(state="visible", timeout=10_000)
+        page.screenshot(path=shot("present-notes.png"), full_page=True)
+        page.keyboard.press("N")
+        notes.wait_for(state="hidden", timeout=10_000)
+        page.keyboard.press("n")  # on again, and they follow the step: step 2 has none
+        notes.get_by_text("Mention the sentiment score").wait_for(state="visible", timeout=10_000)
+        page.keyboard.press("ArrowRight")
+        stage.get_by_text("step 2 / 2").first.wait_for(timeout=90_000)
+        page.wait_for_function("() => !document.querySelector('.present-stage .prose.present-notes')"
+                               ".innerText.includes('Mention the sentiment')", timeout=90_000)
+        page.keyboard.press("Escape")
+        page.locator(".present-steps").wait_for(state="visible", timeout=90_000)
+
+        page.get_by_role("button", name="🔗 Share a read-only link").click()
+        page.wait_for_function("() => /present\\?deck=[0-9a-f]{32}/.test(document.querySelector('.present-link textarea, "
+                               ".present-link input').value)", timeout=90_000)
+        link = page.locator(".present-link").locator("textarea, input").first.input_value()
+
+        # a second browser context: nobody's cookies, no token, the dark theme
+        reader_context = page.context.browser.new_context(viewport={"width": 1400, "height": 1000})
+        reader = reader_context.new_page()
+        reader.set_default_timeout(90_000)
+        reader.goto(app.local_url.rstrip("/") + "/" + link + "&__theme=dark")
+        shared = reader.locator(".present-stage")
+        shared.get_by_text("step 1 / 2").first.wait_for(timeout=90_000)
+        _wait_caption(reader, "recorded on")
+        assert "I love this demo" in shared.inner_text()
+        reader.locator(".present-result").get_by_text("POSITIVE").first.wait_for(timeout=90_000)
+        reader.screenshot(path=shot("present-shared-dark.png"), full_page=True)
+        # no editor: no token box, no deck picker, no runs, no steps table, no buttons that change the deck
+        for gone in ("▶ Run live (Enter)", "Add the checked runs to the deck", "Save notes", "Remove",
+                     "🔗 Share a read-only link", "🗑️ Delete deck", "➕ New deck"):
+            assert reader.get_by_role("button", name=gone).filter(visible=True).count() == 0, gone
+        assert reader.get_by_label("Hugging Face token").is_hidden()
+        assert reader.locator(".present-steps").is_hidden() and reader.locator(".present-runs").is_hidden()
+        reader.locator("body").click(position={"x": 5, "y": 5})
+        reader.keyboard.press("n")  # a reader gets no speaker notes, even with N
+        reader.keyboard.press("ArrowRight")
+        shared.get_by_text("step 2 / 2").first.wait_for(timeout=90_000)
+        _wait_caption(reader, "Image classification")
+        assert "recorded on" in _captions(reader) and "live, just now" not in _captions(reader)
+        reader.keyboard.press("Enter")  # no live run for a reader: the recording again
+        reader.keyboard.press("ArrowLeft")
+        shared.get_by_text("step 1 / 2").first.wait_for(timeout=90_000)
+        reader.keyboard.press("Escape")  # a reader has no editor to go back to: the stage stays
+        shared.get_by_text("step 1 / 2").first.wait_for(timeout=90_000)
+        content = reader.content()
+        assert token not in content and "hf_as_present" not in content
+        assert "A red square on a projector" not in content  # the owner's run left out of the deck
+        assert "Mention the sentiment score" not in content  # the presenter's notes
+        assert shared.is_visible()
+        reader_context.close()
