@@ -39,7 +39,8 @@ __all__ = ["STEP_FIELDS", "VIEW_KEYS", "view", "open_page", "pick_deck", "new_de
            "add_picked", "move", "remove", "save_notes", "share", "export", "present", "leave", "go", "run_live",
            "show_recording", "Shown", "step_of", "add_runs", "move_step", "remove_step", "set_notes", "steps_table",
            "play_recorded", "play_live", "recorded_on", "runs_to_pick", "run_label", "deck_reader", "input_summary",
-           "TYPED_KINDS", "TYPED_INPUTS", "typed_tasks", "typed_step", "typed_task_picked", "add_typed"]
+           "TYPED_KINDS", "TYPED_INPUTS", "typed_tasks", "typed_step", "typed_boxes", "typed_task_picked",
+           "add_typed"]
 
 STEP_FIELDS = ("run_id", "task", "model", "provider", "revision", "endpoint_url", "bill_to", "inputs", "params", "notes")
 STEPS_COLUMNS = ["#", "Task", "Model", "Provider", "Inputs", "Speaker notes"]
@@ -516,21 +517,27 @@ def add_picked(owner_state: Any, deck_id: str | None, run_ids: list[str] | None)
     return (*out, gr.CheckboxGroup(value=[]))
 
 
-def typed_task_picked(task_id: str | None) -> list[Any]:
-    """The typed-in step's model (the task's default) and its ``TYPED_INPUTS`` text boxes, labelled by the task."""
+def typed_boxes(task_id: str | None) -> list[dict[str, Any]]:
+    """The typed-in step's ``TYPED_INPUTS`` text boxes for the task picked (a Textbox's arguments): one per input,
+    labelled by the task, the rest hidden."""
     task = TASKS.get(task_id or "")
     specs = list(task.inputs) if task else []
     boxes = []
     for i in range(TYPED_INPUTS):
         if i < len(specs):
             spec = specs[i]
-            info = "one a line" if spec.kind == "lines" else ""
-            boxes.append(gr.Textbox(label=spec.label, placeholder=spec.placeholder, info=info, visible=True,
-                                    lines=max(1, spec.lines), value=""))
+            boxes.append(dict(label=spec.label, placeholder=spec.placeholder, lines=max(1, spec.lines), visible=True,
+                              info="one a line" if spec.kind == "lines" else None, value=""))
         else:
-            boxes.append(gr.Textbox(visible=False, value=""))
-    return [gr.Dropdown(choices=task.model_choices if task else [], value=task.default_model if task else None),
-            *boxes]
+            boxes.append(dict(visible=False, value=""))
+    return boxes
+
+
+def typed_task_picked(task_id: str | None) -> list[Any]:
+    """The typed-in step's model (the task's default) and its text boxes (``typed_boxes``)."""
+    task = TASKS.get(task_id or "")
+    return [gr.update(choices=task.model_choices if task else [], value=task.default_model if task else None),
+            *(gr.update(**box) for box in typed_boxes(task_id))]
 
 
 def add_typed(owner_state: Any, deck_id: str | None, task_id: str | None, model: str | None, provider: str | None,

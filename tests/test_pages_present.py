@@ -141,11 +141,14 @@ def test_every_renderer_has_an_html_form():
 def test_the_editor_adds_a_step_typed_in_now_and_the_stage_plays_it_live_or_says_it_failed(three_runs, fake):
     me, ids = three_runs
     model, *boxes = decks.typed_task_picked("question-answering")  # the boxes follow the task picked
-    assert model.constructor_args["value"] == "deepset/roberta-base-squad2"
-    assert [(b.constructor_args.get("label"), b.constructor_args["visible"]) for b in boxes] == [
-        ("Question", True), ("Context", True)]
+    assert model["value"] == "deepset/roberta-base-squad2"
+    assert [(b.get("label"), b["visible"]) for b in boxes] == [("Question", True), ("Context", True)]
     model, *boxes = decks.typed_task_picked("text-classification")
-    assert [b.constructor_args["visible"] for b in boxes] == [True, False]
+    assert [b["visible"] for b in boxes] == [True, False]
+    with gr.Blocks() as page:  # the page builds the typed-in step's boxes once: no stray component
+        present.build(page)
+    labels = [c.label for c in page.blocks.values() if isinstance(c, (gr.Textbox, gr.Dropdown))]
+    assert labels.count("Model") == 1 and labels.count("Prompt") == 1
     deck_id, _ = edited(decks.add_picked(me, None, ids[:1]))
     with pytest.raises(gr.Error, match="Text is empty"):
         decks.add_typed(me, deck_id, "text-classification", SST2, "hf-inference", "", "   ", "")

@@ -18,6 +18,7 @@ import gradio as gr
 
 from .. import decks, owners, pickers
 from ..renderers import RENDERERS
+from ..tasks import TASKS
 
 __all__ = ["build", "KEYS_JS", "CSS"]
 
@@ -109,10 +110,9 @@ def _typed() -> dict[str, object]:
             task = gr.Dropdown(decks.typed_tasks(), value=first, label="Task (text tasks)", scale=2)
             provider = gr.Dropdown([o for o in pickers.provider_options() if o[1] != pickers.CUSTOM], value="auto",
                                    label="Provider", scale=2)
-        model, *boxes = decks.typed_task_picked(first)
-        model = gr.Dropdown(model.constructor_args["choices"], value=model.constructor_args["value"], label="Model",
+        model = gr.Dropdown(TASKS[first].model_choices, value=TASKS[first].default_model, label="Model",
                             allow_custom_value=True, elem_classes=["present-typed-model"])
-        texts = [gr.Textbox(**{k: v for k, v in box.constructor_args.items() if k != "value"}) for box in boxes]
+        texts = [gr.Textbox(**box) for box in decks.typed_boxes(first)]
         notes = gr.Textbox(label="Speaker notes of the new step", lines=1)
         add = gr.Button("Add this step to the deck", size="sm")
     return {"task": task, "model": model, "provider": provider, "texts": texts, "notes": notes, "add": add}
