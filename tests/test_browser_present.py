@@ -11,7 +11,7 @@ import pytest
 
 from playground import handlers, hub, ledger, owners, service
 from playground.tasks import ASSETS, TASKS
-from tests.browser import browser_page, shot
+from tests.browser import browser_page, pick_dropdown, shot
 
 SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
 VIT = "google/vit-base-patch16-224"
@@ -284,3 +284,38 @@ def test_the_n_key_toggles_the_speaker_notes_then_a_read_only_link_opens_in_anot
         assert "Mention the sentiment score" not in content  # the presenter's notes
         assert shared.is_visible()
         reader_context.close()
+
+
+def test_a_step_typed_in_the_editor_plays_live_and_says_plainly_when_it_fails(app, fake, user_runs):
+    """A step that is no past run: typed in the editor (a text task, its text), it opens with no recording; Enter runs
+    it live; with the router failing, the stage says the live run failed and there is no recording to fall back to."""
+    token, ids = user_runs
+    with browser_page(height=1300) as page:
+        _open(page, app, token)
+        page.get_by_text("✍️ Or type in a new step (text tasks only)").click()
+        typed = page.locator(".present-typed")
+        pick_dropdown(page, "Task (text tasks)", "Text classification")  # its boxes follow: one, "Text"
+        typed.get_by_label("Text", exact=True).fill("Typed in on the day")
+        typed.get_by_label("Speaker notes of the new step").fill("Say it was typed")
+        page.get_by_role("button", name="Add this step to the deck").click()
+        page.wait_for_function("() => [...document.querySelectorAll('.present-steps [role=row]')].some("
+                               "r => r.innerText.includes('typed in, no recording'))", timeout=90_000)
+        page.screenshot(path=shot("present-typed.png"), full_page=True)
+        page.get_by_role("button", name="▶ Present").click()
+        stage = page.locator(".present-stage")
+        stage.get_by_text("step 1 / 1").first.wait_for(timeout=90_000)
+        assert "Typed in on the day" in stage.inner_text()
+        _wait_caption(page, "no recording: press Enter to run it live")
+        page.locator("body").click(position={"x": 5, "y": 5})
+        page.keyboard.press("Enter")
+        caption = _wait_caption(page, "live, just now")
+        assert "recorded" not in caption, caption
+        page.locator(".present-result").get_by_text("POSITIVE").first.wait_for(timeout=90_000)
+        fake.chaos(fault_rate=1.0, fault=FAIL)
+        page.keyboard.press("r")  # its recording: there is none, and the stage says so
+        caption = _wait_caption(page, "has never been recorded")
+        page.keyboard.press("Enter")
+        caption = _wait_caption(page, "the live run failed")
+        assert "has never been recorded, so there is no recording to show" in caption and "recorded on" not in caption
+        assert page.locator(".present-result").get_by_text("POSITIVE").count() == 0  # no result pretended
+        assert token not in page.content()
