@@ -46,7 +46,7 @@ def _open(page, app, token: str) -> None:
     page.goto(app.local_url.rstrip("/") + "/present")
     page.get_by_label("Hugging Face token").fill(token)
     page.get_by_label("Hugging Face token").press("Enter")
-    page.get_by_text("Token of").first.wait_for(timeout=60_000)  # checked: this browser is linked to its user
+    page.get_by_text("Token of").first.wait_for(timeout=90_000)  # checked: this browser is linked to its user
 
 
 def _build_deck(page) -> None:
