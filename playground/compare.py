@@ -687,27 +687,31 @@ def recorded(runs: list[ledger.Run], store: ledger.Ledger, reader: ledger.Owner,
     the shared inputs (of its first pane's run), and per pane the target's values (``PANE_FIELDS``, parameters,
     extra JSON), the rendered output, the status line and the raw exchange. Read from the ledger, nothing run
     again; ``snapshot``: read-only, for whoever has the link."""
-    from .run_cards import card_of, header_values, tab_values
+    from .run_cards import card_of, header_values, result_of, tab_values
 
     task = get_task(runs[0].task)
     runs = [r for r in runs if r.task == task.id][:MAX_PANES]
     k, p = len(task.inputs), len(task.params)
-    panes, inputs = [], None
-    for run in runs:
+    panes, inputs, shown = [], None, []
+    for j, run in enumerate(runs):
         card = {**card_of(run, store, reader), "snapshot": snapshot}
         model, revision, *rest = tab_values(task, card)
         provider, endpoint, _ = header_values(card)
         values, params, (extra, output, status, raw) = rest[:k], rest[k:k + p], rest[k + p:]
+        if snapshot:  # nothing to run on a snapshot
+            status = status.replace("press Run to run it again", "read-only")
         inputs = values if inputs is None else inputs
         panes.append({"values": [model, provider, endpoint, revision, *params, extra],
                       "output": output, "status": status, "raw": raw})
+        shown.append(PaneRun(j, PaneTarget(model, provider, endpoint, revision), result_of(card), output, status, raw))
     when = runs[0].created.strftime("%Y-%m-%d %H:%M:%S")
     note = (f"📸 **Read-only snapshot** of a comparison of {len(panes)} panes run {when} UTC, published by its owner: "
             "every pane as it was recorded." if snapshot else
             f"↩️ **Reopened** the comparison of {when} UTC from your History: every pane as it was recorded. "
             "Press Run to run it again.")
+    diffs = diff_values(task, shown, names_of([r.target for r in shown], False)) if len(shown) >= MIN_PANES else []
     return {"task": task.id, "n": max(MIN_PANES, len(panes)), "values": inputs or [], "panes": panes,
-            "readonly": snapshot, "note": note}
+            "diffs": diffs, "readonly": snapshot, "note": note}
 
 
 def reopened(owner_state: Any, comparison_id: str = "", snapshot_id: str = "") -> dict[str, Any]:

@@ -150,7 +150,8 @@ def test_a_comparison_link_reopens_its_panes_as_recorded_and_a_snapshot_read_onl
 
     snapshot_id = store.publish_comparison(owners.owner_of(me), comparison_id)
     task, link = page.linked(SimpleNamespace(query_params={"snapshot": snapshot_id}), None)
-    assert link["readonly"] and len(link["panes"]) == 2
+    assert link["readonly"] and len(link["panes"]) == 2 and "press Run" not in link["panes"][0]["status"]
+    assert set(link["diffs"][0]["pane"]) == set(final[9]["pane"])  # the bars, drawn again from the record
     with gr.Blocks() as blocks:
         header = [gr.State(), gr.State(), gr.Textbox(), gr.State(), gr.State()]
         page._build_runs(TASKS[task], 2, link, gr.Checkbox(), False, header, header[0], header[1], gr.State(),

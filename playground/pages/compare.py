@@ -201,6 +201,8 @@ def _build_runs(task: Task, n: int, link: dict[str, Any], blind: gr.Checkbox, is
         votes = [(gr.Button(label, size="sm"), choice) for label, choice in compare.vote_choices(n)]
     reveal = gr.Markdown(elem_classes=["compare-reveal"])
     diffs, exchange, providers = _build_views(task, n, "HTTP exchanges side by side")
+    for component, value in zip(diffs, link.get("diffs") or []):  # a reopened comparison's diffs, from its record
+        _filled(component, value)
 
     values = [v for p in panes for v in p["values"]]
     answers = [c for p in panes for c in (p["title"], p["output"], p["status"], p["raw"])]
