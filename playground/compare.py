@@ -27,6 +27,7 @@ import random
 import re
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -47,6 +48,7 @@ __all__ = [
     "diff_kind", "diff_slots", "diff_values", "word_diff", "label_frame", "cosine_table", "exchange_table",
     "chat_round", "live_providers", "run_providers", "providers_table", "blind_order", "LETTERS", "vote_choices",
     "record_vote", "leaderboard", "export_pairs", "link_for", "linked_first_pane", "api_compare",
+    "recorded", "reopened", "comparison_query", "snapshot_query",
 ]
 
 MIN_PANES, MAX_PANES = 2, 4
@@ -142,15 +144,16 @@ def _input_error(index: int, target: PaneTarget, task: Task, err: PlaygroundErro
 
 def run_pane(task: Task, index: int, target: PaneTarget, input_values: tuple, token: str | None = None,
              bill_to: str | None = None, owner: Any = None, session: str = "", advanced: tuple = (),
-             guard: spend_guard.Guard | None = None) -> PaneRun:
-    """One pane's run through the one service path (recorded, source ``compare``; held back by the spend guard when
-    it would pass ``guard``'s budget). Never raises."""
+             guard: spend_guard.Guard | None = None, comparison_id: str = "") -> PaneRun:
+    """One pane's run through the one service path (recorded, source ``compare``, as pane ``index`` of
+    ``comparison_id``; held back by the spend guard when it would pass ``guard``'s budget). Never raises."""
     try:
         request = handlers.task_request(task, token, target.provider, target.endpoint_url, bill_to, target.model,
                                         target.revision, (*input_values, *target.params), advanced, session, owner,
                                         source="compare", guard=guard)
     except InputError as err:
         return _input_error(index, target, task, err)
+    request.comparison_id, request.comparison_pane = comparison_id, index
     result = service.run(request)
     rendered, _, raw = handlers.shown(task, result)  # (shown() notes an unreadable answer in result.error)
     return PaneRun(index, target, result, rendered, pane_status(result), raw)
@@ -159,13 +162,14 @@ def run_pane(task: Task, index: int, target: PaneTarget, input_values: tuple, to
 def run_all(task: Task, targets: list[PaneTarget], input_values: tuple, token: str | None = None,
             bill_to: str | None = None, owner: Any = None, session: str = "",
             advanced: tuple = (), guard: spend_guard.Guard | None = None,
-            only: set[int] | None = None) -> Iterator[PaneRun]:
-    """Every pane's run at once (or the panes ``only`` names), one thread each; yields each pane as it finishes
-    (the fastest first)."""
+            only: set[int] | None = None, comparison_id: str = "") -> Iterator[PaneRun]:
+    """Every pane's run at once (or the panes ``only`` names), one thread each, recorded as panes of one comparison
+    (``comparison_id``, a new one when not given); yields each pane as it finishes (the fastest first)."""
     picked = [(i, t) for i, t in enumerate(targets) if only is None or i in only]
+    comparison_id = comparison_id or uuid.uuid4().hex
     with ThreadPoolExecutor(max_workers=max(1, len(picked)), thread_name_prefix="compare") as pool:
         futures = [pool.submit(run_pane, task, i, t, tuple(input_values), token, bill_to, owner, session, advanced,
-                               guard) for i, t in picked]
+                               guard, comparison_id) for i, t in picked]
         for future in as_completed(futures):
             yield future.result()
 
@@ -659,6 +663,79 @@ def export_pairs(owner_state: Any, task_id: str | None = None) -> tuple[list[dic
     return pairs, missing
 
 
+# ------------------------------------------------------------------------------------------ a comparison kept
+
+
+NOT_MINE = ("That comparison is not in this browser's history (deleted, or another browser's). A comparison opens in "
+            "the browser that ran it; its owner can publish it from History as a read-only snapshot.")
+NOT_PUBLISHED = "This comparison's snapshot is no longer published (its owner withdrew or deleted it)."
+
+
+def comparison_query(comparison_id: str) -> str:
+    """History's "Open the comparison": the Compare page (beside History) reopening it, for its owner."""
+    return f"./compare?{urlencode({'comparison': comparison_id})}"
+
+
+def snapshot_query(snapshot_id: str) -> str:
+    """A published comparison's read-only link (the snapshot of its first pane), relative to History or Compare."""
+    return f"./compare?{urlencode({'snapshot': snapshot_id})}"
+
+
+def recorded(runs: list[ledger.Run], store: ledger.Ledger, reader: ledger.Owner, snapshot: bool = False
+             ) -> dict[str, Any]:
+    """A comparison as its runs recorded it, as the page builds it (``pages.compare.layout_of``'s link): its task,
+    the shared inputs (of its first pane's run), and per pane the target's values (``PANE_FIELDS``, parameters,
+    extra JSON), the rendered output, the status line and the raw exchange. Read from the ledger, nothing run
+    again; ``snapshot``: read-only, for whoever has the link."""
+    from .run_cards import card_of, header_values, result_of, tab_values
+
+    task = get_task(runs[0].task)
+    runs = [r for r in runs if r.task == task.id][:MAX_PANES]
+    k, p = len(task.inputs), len(task.params)
+    panes, inputs, shown = [], None, []
+    for j, run in enumerate(runs):
+        card = {**card_of(run, store, reader), "snapshot": snapshot}
+        model, revision, *rest = tab_values(task, card)
+        provider, endpoint, _ = header_values(card)
+        values, params, (extra, output, status, raw) = rest[:k], rest[k:k + p], rest[k + p:]
+        if snapshot:  # nothing to run on a snapshot
+            status = status.replace("press Run to run it again", "read-only")
+        inputs = values if inputs is None else inputs
+        panes.append({"values": [model, provider, endpoint, revision, *params, extra],
+                      "output": output, "status": status, "raw": raw})
+        shown.append(PaneRun(j, PaneTarget(model, provider, endpoint, revision), result_of(card), output, status, raw))
+    when = runs[0].created.strftime("%Y-%m-%d %H:%M:%S")
+    note = (f"📸 **Read-only snapshot** of a comparison of {len(panes)} panes run {when} UTC, published by its owner: "
+            "every pane as it was recorded." if snapshot else
+            f"↩️ **Reopened** the comparison of {when} UTC from your History: every pane as it was recorded. "
+            "Press Run to run it again.")
+    diffs = diff_values(task, shown, names_of([r.target for r in shown], False)) if len(shown) >= MIN_PANES else []
+    return {"task": task.id, "n": max(MIN_PANES, len(panes)), "values": inputs or [], "panes": panes,
+            "diffs": diffs, "readonly": snapshot, "note": note}
+
+
+def reopened(owner_state: Any, comparison_id: str = "", snapshot_id: str = "") -> dict[str, Any]:
+    """``/compare?comparison=<id>`` (one of this browser's comparisons) or ``?snapshot=<id>`` (a published one,
+    anyone's): ``recorded``'s link. Raises PlaygroundError, with what to do, when it cannot be opened."""
+    store = ledger.current()
+    if store is None:
+        raise PlaygroundError("Runs are not recorded on this server", "The ledger is off, so no comparison is kept.",
+                              "")
+    try:
+        if snapshot_id:
+            found = store.shared_comparison(snapshot_id)
+            if not found or not found[0] or found[0][0].task not in TASKS:
+                raise PlaygroundError("Not published", NOT_PUBLISHED, "Ask its owner for a new link.")
+            return recorded(found[0], store, found[1], snapshot=True)
+        owner = owners.owner_of(owner_state)
+        runs = store.comparison(owner, comparison_id)
+    except ledger.LedgerError as err:
+        raise PlaygroundError("The comparison cannot be read", str(err), "") from None
+    if not runs or runs[0].task not in TASKS:
+        raise PlaygroundError("Not in this browser's history", NOT_MINE, "")
+    return recorded(runs, store, owner)
+
+
 # ------------------------------------------------------------------------------------------ links from the tabs
 
 
@@ -822,8 +899,9 @@ def run_handler(task: Task, n: int, anyway: bool = False) -> Callable:
         tail = [None, *([gr.skip()] * slots), None, gr.Row(visible=False), "", gr.skip(), gr.Button(visible=False)]
         yield [*panes, *tail]
         done: dict[int, PaneRun] = dict(kept["runs"]) if kept else {}
+        comparison_id = kept.get("comparison_id") if kept else uuid.uuid4().hex  # "Run anyway": the same comparison
         for run in run_all(task, targets, inputs, token, bill_to, owner, session,
-                           guard=guard_for(budget, guard_state, anyway), only=only):
+                           guard=guard_for(budget, guard_state, anyway), only=only, comparison_id=comparison_id):
             done[run.index] = run
             j = slot_of[run.index]
             status = f"{HIDDEN_STATUS} · {run.result.latency_s * 1000:.0f} ms" if blind and run.result else run.status
@@ -839,7 +917,8 @@ def run_handler(task: Task, n: int, anyway: bool = False) -> Callable:
             table = table.drop(columns=["x-inference-provider", "Host"])
         held = held_panes(done)
         comparison = _comparison(task, targets, order, done) if blind else None
-        kept = {"held": held, "runs": done, "order": order, "blind": blind} if held else None
+        kept = {"held": held, "runs": done, "order": order, "blind": blind, "comparison_id": comparison_id} if held \
+            else None
         yield [*panes, table, *diff_values(task, shown, names), comparison,
                gr.Row(visible=bool(blind) and not held), "", kept, gr.Button(visible=bool(held))]
 

@@ -97,6 +97,8 @@ class RunRequest:
     address: str = ""  # and the network address it comes from (``public_mode.client_address``)
     batch_id: str = ""  # a row of a batch (``playground.batch``): the ledger keeps both, so a batch resumes
     batch_row: str = ""  # without running a finished row again
+    comparison_id: str = ""  # a pane of a Compare comparison (``playground.compare``): the ledger keeps both, so
+    comparison_pane: int | None = None  # the comparison reopens and is shared from its runs
     guard: spend_guard.Guard | None = None  # the spend guard's budget, session start and "Run anyway" (None: none)
 
 

@@ -45,10 +45,10 @@ def app(fake_hf):
     demo.close()
 
 
-def open_compare(page, app, query: str = "") -> None:
+def open_compare(page, app, query: str = "", token: str = TOKEN) -> None:
     page.goto(app.local_url.rstrip("/") + "/compare" + query)
     page.locator(".compare-pane").first.wait_for(timeout=90_000)
-    page.get_by_label("Hugging Face token").fill(TOKEN)
+    page.get_by_label("Hugging Face token").fill(token)
     page.get_by_label("Hugging Face token").press("Enter")
     page.get_by_text("Token of").first.wait_for(timeout=20_000)
 
@@ -249,3 +249,74 @@ def test_a_pane_past_the_budget_is_held_back_then_run_anyway_sends_it(app, fake)
         assert "served by together" in status(page, 1).inner_text()  # pane 2 kept its answer
         page.screenshot(path=shot("compare-spend-guard-anyway.png"), full_page=True)
         assert TOKEN not in page.content()
+
+
+def test_a_comparison_reopens_from_history_and_its_snapshot_opens_read_only_elsewhere(app, fake):
+    """Issue 11: a 2-pane comparison, found in History as "compare ×2", opened again as a whole (every pane as
+    recorded, nothing run again); its published snapshot opened read-only in another browser profile, with no
+    token in the link or the page."""
+    import secrets
+
+    from tests.browser import ARGS, CHROMIUM
+
+    token = f"hf_as_cmpshare{secrets.token_hex(4)}_" + "x" * 24  # a Hub user of its own: no other test's runs shown
+    sync_api = pytest.importorskip("playwright.sync_api")
+    fake.script(f"/hf-inference/models/{ROBERTA}", [(200, {"content-type": "application/json"}, LABELS)])
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            mine = browser.new_context(viewport={"width": 1400, "height": 1300})
+            mine.set_default_timeout(90_000)
+            page = mine.new_page()
+            open_compare(page, app, token=token)
+            set_pane(page, 0, provider="hf-inference")
+            set_pane(page, 1, ROBERTA, "hf-inference")
+            page.get_by_text("This movie was a waste of two hours.").click()
+            page.locator(".compare-run").click()
+            for i in range(2):
+                status(page, i).get_by_text("served by hf-inference").wait_for(timeout=90_000)
+            ledger.current().flush()
+            sent = len(fake.received)
+
+            page.get_by_role("link", name="History").first.click()
+            page.locator(".prose.history-counts").get_by_text("Runs 1–2 of 2").wait_for(timeout=90_000)
+            rows = page.locator(".history-table [role=row]").all_inner_texts()[1:]
+            assert len(rows) == 2 and all("compare ×2" in r for r in rows), rows
+            page.locator(".history-table [role=row]").nth(1).get_by_text("compare ×2").first.click()
+            page.get_by_role("button", name="📸 Publish the whole comparison").click()
+            link_box = page.locator(".history-share-link textarea, .history-share-link input").first
+            page.wait_for_function("(el) => el.value.includes('/compare?snapshot=')", arg=link_box.element_handle(),
+                                   timeout=90_000)
+            snapshot_link = link_box.input_value()
+            assert token not in snapshot_link
+            page.locator(".history-open-comparison").get_by_text("Open the comparison").click()  # (a link button)
+
+            page.locator(".prose.compare-reopened").get_by_text("Reopened").wait_for(timeout=90_000)
+            assert "comparison=" in page.url
+            for i in range(2):
+                status(page, i).get_by_text("Reopened").wait_for(timeout=90_000)
+            assert "served by hf-inference" in status(page, 0).inner_text()
+            assert "60%" in page.locator(".compare-pane").nth(1).inner_text()  # pane 2's recorded answer
+            assert page.locator(".compare-pane").nth(1).get_by_label("Model", exact=True).input_value() == ROBERTA
+            assert page.get_by_label("Text", exact=True).first.input_value() == "This movie was a waste of two hours."
+            page.locator(".compare-bars").locator("canvas, svg").first.wait_for(timeout=90_000)  # the diff, again
+            assert len(fake.received) == sent  # read from the ledger, nothing run again
+            page.screenshot(path=shot("compare-reopened.png"), full_page=True)
+
+            other = browser.new_context(viewport={"width": 1400, "height": 1300})
+            other.set_default_timeout(90_000)
+            stranger = other.new_page()
+            stranger.goto(page.url)  # the owner's own link: not this browser's
+            stranger.get_by_text("not in this browser's history").first.wait_for(timeout=90_000)
+            stranger.goto(snapshot_link)
+            stranger.locator(".prose.compare-reopened").get_by_text("Read-only snapshot").wait_for(timeout=90_000)
+            for i in range(2):
+                status(stranger, i).get_by_text("Reopened").wait_for(timeout=90_000)
+            assert "60%" in stranger.locator(".compare-pane").nth(1).inner_text()
+            assert "press Run" not in status(stranger, 0).inner_text()
+            assert stranger.locator(".compare-run").count() == 0 or not stranger.locator(".compare-run").is_visible()
+            assert stranger.locator(".compare-pane").nth(0).get_by_label("Model", exact=True).is_disabled()
+            assert token not in stranger.content()
+            stranger.screenshot(path=shot("compare-snapshot.png"), full_page=True)
+        finally:
+            browser.close()

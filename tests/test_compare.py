@@ -416,3 +416,49 @@ def test_panes_wait_once_the_daily_budget_is_used_up_then_run_anyway_runs_them(f
     with pytest.raises(Exception, match="No pane is waiting"):
         list(compare.run_handler(task, 2, anyway=True)(TOKEN, me, "", budget, guard, None, False, "I like it",
                                                        *values, None))
+
+
+# ------------------------------------------------------------------------------------------ a comparison kept
+
+
+def test_a_comparison_is_its_runs_reopened_from_the_ledger_for_its_owner_only(fake, me):
+    """The panes' runs carry one comparison id and their pane; the comparison reopens from them, as recorded (no
+    request sent again), for its owner; another browser is told it is not in its history."""
+    runs = run("text-classification", [target("text-classification", SST2),
+                                       target("text-classification", "errors/no-such-model")], "I like it", owner=me)
+    store = ledger.current()
+    store.flush()
+    ids = [r.result.run_id for r in runs]
+    kept = [store.get_run(owners.owner_of(me), i) for i in ids]
+    assert kept[0].comparison_id and kept[0].comparison_id == kept[1].comparison_id
+    assert [k.comparison_pane for k in kept] == [0, 1]
+    sent = len(fake.received)
+    link = compare.reopened(me, kept[0].comparison_id)
+    assert len(fake.received) == sent  # read back, never run again
+    assert link["task"] == "text-classification" and link["n"] == 2 and link["values"][0] == "I like it"
+    assert [p["values"][0] for p in link["panes"]] == [SST2, "errors/no-such-model"]
+    assert [p["values"][1] for p in link["panes"]] == ["hf-inference", "hf-inference"]
+    assert link["panes"][0]["output"] == runs[0].rendered and "Reopened" in link["panes"][0]["status"]
+    assert "not found" in link["panes"][1]["status"] and json.loads(link["panes"][0]["raw"])["exchanges"]
+    assert not link["readonly"]
+    with pytest.raises(compare.PlaygroundError, match="Not in this browser's history"):
+        compare.reopened(owners.load(None)[1], kept[0].comparison_id)
+    assert store.comparison_sizes(owners.owner_of(me), [kept[0].comparison_id]) == {kept[0].comparison_id: 2}
+
+
+def test_a_published_comparison_opens_read_only_for_anyone_without_a_token(fake, me):
+    runs = run("text-classification", [target("text-classification", SST2),
+                                       target("text-classification", ROBERTA)], "I like it", owner=me)
+    store = ledger.current()
+    store.flush()
+    comparison_id = store.get_run(owners.owner_of(me), runs[0].result.run_id).comparison_id
+    assert store.publish_comparison(owners.owner_of(owners.load(None)[1]), comparison_id) is None  # not theirs
+    snapshot_id = store.publish_comparison(owners.owner_of(me), comparison_id)
+    link = compare.reopened(None, snapshot_id=snapshot_id)  # anyone: no owner at all
+    assert link["readonly"] and "Read-only snapshot" in link["note"]
+    assert [p["values"][0] for p in link["panes"]] == [SST2, ROBERTA]
+    assert TOKEN not in json.dumps(link, default=str) and TOKEN not in compare.snapshot_query(snapshot_id)
+    store.unpublish(owners.owner_of(me), runs[1].result.run_id)  # a pane withdrawn is left out
+    assert [p["values"][0] for p in compare.reopened(None, snapshot_id=snapshot_id)["panes"]] == [SST2]
+    with pytest.raises(compare.PlaygroundError, match="Not published"):
+        compare.reopened(None, snapshot_id="nope")

@@ -564,10 +564,27 @@ def test_migrations_build_exactly_the_schema(store, database):
         with engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE, "compare_type": True})
             assert compare_metadata(context, metadata) == []
-            assert context.get_current_heads() == ("0005",)
+            assert context.get_current_heads() == ("0006",)
         migrate(engine)  # at head: nothing to do
     finally:
         engine.dispose()
+
+
+def test_a_comparisons_runs_are_read_pane_by_pane_and_shared_only_as_published(fake, store):
+    """Migration 0006: a run keeps its comparison and its pane; the comparison is read back pane by pane, for its
+    owner, and a published one (every pane's snapshot) by anyone, without the owner's other runs."""
+    later, first = classify("b", comparison_id="c" * 32, comparison_pane=1), classify("a", comparison_id="c" * 32,
+                                                                                      comparison_pane=0)
+    alone = classify("not a pane")
+    assert set(history(store)) == {later.run_id, first.run_id, alone.run_id}
+    assert [r.id for r in store.comparison(ME, "c" * 32)] == [first.run_id, later.run_id]
+    assert store.comparison(Owner("someone-else"), "c" * 32) == [] and store.comparison(ME, "") == []
+    assert store.comparison_sizes(ME, ["c" * 32, None]) == {"c" * 32: 2}
+    assert store.shared_comparison(store.publish(ME, alone.run_id)) is None  # not a pane of a comparison
+    snapshot_id = store.publish_comparison(ME, "c" * 32)
+    found, reader = store.shared_comparison(snapshot_id)
+    assert [r.inputs["text"] for r in found] == ["a", "b"]
+    assert store.get_run(reader, alone.run_id) is None  # the reader sees the comparison's runs alone
 
 
 def test_the_converter_keeps_outputs_as_received_media_by_hash_and_no_secret():

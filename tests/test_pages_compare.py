@@ -118,3 +118,45 @@ def test_every_button_of_the_page_does_something(app):
     buttons = [c for c in config["components"] if c["id"] in ids and c["type"] == "button"]
     triggered = {t[0] for d in config["dependencies"] for t in d["targets"]}
     assert buttons and all(b["id"] in triggered for b in buttons), [b["props"].get("value") for b in buttons]
+
+
+def test_a_comparison_link_reopens_its_panes_as_recorded_and_a_snapshot_read_only(fake):
+    """``?comparison=<id>``: the panes built with the recorded targets, outputs, status lines and raw exchanges,
+    for this browser; another browser is told it is not in its history; ``?snapshot=<id>`` builds it read-only
+    (no Run) for anyone, holding no token."""
+    me = owners.load(None)[1]
+    handler = compare.run_handler(TASKS["text-classification"], 2)
+    panes = [SST2, "hf-inference", "", "main", "", "", "", "errors/unknown-model", "hf-inference", "", "main", "", "", ""]
+    final = list(handler(TOKEN, me, "", None, None, None, False, "I like it", *panes, None))[-1]
+    store = ledger.current()
+    store.flush()
+    comparison_id = next(r for r in store.list_runs(owners.owner_of(me)).runs).comparison_id
+    task, link = page.linked(SimpleNamespace(query_params={"comparison": comparison_id}), me)
+    assert task == "text-classification" and page.linked_count(link) == 2
+    with gr.Blocks() as blocks:
+        header = [gr.State(), gr.State(), gr.Textbox(), gr.State(), gr.State()]
+        page._build_runs(TASKS[task], 2, link, gr.Checkbox(), False, header, header[0], header[1], gr.State(),
+                         gr.Dataframe())
+    values = [getattr(b, "value", None) for b in blocks.blocks.values()]
+    assert "I like it" in values and SST2 in values and "errors/unknown-model" in values
+    label = next(b for b in blocks.blocks.values() if isinstance(b, gr.Label))
+    assert label.value == label.postprocess(final[1]).model_dump()  # pane 1's labels, rendered again from the record
+    assert any(isinstance(v, str) and v.startswith("↩️ **Reopened**") and "not found" in v for v in values)
+    assert any(isinstance(b, gr.Button) and b.value.startswith("▶ Run all") for b in blocks.blocks.values())
+
+    other = owners.load(None)[1]
+    task, link = page.linked(SimpleNamespace(query_params={"comparison": comparison_id}), other)
+    assert task == page.DEFAULT_TASK and "not in this browser's history" in link["note"] and "panes" not in link
+
+    snapshot_id = store.publish_comparison(owners.owner_of(me), comparison_id)
+    task, link = page.linked(SimpleNamespace(query_params={"snapshot": snapshot_id}), None)
+    assert link["readonly"] and len(link["panes"]) == 2 and "press Run" not in link["panes"][0]["status"]
+    assert set(link["diffs"][0]["pane"]) == set(final[9]["pane"])  # the bars, drawn again from the record
+    with gr.Blocks() as blocks:
+        header = [gr.State(), gr.State(), gr.Textbox(), gr.State(), gr.State()]
+        page._build_runs(TASKS[task], 2, link, gr.Checkbox(), False, header, header[0], header[1], gr.State(),
+                         gr.Dataframe())
+    run_row = next(b for b in blocks.blocks.values() if isinstance(b, gr.Button) and b.value.startswith("▶ Run all"))
+    assert run_row.parent.visible is False  # read-only: nothing to run
+    assert all(not getattr(b, "interactive", False) for b in blocks.blocks.values() if getattr(b, "label", "") == "Model")
+    assert TOKEN not in json.dumps(link, default=str) and TOKEN not in blocks.get_config_file().__repr__()

@@ -214,3 +214,27 @@ def test_a_linked_run_for_a_tab_not_built_yet_opens_it_with_the_run_pending(thre
     assert pending["nonce"] != again[4 + len(GROUPS) + start + 1]["nonce"]
     others = flat[:start] + flat[start + 2:]
     assert all(isinstance(v, dict) and v.get("__type__") == "update" and len(v) == 1 for v in others)
+
+
+def test_a_comparisons_runs_are_marked_and_open_or_publish_the_comparison(fake, three_runs):
+    """A pane of a comparison is marked "compare ×n" in the table; its detail offers "Open the comparison"
+    (``/compare?comparison=``) and "Publish the whole comparison" (a read-only ``/compare?snapshot=`` link without a
+    token); a run that is no pane offers neither."""
+    from playground import compare
+
+    me = three_runs
+    target = compare.PaneTarget(SST2, "hf-inference", params=(None, None, ""))
+    list(compare.run_all(TASKS["text-classification"], [target, target], ("I like it",), TOKEN, None, me))
+    ledger.current().flush()
+    rows, ids, total, _ = history.list_page(me)
+    assert total == 5 and [r[1] for r in rows[:2]] == ["text-classification · ⚖️ compare ×2"] * 2
+    assert rows[2][1] == "chat-completion"
+    opened, publish = history.comparison_of(me, ids[0])
+    comparison_id = ledger.current().get_run(owners.owner_of(me), ids[0]).comparison_id
+    assert opened.constructor_args["visible"] and opened.constructor_args["link"] == f"./compare?comparison={comparison_id}"
+    assert publish.constructor_args["visible"]
+    assert not history.comparison_of(me, ids[2])[0].constructor_args["visible"]
+    link = history.publish_comparison(me, ids[1])
+    assert link.startswith("./compare?snapshot=") and TOKEN not in link
+    with pytest.raises(gr.Error, match="comparisons"):
+        history.publish_comparison(me, ids[2])

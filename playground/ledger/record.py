@@ -215,6 +215,8 @@ def row_of(result: Any, run_id: str, started_ms: int, notes: list[str], secrets:
         "search_text": "",  # below, from the values as stored
         "batch_id": getattr(request, "batch_id", "") or None,  # a row of a batch (playground/batch.py)
         "batch_row": getattr(request, "batch_row", "") or None,
+        "comparison_id": getattr(request, "comparison_id", "") or None,  # a pane of a comparison (playground/compare.py)
+        "comparison_pane": getattr(request, "comparison_pane", None),
         "inputs": inputs,
         "params": convert(dict(request.params) if request is not None else {}),
         "target": convert(_target(target)) if target is not None else {},

@@ -10,6 +10,8 @@ The database itself is created and upgraded by the Alembic migrations in ``migra
     ledger_votes        Compare's blind votes: the choice, and per letter the target and the run it showed
     ledger_owner_users  the Hub users a browser's owner key showed a checked token for: it sees their runs too
     ledger_snapshots    read-only snapshots of runs their owners published (share links), by an unguessable id
+    (a run of Compare keeps its comparison's id and its pane, ``ledger_runs.comparison_id``: the comparison is
+    read back, reopened and shared from its runs)
     ledger_batches      a batch's definition (task, targets, column mapping) and its data file, so that it can
                         resume after a restart; its rows are runs (``ledger_runs.batch_id``), never copies
     ledger_decks        presentation decks: an ordered list of steps (task, target, inputs, parameters, speaker
@@ -67,10 +69,13 @@ runs = sa.Table(
     sa.Column("search_text", sa.Text, nullable=False),  # lower-cased text of the run, for History's search
     sa.Column("batch_id", sa.String(32)),  # the batch the run is a row of (migration 0002), else NULL
     sa.Column("batch_row", sa.String(64)),  # its row (and target) in that batch: what a resumed batch skips
+    sa.Column("comparison_id", sa.String(32)),  # the Compare comparison the run is a pane of (migration 0006)
+    sa.Column("comparison_pane", sa.Integer),  # its pane (0, 1...): the comparison reopens from its runs
     sa.Index("ix_ledger_runs_owner_created", "owner", "created_ms"),
     sa.Index("ix_ledger_runs_hub_user_created", "hub_user", "created_ms"),
     sa.Index("ix_ledger_runs_created", "created_ms"),
     sa.Index("ix_ledger_runs_batch", "batch_id", "batch_row"),
+    sa.Index("ix_ledger_runs_comparison", "comparison_id", "comparison_pane"),
 )
 
 run_details = sa.Table(

@@ -267,6 +267,8 @@ class RunSummary:
     cost_usd: float | None
     cost_basis: str
     hub_user: str | None
+    comparison_id: str | None = None  # a pane of a Compare comparison: its id, and the pane (0, 1...)
+    comparison_pane: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -757,6 +759,54 @@ class Ledger:
             row = conn.execute(sa.select(*_RUN).join_from(runs, run_details, run_details.c.run_id == runs.c.id)
                                .where(runs.c.id == run_id)).first()
         return None if row is None else (_summary(row, Run), _RunReader(run_id=run_id))
+
+    # -------------------------------------------------------------------------------------- comparisons
+
+    def comparison(self, owner: Owner, comparison_id: str) -> list[Run]:
+        """The runs of one of the owner's comparisons, whole, pane by pane (empty when none is theirs); for the
+        reader of a shared comparison (``shared_comparison``), its published runs."""
+        if not comparison_id:
+            return []
+        query = (sa.select(*_RUN).join_from(runs, run_details, run_details.c.run_id == runs.c.id)
+                 .where(runs.c.comparison_id == comparison_id, owner.clause())
+                 .order_by(runs.c.comparison_pane, runs.c.created_ms))
+        with self._reading() as conn:
+            return [_summary(r, Run) for r in conn.execute(query).all()]
+
+    def comparison_sizes(self, owner: Owner, comparison_ids: list[str]) -> dict[str, int]:
+        """How many of the owner's runs each comparison has (History's "compare ×n")."""
+        ids = sorted({c for c in comparison_ids if c})
+        if not ids:
+            return {}
+        query = (sa.select(runs.c.comparison_id, sa.func.count()).where(runs.c.comparison_id.in_(ids), owner.clause())
+                 .group_by(runs.c.comparison_id))
+        with self._reading() as conn:
+            return {c: n for c, n in conn.execute(query).all()}
+
+    def publish_comparison(self, owner: Owner, comparison_id: str) -> str | None:
+        """Publish every run of one of the owner's comparisons (``publish``): the snapshot id of its first pane,
+        which opens the whole comparison (``shared_comparison``); None when the comparison is not the owner's."""
+        ids = [r.id for r in self.comparison(owner, comparison_id)]
+        published = [self.publish(owner, run_id) for run_id in ids]
+        return published[0] if published else None
+
+    def shared_comparison(self, snapshot_id: str) -> tuple[list[Run], Owner] | None:
+        """A published comparison, from the snapshot of one of its runs: its published runs (those of the same
+        owner, pane by pane), and their reader: an Owner that sees those runs and their files, nothing else. None
+        when there is no such snapshot or its run is not a pane of a comparison."""
+        if not snapshot_id:
+            return None
+        with self._reading() as conn:
+            row = conn.execute(sa.select(runs.c.comparison_id, runs.c.owner, runs.c.hub_user)
+                               .join_from(snapshots, runs, runs.c.id == snapshots.c.run_id)
+                               .where(snapshots.c.id == snapshot_id)).first()
+            if row is None or not row.comparison_id:
+                return None
+            same = runs.c.owner == row.owner if row.owner else runs.c.hub_user == row.hub_user
+            ids = tuple(conn.execute(sa.select(runs.c.id).join_from(snapshots, runs, runs.c.id == snapshots.c.run_id)
+                                     .where(runs.c.comparison_id == row.comparison_id, same)).scalars())
+        reader = _DeckReader(run_ids=ids, deck_owner=row.owner, deck_user=row.hub_user)
+        return self.comparison(reader, row.comparison_id), reader
 
     def linked_users(self, owner: Owner) -> list[str]:
         """The Hub users whose runs this owner sees besides its own (``link``), most recent first."""

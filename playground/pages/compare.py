@@ -17,22 +17,48 @@ from typing import Any
 import gradio as gr
 
 from .. import compare, owners, pickers
+from ..errors import PlaygroundError
 from ..renderers import RENDERERS
 from ..service import CUSTOM
 from ..tasks import TASKS, Task
 
-__all__ = ["build", "DEFAULT_TASK", "linked", "layout_of"]
+__all__ = ["build", "DEFAULT_TASK", "linked", "linked_count", "layout_of"]
 
 DEFAULT_TASK = "text-classification"
 PRIVATE = dict(api_visibility="private")
 
 
-def linked(request: gr.Request) -> tuple[Any, dict[str, Any]]:
+def linked(request: gr.Request, owner_state: Any = None) -> tuple[Any, dict[str, Any]]:
     """``/compare?task=…&model=…&provider=…&<input>=…`` (a tab's Compare button): the task, and pane 1's target
-    and text inputs. Without a link, the default task."""
-    link = compare.linked_first_pane(dict(request.query_params)) if request is not None else {}
-    link = link or {"task": DEFAULT_TASK}
+    and text inputs. ``?comparison=<id>`` (one of this browser's, from History) or ``?snapshot=<id>`` (a published
+    one): the comparison as recorded (``compare.reopened``). Without a link, the default task."""
+    query = dict(request.query_params) if request is not None else {}
+    comparison_id, snapshot_id = (query.get("comparison") or "").strip(), (query.get("snapshot") or "").strip()
+    if comparison_id or snapshot_id:
+        try:
+            link = compare.reopened(owner_state, comparison_id, snapshot_id)
+        except PlaygroundError as err:
+            gr.Warning(err.message or err.title)
+            link = {"task": DEFAULT_TASK, "note": f"❌ {err.display()}"}
+        return link["task"], link
+    link = compare.linked_first_pane(query) or {"task": DEFAULT_TASK}
     return link["task"], link
+
+
+def linked_count(link: dict[str, Any] | None) -> Any:
+    """The Panes radio for a reopened comparison: its number of panes (otherwise left as it is)."""
+    return (link or {}).get("n") or gr.skip()
+
+
+def _filled(component: gr.components.Component, value: Any) -> gr.components.Component:
+    """``component`` holding ``value`` from the start, as if given to its constructor (files moved to the cache)."""
+    from gradio.processing_utils import move_files_to_cache
+    from pydantic import BaseModel
+
+    value = component.postprocess(value)
+    value = value.model_dump() if isinstance(value, BaseModel) else value
+    component.value = move_files_to_cache(value, component, postprocess=True, keep_in_cache=True)
+    return component
 
 
 def layout_of(task_id: str, n: int, link: dict[str, Any] | None) -> dict[str, Any]:
@@ -57,6 +83,10 @@ def _build_pane(task: Task, i: int, link: dict[str, Any], blind: bool, session_t
     from .. import ui
 
     model_id, provider_id = _pane_defaults(task, i, link)
+    recorded = (link.get("panes") or [])[i] if i < len(link.get("panes") or []) else None  # a reopened comparison
+    if recorded:
+        model_id, provider_id = recorded["values"][0] or model_id, recorded["values"][1] or provider_id
+    editable = not link.get("readonly")
     key = lambda name: f"{task.id}:{i}:{name}"  # noqa: E731 - a pane keeps its target when panes are added
     with gr.Column(min_width=260, elem_classes=["compare-pane"]):
         title = gr.Markdown(f"### {compare.LETTERS[i]}" if blind else f"### Pane {i + 1}",
@@ -67,17 +97,26 @@ def _build_pane(task: Task, i: int, link: dict[str, Any], blind: bool, session_t
                                 info="Type to search the Hub; any id works.")
             provider = gr.Dropdown(ui.provider_choices(), value=provider_id, label="Provider", key=key("provider"),
                                    interactive=True)
-            endpoint = gr.Textbox(label="Endpoint URL", placeholder="https://…/v1 or http://localhost:8080",
+            endpoint = gr.Textbox(recorded["values"][2] if recorded else "", label="Endpoint URL",
+                                  placeholder="https://…/v1 or http://localhost:8080",
                                   visible=provider_id == CUSTOM, key=key("endpoint"), interactive=True)
-            revision = gr.Textbox(link.get("revision", "main") if i == 0 else "main", label="Revision",
-                                  key=key("revision"), max_lines=1, interactive=True)
+            revision = gr.Textbox(recorded["values"][3] if recorded else link.get("revision", "main") if i == 0
+                                  else "main", label="Revision", key=key("revision"), max_lines=1, interactive=True)
             with gr.Accordion("Parameters", open=False):
                 params = [ui._param_component(spec) for spec in task.params]
-                extra = gr.Code("", language="json", label="Extra parameters (JSON object, sent as-is)", lines=2)
+                extra = gr.Code(recorded["values"][-1] if recorded else "", language="json",
+                                label="Extra parameters (JSON object, sent as-is)", lines=2)
         output = RENDERERS[task.renderer].component()
-        status = gr.Markdown(elem_classes=["status-line", "compare-status"])
+        status = gr.Markdown(recorded["status"] if recorded else None, elem_classes=["status-line", "compare-status"])
         with gr.Accordion("Raw exchange (token redacted)", open=False):
-            raw = gr.Code(language="json", label="Raw exchange", max_lines=30)
+            raw = gr.Code(recorded["raw"] if recorded else None, language="json", label="Raw exchange", max_lines=30)
+    if recorded:
+        for component, value in zip(params, recorded["values"][4:-1]):
+            _filled(component, value)
+        _filled(output, recorded["output"])
+    if not editable:  # a snapshot: read-only
+        for component in (model, provider, endpoint, revision, *params, extra):
+            component.interactive = False
     provider.change(lambda p: gr.update(visible=p == CUSTOM), provider, endpoint, **PRIVATE)
     model.key_up(pickers.search_handler(task.id), [session_token, provider, model], model, trigger_mode="always_last",
                  show_progress="hidden", **PRIVATE)
@@ -122,7 +161,10 @@ def _shared_inputs(task: Task, link: dict[str, Any]) -> list[gr.components.Compo
     for component, spec in zip(inputs, task.inputs):
         if spec.name in link.get("inputs", {}) and isinstance(component, gr.Textbox):
             component.value = link["inputs"][spec.name]
-    if task.examples:
+    for component, value in zip(inputs, link.get("values") or []):  # a reopened comparison's shared inputs
+        _filled(component, value)
+        component.interactive = False if link.get("readonly") else component.interactive
+    if task.examples and not link.get("readonly"):
         gr.Examples([list(e) for e in task.examples], inputs=inputs, label="Examples (one click)")
     return inputs
 
@@ -149,7 +191,7 @@ def _build_runs(task: Task, n: int, link: dict[str, Any], blind: gr.Checkbox, is
     exchange table."""
     inputs = _shared_inputs(task, link)
     kept = gr.State()  # the last comparison, while the spend guard holds panes of it back
-    with gr.Row():
+    with gr.Row(visible=not link.get("readonly")):  # a snapshot is read-only: nothing to run
         run = gr.Button(f"▶ Run all {n} panes at once", variant="primary", elem_classes=["compare-run"])
         anyway = _anyway_button()
         every = gr.Button("⚡ All providers of pane 1's model", elem_classes=["compare-all-providers"])
@@ -159,6 +201,8 @@ def _build_runs(task: Task, n: int, link: dict[str, Any], blind: gr.Checkbox, is
         votes = [(gr.Button(label, size="sm"), choice) for label, choice in compare.vote_choices(n)]
     reveal = gr.Markdown(elem_classes=["compare-reveal"])
     diffs, exchange, providers = _build_views(task, n, "HTTP exchanges side by side")
+    for component, value in zip(diffs, link.get("diffs") or []):  # a reopened comparison's diffs, from its record
+        _filled(component, value)
 
     values = [v for p in panes for v in p["values"]]
     answers = [c for p in panes for c in (p["title"], p["output"], p["status"], p["raw"])]
@@ -252,6 +296,8 @@ def build(demo: gr.Blocks) -> None:
         if not layout:
             return
         spec, n, first = TASKS[layout["task"]], int(layout["n"]), layout["link"]
+        if first.get("note"):  # a comparison reopened or shared, or why it could not be
+            gr.Markdown(first["note"], elem_classes=["compare-reopened"])
         gr.Markdown(spec.description, elem_classes=["compare-task-description"])
         if spec.renderer == "chat":
             if is_blind:
@@ -261,7 +307,8 @@ def build(demo: gr.Blocks) -> None:
             _build_runs(spec, n, first, blind, bool(is_blind), header, session_token, owner, comparison, board)
 
     demo.load(owners.load, owner_browser, [owner_browser, owner], **PRIVATE).then(
-        linked, None, [task, link], **PRIVATE).then(layout_of, [task, count, link], shown, **PRIVATE).then(
+        linked, owner, [task, link], **PRIVATE).then(linked_count, link, count, **PRIVATE).then(
+        layout_of, [task, count, link], shown, **PRIVATE).then(
         compare.leaderboard, [owner, task], board, **PRIVATE)
     # Another task: its layout is built on an empty one (Gradio's front end cannot turn some components of one
     # render into another's, e.g. text classification's into chat's). More panes: the panes keep their targets.

@@ -18,12 +18,13 @@ from urllib.parse import quote
 
 import gradio as gr
 
-from .. import capture, ledger, owners, run_cards, share_links
+from .. import capture, compare, ledger, owners, run_cards, share_links
 from ..ledger import MEDIA_KEY
 from ..tasks import TASKS
 
 __all__ = ["build", "COLUMNS", "PAGE_SIZE", "list_page", "first_page", "older_page", "newer_page", "facet_choices",
-           "show_run", "delete_run", "share_link", "publish_snapshot", "withdraw_snapshot", "clear_all", "confirm_clear", "export", "row_of", "cost_text", "open_link"]
+           "show_run", "delete_run", "share_link", "publish_snapshot", "withdraw_snapshot", "clear_all", "confirm_clear", "export", "row_of", "cost_text", "open_link",
+           "comparison_of", "publish_comparison"]
 
 COLUMNS = ["Time (UTC)", "Task", "Model", "Provider", "Status", "Latency", "Cost"]
 PAGE_SIZE = 25
@@ -47,10 +48,13 @@ def _latency(ms: float) -> str:
     return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
 
 
-def row_of(run: ledger.RunSummary) -> list[str]:
-    """One table row (``COLUMNS``)."""
+def row_of(run: ledger.RunSummary, sizes: dict[str, int] | None = None) -> list[str]:
+    """One table row (``COLUMNS``); a pane of a comparison is marked so, with its number of runs (``sizes``)."""
     status = "✅ ok" if run.ok else f"❌ {run.error_title or 'error'}"
-    return [run.created.strftime("%Y-%m-%d %H:%M:%S"), run.task, run.model_ref,
+    task = run.task
+    if run.comparison_id:
+        task += f" · ⚖️ compare ×{(sizes or {}).get(run.comparison_id, 1)}"
+    return [run.created.strftime("%Y-%m-%d %H:%M:%S"), task, run.model_ref,
             run.provider_served or run.provider_asked, status, _latency(run.latency_ms), cost_text(run.cost_usd)]
 
 
@@ -70,11 +74,13 @@ def list_page(state: Any, task=None, model=None, provider=None, status=None, tex
               cursor: str | None = None) -> tuple[list[list[str]], list[str], int, str | None]:
     """One page of the owner's runs: (rows, their ids, how many match in all, the next page's cursor)."""
     try:
-        page = _store().list_runs(owners.owner_of(state), **_filters(task, model, provider, status, text),
-                                  limit=PAGE_SIZE, cursor=cursor)
+        owner = owners.owner_of(state)
+        page = _store().list_runs(owner, **_filters(task, model, provider, status, text), limit=PAGE_SIZE,
+                                  cursor=cursor)
+        sizes = _store().comparison_sizes(owner, [r.comparison_id for r in page.runs])
     except ledger.LedgerError as err:
         raise gr.Error(f"History cannot be read: {err}") from None
-    return [row_of(r) for r in page.runs], [r.id for r in page.runs], page.total, page.next_cursor
+    return [row_of(r, sizes) for r in page.runs], [r.id for r in page.runs], page.total, page.next_cursor
 
 
 def _shown(state, task, model, provider, status, text, starts: list[str | None]) -> tuple:
@@ -207,6 +213,28 @@ def open_run(state: Any, run_id: str) -> tuple:
             gr.DownloadButton(value=run_cards.write(card)), gr.Button(link=open_link(run.id)))
 
 
+def comparison_of(state: Any, run_id: str | None) -> tuple:
+    """The selected run's comparison buttons: "Open the comparison" (linked to ``/compare?comparison=``) and
+    "Publish the comparison", shown when the run is a pane of one."""
+    run = _store().get_run(owners.owner_of(state), run_id) if run_id else None
+    comparison_id = run.comparison_id if run is not None else None
+    link = compare.comparison_query(comparison_id) if comparison_id else None
+    return gr.Button(visible=bool(comparison_id), link=link), gr.Button(visible=bool(comparison_id))
+
+
+def publish_comparison(state: Any, run_id: str | None) -> str:
+    """Publish a read-only snapshot of the whole comparison the run is a pane of (every pane's run); its link,
+    relative to the page, which opens the Compare page read-only for whoever has it. It never holds a token."""
+    owner, store = owners.owner_of(state), _store()
+    run = store.get_run(owner, run_id) if run_id else None
+    snapshot_id = store.publish_comparison(owner, run.comparison_id) if run is not None and run.comparison_id else None
+    if snapshot_id is None:
+        raise gr.Error("Select a run of one of your comparisons first.")
+    gr.Info("Comparison published: whoever has this link sees every pane as recorded (read-only). Withdraw a "
+            "pane's snapshot to take it out.")
+    return compare.snapshot_query(snapshot_id)
+
+
 def share_link(state: Any, run_id: str | None) -> str:
     """The run's share link (relative to the playground page): its request's text travels in it."""
     owner, store = owners.owner_of(state), _store()
@@ -324,10 +352,14 @@ def build(demo: gr.Blocks) -> None:
             open_tab = gr.Button("↩️ Open in its tab", variant="primary", size="sm")
             card = gr.DownloadButton("⬇️ Download run card", size="sm")
             delete = gr.Button("🗑️ Delete", variant="stop", size="sm")
+            open_comparison = gr.Button("⚖️ Open the comparison", size="sm", visible=False,
+                                        elem_classes=["history-open-comparison"])
         with gr.Row(equal_height=True):
             share = gr.Button("🔗 Share link", size="sm", scale=0)
             publish = gr.Button("📸 Publish a read-only snapshot", size="sm", scale=0)
             withdraw = gr.Button("Withdraw the snapshot", size="sm", scale=0)
+            publish_all = gr.Button("📸 Publish the whole comparison", size="sm", scale=0, visible=False,
+                                    elem_classes=["history-publish-comparison"])
             link = gr.Textbox(label="Link to send", buttons=["copy"], interactive=False, scale=3,
                               elem_classes=["history-share-link"],
                               info="A share link carries the text inputs and parameters; a snapshot also the "
@@ -357,12 +389,15 @@ def build(demo: gr.Blocks) -> None:
           **private).then(lambda: _closed(), None, closed, **private)
     older.click(older_page, [*filters, paging], listing, **private)
     newer.click(newer_page, [*filters, paging], listing, **private)
-    table.select(show_run, [owner, ids], closed, **private)
+    table.select(show_run, [owner, ids], closed, **private).then(
+        comparison_of, [owner, selected], [open_comparison, publish_all], **private)
     delete.click(delete_run, [owner, selected], closed, **private).then(
         facet_choices, refresh, [task, model, provider], **private).then(first_page, filters, listing, **private)
     absolute = "(v) => v ? new URL(v, window.location.href).href : v"  # the playground page's address
     for button, make in ((share, share_link), (publish, publish_snapshot)):
         button.click(make, [owner, selected], link, **private).then(None, link, link, js=absolute, **private)
+    publish_all.click(publish_comparison, [owner, selected], link, **private).then(None, link, link, js=absolute,
+                                                                                    **private)
     withdraw.click(withdraw_snapshot, [owner, selected], link, **private)
     table.select(lambda: "", None, link, **private)
     do_export.click(export, [*filters, fmt], exported, **private)
