@@ -23,7 +23,7 @@ def test_text_classification_in_the_browser(app, fake):
         assert page.get_by_text("POSITIVE").first.is_visible()
         page.screenshot(path=shot("screenshot.png"), full_page=True)
         raw = page.locator(".cm-content").filter(has_text="exchanges").first
-        raw.wait_for(timeout=10_000)
+        raw.wait_for(timeout=90_000)
         assert "https://router.huggingface.co/hf-inference/models/distilbert" in raw.inner_text()
         assert "Bearer [redacted]" in raw.inner_text()
         assert TOKEN not in page.content()

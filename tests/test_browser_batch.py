@@ -27,7 +27,7 @@ def set_concurrency(page, n: int) -> None:
     box.press("Enter")
 
 
-def wait_for_text(locator, text: str, timeout: float = 60.0) -> str:
+def wait_for_text(locator, text: str, timeout: float = 90.0) -> str:
     locator = locator.first  # (a Markdown's class is on its wrapper and on its body)
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -53,7 +53,7 @@ def test_a_csv_through_text_classification_to_accuracy_confusion_and_download(ap
         progress = page.locator(".batch-progress")
         first = wait_for_text(progress, "requests")
         assert "Running" in first or "Done" in first  # the bar and the counts show while it runs
-        page.locator('[role="progressbar"]').wait_for(timeout=10_000)
+        page.locator('[role="progressbar"]').wait_for(timeout=90_000)
         done = wait_for_text(progress, "Done")
         assert "8 / 8" in done and "8 ok" in done and "0 errors" in done
         checks = " ".join(wait_for_text(page.locator(".batch-checks"), "accuracy").split())
@@ -133,7 +133,7 @@ def test_a_private_hub_dataset_loaded_with_the_keyboard_runs_to_done(app, fake):
         opener.focus()
         page.keyboard.press("Enter")  # the accordion opens from the keyboard
         repo = page.get_by_label("Dataset (repo id)")
-        repo.wait_for(timeout=30_000)
+        repo.wait_for(timeout=90_000)
         repo.focus()
         page.keyboard.type("acme-corp/private-tickets")
         page.keyboard.press("Enter")  # Enter in the repo box loads it (split: train, revision: main)

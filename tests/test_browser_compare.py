@@ -50,7 +50,7 @@ def open_compare(page, app, query: str = "", token: str = TOKEN) -> None:
     page.locator(".compare-pane").first.wait_for(timeout=90_000)
     page.get_by_label("Hugging Face token").fill(token)
     page.get_by_label("Hugging Face token").press("Enter")
-    page.get_by_text("Token of").first.wait_for(timeout=20_000)
+    page.get_by_text("Token of").first.wait_for(timeout=90_000)
 
 
 def set_pane(page, i: int, model: str | None = None, provider: str | None = None) -> None:
@@ -68,7 +68,7 @@ def set_pane(page, i: int, model: str | None = None, provider: str | None = None
         page.keyboard.press("Escape")
 
 
-def wait_for_rows(table, text: str, timeout: float = 30.0) -> list[str]:
+def wait_for_rows(table, text: str, timeout: float = 90.0) -> list[str]:
     """A table's rows (as text) once one of them holds ``text``."""
     import time
 
@@ -94,9 +94,9 @@ def test_two_models_side_by_side_with_the_bar_chart_then_an_unknown_model(app, f
         page.get_by_text("This movie was a waste of two hours.").click()  # the task's example, one click
         page.locator(".compare-run").click()
         for i in range(2):
-            status(page, i).get_by_text("served by hf-inference").wait_for(timeout=30_000)
+            status(page, i).get_by_text("served by hf-inference").wait_for(timeout=90_000)
         bars = page.locator(".compare-bars")
-        bars.locator("canvas, svg").first.wait_for(timeout=20_000)
+        bars.locator("canvas, svg").first.wait_for(timeout=90_000)
         assert "POSITIVE · 2" in bars.inner_text() or bars.locator("canvas").count()  # vega draws on a canvas
         table = page.locator(".compare-exchanges")
         rows = table.locator("[role=row]").all_inner_texts()[1:]  # (the first is the header)
@@ -106,8 +106,8 @@ def test_two_models_side_by_side_with_the_bar_chart_then_an_unknown_model(app, f
 
         set_pane(page, 1, "errors/no-such-model")
         page.locator(".compare-run").click()
-        status(page, 1).get_by_text("not found on the Hub").wait_for(timeout=30_000)
-        status(page, 0).get_by_text("served by hf-inference").wait_for(timeout=30_000)
+        status(page, 1).get_by_text("not found on the Hub").wait_for(timeout=90_000)
+        status(page, 0).get_by_text("served by hf-inference").wait_for(timeout=90_000)
         assert "❌" in status(page, 1).inner_text() and "✅" in status(page, 0).inner_text()
         assert "no call" in table.locator("[role=row]").all_inner_texts()[2]
         page.screenshot(path=shot("compare-404.png"), full_page=True)
@@ -119,16 +119,16 @@ def test_three_chat_panes_stream_at_once_then_a_second_turn_and_every_provider(a
     with browser_page(height=1400) as page:
         open_compare(page, app)
         pick_dropdown(page, "Task", "Chat · Chat & text generation")
-        page.get_by_label("Message (sent to every pane)").wait_for(timeout=30_000)
+        page.get_by_label("Message (sent to every pane)").wait_for(timeout=90_000)
         page.locator(".compare-count").get_by_text("3", exact=True).click()
-        page.locator(".compare-pane").nth(2).wait_for(timeout=30_000)
+        page.locator(".compare-pane").nth(2).wait_for(timeout=90_000)
         for i, provider in enumerate(("together", "fireworks-ai", "hf-inference")):
             set_pane(page, i, QWEN, provider)
         message = page.get_by_label("Message (sent to every pane)")
         message.fill("What is the capital of France?")
         message.press("Enter")
         for i, provider in enumerate(("together", "fireworks-ai", "hf-inference")):
-            status(page, i).get_by_text(f"served by {provider}").wait_for(timeout=60_000)
+            status(page, i).get_by_text(f"served by {provider}").wait_for(timeout=90_000)
         assert fake.peak_in_flight == 3  # the three replies were being generated at once
         panes = page.locator(".compare-pane")
         for i in range(3):
@@ -136,8 +136,8 @@ def test_three_chat_panes_stream_at_once_then_a_second_turn_and_every_provider(a
         message.fill("And of Italy?")
         message.press("Enter")
         for i in range(3):
-            panes.nth(i).get_by_text("And of Italy?", exact=True).wait_for(timeout=60_000)
-            panes.nth(i).get_by_text("Paris is the capital of France.").nth(1).wait_for(timeout=60_000)
+            panes.nth(i).get_by_text("And of Italy?", exact=True).wait_for(timeout=90_000)
+            panes.nth(i).get_by_text("Paris is the capital of France.").nth(1).wait_for(timeout=90_000)
         sent = [json.loads(r.body) for r in fake.received if r.path.endswith("/chat/completions")]
         assert [len(s["messages"]) for s in sent[-3:]] == [3, 3, 3]  # each pane sent its own history
         page.screenshot(path=shot("compare-chat.png"), full_page=True)
@@ -146,7 +146,7 @@ def test_three_chat_panes_stream_at_once_then_a_second_turn_and_every_provider(a
         message.fill("What is the capital of France?")  # one turn, to each live provider of pane 1's model
         page.locator(".compare-all-providers").click()
         providers = page.locator(".compare-providers")
-        providers.get_by_text("fireworks-ai").first.wait_for(timeout=60_000)
+        providers.get_by_text("fireworks-ai").first.wait_for(timeout=90_000)
         text = providers.inner_text()
         assert all(p in text for p in ("together", "fireworks-ai", "hf-inference")) and "(reference)" in text
         assert text.count("identical") == 2 and " ms" in text
@@ -202,7 +202,7 @@ def test_a_tabs_compare_button_opens_its_task_and_target_as_pane_one(app, fake):
             panel.get_by_role("button", name="Compare…").click()
         other = popup.value
         other.locator(".compare-pane").first.wait_for(timeout=90_000)
-        other.get_by_text("Shorten a text to its main points.").first.wait_for(timeout=30_000)
+        other.get_by_text("Shorten a text to its main points.").first.wait_for(timeout=90_000)
         assert other.get_by_label("Text", exact=True).input_value() == "The tower is 324 metres tall."
         first = other.locator(".compare-pane").first
         assert first.get_by_label("Model", exact=True).input_value() == "facebook/bart-large-cnn"
@@ -222,10 +222,11 @@ def test_a_pane_past_the_budget_is_held_back_then_run_anyway_sends_it(app, fake)
         budget = page.get_by_label("Spend guard: budget per session (USD)")
         budget.fill("0.00001")  # a turn is estimated at about $0.000016 (7 tokens in, up to 256 out)
         budget.press("Tab")
-        page.wait_for_timeout(1000)
+        page.wait_for_function("() => localStorage.getItem('hf-playground-spend-guard') !== null",
+                               timeout=90_000)  # kept in this browser (encrypted by Gradio: its presence is seen)
         open_compare(page, app)
         pick_dropdown(page, "Task", "Chat · Chat & text generation")
-        page.get_by_label("Message (sent to every pane)").wait_for(timeout=60_000)
+        page.get_by_label("Message (sent to every pane)").wait_for(timeout=90_000)
         set_pane(page, 0, smol, "together")
         set_pane(page, 1, unpriced, "together")
         message = page.get_by_label("Message (sent to every pane)")
@@ -235,7 +236,7 @@ def test_a_pane_past_the_budget_is_held_back_then_run_anyway_sends_it(app, fake)
         status(page, 1).get_by_text("served by together").wait_for(timeout=90_000)
         assert "session budget of $0.00001" in status(page, 0).inner_text()
         anyway = page.locator(".compare-run-anyway")
-        anyway.wait_for(timeout=30_000)
+        anyway.wait_for(timeout=90_000)
         panes = page.locator(".compare-pane")
         assert panes.nth(0).get_by_text("What is the capital of France?").count() == 0  # not sent
         page.screenshot(path=shot("compare-spend-guard.png"), full_page=True)
@@ -243,8 +244,8 @@ def test_a_pane_past_the_budget_is_held_back_then_run_anyway_sends_it(app, fake)
         assert len(sent) == 1 and json.loads(sent[0].body)["model"] != smol
         anyway.click()
         status(page, 0).get_by_text("served by together").wait_for(timeout=90_000)
-        panes.nth(0).get_by_text("What is the capital of France?").first.wait_for(timeout=30_000)
-        anyway.wait_for(state="hidden", timeout=30_000)
+        panes.nth(0).get_by_text("What is the capital of France?").first.wait_for(timeout=90_000)
+        anyway.wait_for(state="hidden", timeout=90_000)
         assert len([r for r in fake.received if r.path.endswith("/chat/completions")]) == 2
         assert "served by together" in status(page, 1).inner_text()  # pane 2 kept its answer
         page.screenshot(path=shot("compare-spend-guard-anyway.png"), full_page=True)

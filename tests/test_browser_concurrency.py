@@ -77,7 +77,7 @@ def test_two_chats_stream_while_a_third_person_makes_an_image(app, fake):
             chats[0][0].screenshot(path=shot("concurrency-alice.png"))
 
             for (page, panel), mine, theirs in zip(chats, ("alice", "bob"), ("bob", "alice")):
-                panel.get_by_text("served by together").first.wait_for(timeout=60_000)
+                panel.get_by_text("served by together").first.wait_for(timeout=90_000)
                 reply = panel.locator(".message.bot, [data-testid=bot]").last.inner_text()
                 assert f"{mine}{PIECES - 1}" in reply, reply
                 assert theirs not in reply, f"{mine}'s chat shows {theirs}'s reply"

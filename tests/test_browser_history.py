@@ -71,7 +71,7 @@ def test_three_runs_found_in_history_reopened_and_carried_to_another_profile(app
             # the text classification run: its detail, its card
             page.locator(".history-table [role=row]").nth(3).get_by_text("text-classification").first.click()
             detail = page.locator(".prose.history-run")
-            detail.get_by_text("Text classification").first.wait_for(timeout=10_000)
+            detail.get_by_text("Text classification").first.wait_for(timeout=90_000)
             assert "I like you. I love you" in detail.inner_text()
             page.screenshot(path=shot("history.png"), full_page=True)
             with page.expect_download() as caught:
@@ -86,10 +86,10 @@ def test_three_runs_found_in_history_reopened_and_carried_to_another_profile(app
             # the filtered history, exported
             page.get_by_label("Search").fill("love")
             page.get_by_label("Search").press("Enter")
-            page.locator(".prose.history-counts").get_by_text("Runs 1–1 of 1").wait_for(timeout=10_000)
+            page.locator(".prose.history-counts").get_by_text("Runs 1–1 of 1").wait_for(timeout=90_000)
             page.get_by_role("button", name="Export the filtered history").click()
             link = page.locator("a[href*='history.jsonl']").first
-            link.wait_for(timeout=10_000)
+            link.wait_for(timeout=90_000)
             with page.expect_download() as caught:
                 link.click()
             exported = Path(caught.value.path()).read_text()
@@ -99,9 +99,9 @@ def test_three_runs_found_in_history_reopened_and_carried_to_another_profile(app
             # reopened in its tab (the search closed the detail: select the run again): the task open, its
             # input, model and provider restored
             page.locator(".history-table [role=row]").nth(1).get_by_text("text-classification").first.click()
-            detail.get_by_text("Text classification").first.wait_for(timeout=10_000)
+            detail.get_by_text("Text classification").first.wait_for(timeout=90_000)
             page.get_by_text("Open in its tab").first.click()
-            page.wait_for_url("**/?run=*", timeout=10_000)
+            page.wait_for_url("**/?run=*", timeout=90_000)
             page.get_by_text("Reopened").first.wait_for(timeout=90_000)
             assert page.locator("[role=tab][aria-selected=true]").filter(visible=True).all_inner_texts() == [
                 "Text analysis", "Text classification"]

@@ -90,7 +90,7 @@ def test_model_card_examples_fill_the_inputs_in_one_click(app, fake, fresh_cache
         # one click fills the message and the system prompt
         card.get_by_text("Programming assistant").click()
         message = visible(page.get_by_placeholder("Ask anything"))
-        page.wait_for_function("el => el.value.startsWith('Write a function')", arg=message.element_handle(), timeout=10_000)
+        page.wait_for_function("el => el.value.startsWith('Write a function')", arg=message.element_handle(), timeout=90_000)
         assert message.input_value() == "Write a function that computes the nth fibonacci number."
         system = visible(page.get_by_label("System prompt", exact=True))
         assert system.input_value() == ("You are a helpful and honest code and programming assistant. "

@@ -29,7 +29,7 @@ def _paste(page, token: str, user: str) -> None:
     box = page.get_by_label("Hugging Face token")
     box.fill(token)
     box.press("Enter")  # the token line checks it (whoami)
-    page.locator(".token-status").get_by_text(f"Token of {user}").first.wait_for(timeout=60_000)
+    page.locator(".token-status").get_by_text(f"Token of {user}").first.wait_for(timeout=90_000)
     end = time.monotonic() + 60  # the link is written by the step after the check: wait for it, then go on
     while _links(user) == before and time.monotonic() < end:
         time.sleep(0.2)
@@ -38,7 +38,7 @@ def _paste(page, token: str, user: str) -> None:
 def _history_counts(page, app) -> str:
     page.goto(app.local_url.rstrip("/") + "/history")
     counts = page.locator(".prose.history-counts")
-    counts.get_by_text("Runs", exact=False).or_(counts.get_by_text("No run", exact=False)).first.wait_for(timeout=60_000)
+    counts.get_by_text("Runs", exact=False).or_(counts.get_by_text("No run", exact=False)).first.wait_for(timeout=90_000)
     return counts.inner_text()
 
 
@@ -55,7 +55,7 @@ def test_two_profiles_of_one_hub_user_share_runs_and_another_user_sees_none(app,
             pick_dropdown(laptop, "Provider", "hf-inference")
             panel.get_by_label("Text", exact=True).fill("carol wrote this on her laptop")
             panel.get_by_role("button", name="Run", exact=True).click()
-            panel.get_by_text("served by hf-inference").first.wait_for(timeout=60_000)
+            panel.get_by_text("served by hf-inference").first.wait_for(timeout=90_000)
             assert ledger.current().flush(10)
 
             desktop.goto(app.local_url)

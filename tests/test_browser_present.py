@@ -125,10 +125,10 @@ def test_a_three_step_deck_built_from_history_played_live_then_with_the_router_f
         caption = _wait_caption(page, "the live run failed")
         assert re.search(r"recorded on \d{4}-\d\d-\d\d \d\d:\d\d UTC; the live run failed: ", caption), caption
         assert "live, just now" not in caption
-        page.locator(".present-result").get_by_text("POSITIVE").first.wait_for(timeout=10_000)  # the recorded result
+        page.locator(".present-result").get_by_text("POSITIVE").first.wait_for(timeout=90_000)  # the recorded result
         page.screenshot(path=shot("present-recorded.png"), full_page=True)
         page.get_by_role("button", name="Leave (Esc)").click()
-        page.locator(".present-steps").wait_for(state="visible", timeout=10_000)
+        page.locator(".present-steps").wait_for(state="visible", timeout=90_000)
 
 
 def test_keyboard_only_playback_and_the_exported_html_with_no_server(app, fake, user_runs, tmp_path):
@@ -155,7 +155,7 @@ def test_keyboard_only_playback_and_the_exported_html_with_no_server(app, fake, 
         _wait_caption(page, "live, just now")
         page.screenshot(path=shot("present-keyboard.png"), full_page=True)
         page.keyboard.press("Escape")
-        page.locator(".present-steps").wait_for(state="visible", timeout=10_000)
+        page.locator(".present-steps").wait_for(state="visible", timeout=90_000)
         assert stage.is_hidden()
 
         # export: one HTML file
@@ -232,12 +232,12 @@ def test_the_n_key_toggles_the_speaker_notes_then_a_read_only_link_opens_in_anot
         notes = _notes(page)
         assert notes.is_hidden()  # the notes are the presenter's: hidden until N
         page.keyboard.press("n")
-        notes.get_by_text("Mention the sentiment score").wait_for(state="visible", timeout=10_000)
+        notes.get_by_text("Mention the sentiment score").wait_for(state="visible", timeout=90_000)
         page.screenshot(path=shot("present-notes.png"), full_page=True)
         page.keyboard.press("N")
-        notes.wait_for(state="hidden", timeout=10_000)
+        notes.wait_for(state="hidden", timeout=90_000)
         page.keyboard.press("n")  # on again, and they follow the step: step 2 has none
-        notes.get_by_text("Mention the sentiment score").wait_for(state="visible", timeout=10_000)
+        notes.get_by_text("Mention the sentiment score").wait_for(state="visible", timeout=90_000)
         page.keyboard.press("ArrowRight")
         stage.get_by_text("step 2 / 2").first.wait_for(timeout=90_000)
         page.wait_for_function("() => !document.querySelector('.present-stage .prose.present-notes')"

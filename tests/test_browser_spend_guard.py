@@ -29,7 +29,7 @@ def test_a_turn_past_the_session_budget_asks_first_and_run_anyway_sends_it(app, 
                                   .some(i => i.value === '0.00001')""", timeout=90_000)
         page.get_by_label("Hugging Face token").fill(TOKEN)
         chat = task_panel(page)
-        chat.locator(".providers-table").get_by_text("$0.06").first.wait_for(timeout=60_000)  # the price table
+        chat.locator(".providers-table").get_by_text("$0.06").first.wait_for(timeout=90_000)  # the price table
         pick_dropdown(page, "Provider", "together")
         chat.get_by_placeholder("Ask anything").first.fill("What is the capital of France?")
         chat.get_by_role("button", name="Send", exact=True).click()
@@ -37,10 +37,10 @@ def test_a_turn_past_the_session_budget_asks_first_and_run_anyway_sends_it(app, 
         status.get_by_text("Not run yet: the spend guard asks first").wait_for(timeout=90_000)
         assert "session budget of $0.00001" in status.inner_text()
         anyway = chat.get_by_role("button", name="Run anyway")
-        anyway.wait_for(timeout=10_000)
+        anyway.wait_for(timeout=90_000)
         chat.screenshot(path=shot("spend-guard.png"))
         assert ledger.current().flush(10)
         anyway.click()
         status.get_by_text("served by together").wait_for(timeout=90_000)
-        chat.locator(".message").filter(has_text="What is the capital of France?").first.wait_for(timeout=10_000)
-        anyway.wait_for(state="hidden", timeout=10_000)
+        chat.locator(".message").filter(has_text="What is the capital of France?").first.wait_for(timeout=90_000)
+        anyway.wait_for(state="hidden", timeout=90_000)

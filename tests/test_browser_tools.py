@@ -26,7 +26,7 @@ def fresh_cache():
 def test_preflight_says_what_the_token_may_do_before_any_run(app, fake, fresh_cache):
     with browser_page(height=1200) as page:
         page.goto(app.local_url)
-        page.get_by_label("Hugging Face token").wait_for(timeout=60_000)
+        page.get_by_label("Hugging Face token").wait_for(timeout=90_000)
         page.get_by_label("Hugging Face token").fill(NO_GATE)
         page.get_by_text("Token of tester").first.wait_for(timeout=90_000)
         line = page.locator(".token-status").first.inner_text()
@@ -47,7 +47,7 @@ def test_preflight_says_what_the_token_may_do_before_any_run(app, fake, fresh_ca
 def test_export_as_space_downloads_the_tab_as_a_space(app, fake, fresh_cache, tmp_path):
     with browser_page(height=1200) as page:
         page.goto(app.local_url)
-        page.get_by_label("Hugging Face token").wait_for(timeout=60_000)
+        page.get_by_label("Hugging Face token").wait_for(timeout=90_000)
         pick_dropdown(page, "Provider", "hf-inference")
         panel = open_task(page, "Text classification")
         panel.get_by_role("button", name="Parameters").click()
@@ -93,9 +93,9 @@ def test_sign_in_with_the_local_stand_in(signin_app, fake):
 
     with browser_page(height=900) as page:
         page.goto(signin_app.local_url)
-        page.get_by_text("sign in with Hugging Face").first.wait_for(timeout=60_000)  # the line invites it
+        page.get_by_text("sign in with Hugging Face").first.wait_for(timeout=90_000)  # the line invites it
         page.get_by_role("button", name="Sign in with Hugging Face").click()
-        page.get_by_text("Signed in as tester").first.wait_for(timeout=60_000)
+        page.get_by_text("Signed in as tester").first.wait_for(timeout=90_000)
         assert page.get_by_text("local stand-in").first.is_visible()
         assert page.get_by_role("button", name="Sign out (tester)").is_visible()
         page.screenshot(path=shot("sign-in.png"))

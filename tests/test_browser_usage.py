@@ -38,10 +38,10 @@ def test_two_chat_turns_then_the_days_cost_on_the_usage_page(app, fake):
         page.get_by_text(f"{SMOL} · text-generation").first.wait_for(timeout=90_000)
         page.get_by_label("Hugging Face token").fill(TOKEN)
         chat = task_panel(page)
-        chat.locator(".providers-table").get_by_text("$0.06").first.wait_for(timeout=60_000)  # the router's prices
+        chat.locator(".providers-table").get_by_text("$0.06").first.wait_for(timeout=90_000)  # the router's prices
         pick_dropdown(page, "Provider", "together")
         chat.get_by_role("button", name="Parameters").click()  # shown, blank parameter boxes must still send nothing
-        chat.get_by_placeholder("(server default)").first.wait_for(timeout=30_000)
+        chat.get_by_placeholder("(server default)").first.wait_for(timeout=90_000)
         spent, tokens, previous = 0.0, 0, ""
         for text in ("What is the capital of France?", "And of Italy?"):
             chat.get_by_placeholder("Ask anything").first.fill(text)
@@ -62,7 +62,7 @@ def test_two_chat_turns_then_the_days_cost_on_the_usage_page(app, fake):
         line = summary.locator("p").filter(has_text=f"Today ({today})").first.inner_text()
         assert line == f"Today ({today}): 2 calls · {tokens:,} tokens · {money(spent)} estimated · 0 errors", line
         for plot in (".usage-cost-per-day", ".usage-calls-per-day", ".usage-cost-by-model", ".usage-latency"):
-            page.locator(f"{plot} canvas, {plot} svg").first.wait_for(timeout=60_000)
+            page.locator(f"{plot} canvas, {plot} svg").first.wait_for(timeout=90_000)
         page.screenshot(path=shot("usage.png"), full_page=True)
         table = " ".join(page.locator(".usage-table").inner_text().split())
         assert f"together 2 0 {tokens} {money(spent)} 0 " in table, table  # provider, calls, errors, tokens, cost, unknown
