@@ -270,13 +270,15 @@ def _user_content(text: str, files: list[str]) -> str | list[dict[str, Any]]:
 
 def chat_messages(history: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     """Chatbot history (Gradio's normalised messages) -> OpenAI-style messages. Titled blocks (reasoning, tool
-    calls, schema checks) are shown, never sent back. Gradio shows a turn's text and images as separate
+    calls, schema checks) and the mark of a truncated reply are shown, never sent back. Gradio shows a turn's text and images as separate
     messages: consecutive messages of one role are joined back into one turn."""
     turns: list[tuple[str, str, list[str]]] = []
     for msg in history or []:
         if (msg.get("metadata") or {}).get("title") or msg.get("role") not in ("user", "assistant"):
             continue
         text = _text_of(msg.get("content")).strip()
+        if msg["role"] == "assistant":  # the page's mark of a reply cut midway is shown, never sent back
+            text = text.removesuffix(TRUNCATED.strip()).rstrip()
         files = _files_of(msg.get("content")) if msg["role"] == "user" else []
         if not (text or files):
             continue

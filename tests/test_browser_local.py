@@ -75,8 +75,16 @@ def test_engine_crash_mid_reply_shows_in_the_tab_and_the_next_message_is_answere
         assert len(partial.strip()) > 40 and "[truncated]" in partial, "the partial reply was not kept"
         page.screenshot(path=shot("local-engine-crash.png"), full_page=True)
 
+        replies = page.locator("[data-testid='bot']").count()
         box.fill("Say hello.")
         box.press("Enter")
-        page.get_by_text("served by local").filter(visible=True).first.wait_for(timeout=120_000)
+        status = page.get_by_text("served by local").filter(visible=True).first
+        status.wait_for(timeout=120_000)
+        # the status line can show before the chat draws the new reply: wait for it, then read it
+        page.wait_for_function("n => document.querySelectorAll(\"[data-testid='bot']\").length > n", arg=replies,
+                               timeout=90_000)
         answer = page.locator("[data-testid='bot']").last.inner_text().strip()
-        assert answer and "[truncated]" not in answer
+        assert answer and "[truncated]" not in answer, (
+            f"{answer!r}; the status line: {status.inner_text()!r}; every reply: "
+            f"{page.locator('[data-testid=bot]').all_inner_texts()!r}; every question: "
+            f"{page.locator('[data-testid=user]').all_inner_texts()!r}")

@@ -348,6 +348,11 @@ def test_truncated_chat_can_be_retried_or_continued(fake):
     shorter, question = handlers.take_back_last_turn(history)
     assert question == "Capital of France?" and shorter == []
 
+    # a next question, asked after the cut reply: the model is sent what it said, never the page's mark
+    _, _, _, raw3 = send("chat-completion", **where, history=history, message="And of Italy?")
+    sent = json.loads(raw3)["exchanges"][-1]["request"]["body"]["messages"]
+    assert sent[-2] == {"role": "assistant", "content": "Paris is the"}
+
 
 # ------------------------------------------------------------------------------------------ nothing lost
 
