@@ -137,6 +137,10 @@ def _writing(conn: sa.Connection) -> sa.Connection:
     return conn.execution_options(ledger_write=True)
 
 
+LOCKED = "the database is locked by another program"  # ``describe``'s word for a lock held elsewhere
+MIGRATE_TRIES = 4  # a replica finding the upgrade locked by another tries again after 0.5, 1 and 2 s (each try waits busy_timeout_s)
+
+
 def migrate(engine: sa.Engine) -> None:
     """Bring the database to the newest schema (Alembic, ``migrations/versions``), in one transaction.
 
@@ -659,11 +663,16 @@ class Ledger:
         with self._open_lock:
             if self._engine is None:
                 engine = make_engine(self.url, self.busy_timeout_s)
-                try:
-                    migrate(engine)
-                except Exception:
-                    engine.dispose()
-                    raise
+                for attempt in range(MIGRATE_TRIES):
+                    try:
+                        migrate(engine)
+                        break
+                    except Exception as exc:
+                        # another replica upgrading the same database holds its lock: wait for it, a few times
+                        if attempt == MIGRATE_TRIES - 1 or describe(exc) != LOCKED:
+                            engine.dispose()
+                            raise
+                        time.sleep(0.5 * 2**attempt)
                 self._engine = engine
             return self._engine
 
