@@ -266,16 +266,21 @@ def test_a_row_failing_on_a_transient_error_is_sent_again_later(fake, me):
     assert len(model_calls(fake)) == 5
 
 
+def _cancelled_after(job: batch.Job, rows: int, within_s: float) -> batch.Job:
+    """Cancel the job once ``rows`` rows are done (or ``within_s`` has passed); it ends cancelled."""
+    deadline = time.monotonic() + within_s
+    while job.progress().done < rows and time.monotonic() < deadline:
+        time.sleep(0.02)
+    job.cancel()
+    assert job.wait(10) and job.state == "cancelled"
+    return job
+
+
 def test_cancel_then_resume_after_a_restart_never_pays_twice(fake, me):
     raw = csv_bytes([{"text": f"row {i}"} for i in range(12)])
     data = batch.read_data("resume.csv", raw)
     fake.chaos(latency_s=0.08)
-    job = batch.start(classify(data), data, me, TOKEN, data_bytes=raw, retry=FAST)
-    deadline = time.monotonic() + 20
-    while job.progress().done < 4 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    job.cancel()
-    assert job.wait(10) and job.state == "cancelled"
+    job = _cancelled_after(batch.start(classify(data), data, me, TOKEN, data_bytes=raw, retry=FAST), 4, 20)
     sent = len(model_calls(fake))
     assert 4 <= sent < 12
     owner = owners.owner_of(me)
@@ -560,12 +565,7 @@ def test_a_batch_from_a_hub_dataset_resumes_after_a_restart_without_paying_twice
     found = batch.read_hub("playground-tests/multi", "train", config="en")  # two shards, kept as one file
     spec = classify(found.dataset, expected="label")
     fake.chaos(latency_s=0.15)
-    job = batch.start(spec, found.dataset, me, TOKEN, data_bytes=found.data, retry=FAST)
-    deadline = time.monotonic() + 30
-    while job.progress().done < 2 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    job.cancel()
-    assert job.wait(10) and job.state == "cancelled"
+    job = _cancelled_after(batch.start(spec, found.dataset, me, TOKEN, data_bytes=found.data, retry=FAST), 2, 30)
     sent = len(model_calls(fake))
     assert 2 <= sent < 4
     owner = owners.owner_of(me)
