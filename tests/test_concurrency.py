@@ -89,3 +89,21 @@ def _until(condition, timeout: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+def test_gradio_s_matplotlib_import_on_every_event_step_fails_at_once_when_it_is_absent(monkeypatch):
+    """Gradio imports matplotlib around every event step; absent, each import searched the whole sys.path."""
+    import importlib.util
+    import sys
+
+    from playground import concurrency
+
+    monkeypatch.delitem(sys.modules, "matplotlib", raising=False)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object())  # installed: nothing changes
+    concurrency.skip_absent_matplotlib()
+    assert "matplotlib" not in sys.modules
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)  # absent: marked once
+    concurrency.skip_absent_matplotlib()
+    assert sys.modules["matplotlib"] is None
+    with pytest.raises(ImportError):
+        import matplotlib  # noqa: F401

@@ -22,3 +22,21 @@ def test_gradio_hands_its_progress_tracker_to_every_non_chat_run_handler():
         filled, progress_index, _, _ = special_args(handler, inputs=inputs, request=None)
         assert progress_index == len(names) - 1, f"{task.id}: Gradio does not track this handler's progress"
         assert len(filled) == len(names)
+
+
+def test_a_streamed_reply_never_asks_gradio_to_rebuild_an_output(fake):
+    """Every step of a chat stream gives plain values. A prop update (``gr.skip()``, ``gr.update``) makes Gradio build
+    a new component for that output on each step (a Code block for the raw exchange), which 50 people streaming at
+    once pay for in their first tokens."""
+    from gradio.utils import is_prop_update
+
+    from tests.conftest import TOKEN
+
+    task = TASKS["chat-completion"]
+    steps = list(handlers.run_chat(task, TOKEN, "together", "", "", "meta-llama/Llama-3.1-8B-Instruct", "main", [],
+                                   {"text": "The capital of France?", "files": []},
+                                   *[None] * (len(task.inputs) - 1 + len(task.params)), ""))
+    assert len(steps) >= 3 and steps[-1][2].startswith("✅"), steps[-1][2]  # waiting, streaming…, the reply
+    for step in steps:
+        assert not [value for value in step if is_prop_update(value)], step
+    assert steps[0][3] == "" and '"exchanges"' in steps[-1][3]  # the raw exchange: empty until the run ends
