@@ -643,10 +643,13 @@ READONLY_VOTE = ("🔒 **Read-only link: readers cannot vote.** Votes are cast o
 
 def pane_titles(ballot: dict[str, Any]) -> list[str]:
     """Each lettered pane's title: its letter, and once revealed (after the vote, or for a reader) its target."""
+    import html
+
     titles = []
     for pane in ballot["comparison"]["panes"]:
         failed = "" if pane["ok"] else " · ❌ this pane failed"
-        titles.append(f"## {pane['letter']} = `{pane['name']}`{failed}" if ballot["revealed"] else f"## {pane['letter']}")
+        name = f"<span class='present-blind-name'>{html.escape(pane['name'])}{failed}</span>"
+        titles.append(f"## {pane['letter']} = {name}" if ballot["revealed"] else f"## {pane['letter']}")
     return titles
 
 
@@ -774,22 +777,25 @@ def _changed(owner_state: Any, deck_id: str | None, change) -> tuple:
     return pick_deck(owner_state, saved)
 
 
+def _add_checked(owner_state: Any, deck_id: str | None, run_ids: list[str] | None, adds, unchecked: str) -> tuple:
+    """``adds(store, owner, steps, run_ids) -> steps`` applied with the runs checked in the list, then the list
+    unchecked; ``unchecked``: what to say when none is checked."""
+    if not run_ids:
+        raise gr.Error(unchecked)
+    store, owner = _store(), owners.owner_of(owner_state)
+    out = _changed(owner_state, deck_id, lambda steps: adds(store, owner, steps, list(run_ids)))
+    return (*out, gr.CheckboxGroup(value=[]))
+
+
 def add_picked(owner_state: Any, deck_id: str | None, run_ids: list[str] | None) -> tuple:
     """The runs checked in the list appended to the deck, in the list's order (newest first)."""
-    if not run_ids:
-        raise gr.Error("Check one or more of your runs in the list first.")
-    store, owner = _store(), owners.owner_of(owner_state)
-    out = _changed(owner_state, deck_id, lambda steps: add_runs(store, owner, steps, list(run_ids)))
-    return (*out, gr.CheckboxGroup(value=[]))
+    return _add_checked(owner_state, deck_id, run_ids, add_runs, "Check one or more of your runs in the list first.")
 
 
 def add_picked_comparisons(owner_state: Any, deck_id: str | None, run_ids: list[str] | None) -> tuple:
     """The comparisons the checked runs are panes of, appended as blind steps (``add_comparisons``)."""
-    if not run_ids:
-        raise gr.Error("Check a run marked '⚖️ compare pane' in the list first.")
-    store, owner = _store(), owners.owner_of(owner_state)
-    out = _changed(owner_state, deck_id, lambda steps: add_comparisons(store, owner, steps, list(run_ids)))
-    return (*out, gr.CheckboxGroup(value=[]))
+    return _add_checked(owner_state, deck_id, run_ids, add_comparisons,
+                        "Check a run marked '⚖️ compare pane' in the list first.")
 
 
 def add_typed_blind(owner_state: Any, deck_id: str | None, task_id: str | None, targets_text: str | None,

@@ -319,7 +319,8 @@ def test_a_blind_step_from_a_comparison_is_voted_on_and_counts_in_compares_leade
 
     ballot, row, reveal = decks.vote(me, "", shown.ballot, "A")
     assert f"**A** = `{ROBERTA} · hf-inference` 🏆" in reveal and row["visible"] is False
-    assert decks.pane_titles(ballot) == [f"## A = `{ROBERTA} · hf-inference`", f"## B = `{SST2} · hf-inference`"]
+    name = "## {} = <span class='present-blind-name'>{} · hf-inference</span>"
+    assert decks.pane_titles(ballot) == [name.format("A", ROBERTA), name.format("B", SST2)]
     (vote,) = store.list_votes(owner, task="text-classification")
     assert [t["run_id"] for t in vote.targets] == [ids[1], ids[0]] and vote.choice == "A"  # the recorded runs
     board = compare.leaderboard(me, "text-classification").set_index("Target").to_dict("index")
@@ -351,7 +352,7 @@ def test_a_blind_step_from_a_comparison_is_voted_on_and_counts_in_compares_leade
     deck, reader = store.shared_deck(store.share_deck(owner, deck_id))
     seen = decks.play_recorded(store, reader, deck.steps[0], readonly=True)
     assert seen.mode == "recorded" and seen.ballot["readonly"] and "vote with the keys" not in seen.caption
-    assert decks.pane_titles(seen.ballot)[0] == f"## A = `{ROBERTA} · hf-inference`"
+    assert decks.pane_titles(seen.ballot)[0] == name.format("A", ROBERTA)
     with pytest.raises(gr.Error, match="readers cannot vote"):
         decks.vote(reader, "someshare", seen.ballot, "A")
     assert len(store.list_votes(owner)) == 2

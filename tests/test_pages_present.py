@@ -243,4 +243,4 @@ def test_the_editor_adds_a_blind_step_typed_in_and_the_stage_keys_vote():
     ids = {getattr(c, "elem_id", None) for c in page.blocks.values()}
     assert {f"present-vote-{c.lower()}" for c in decks.VOTE_KEYS} <= ids
     helps = [c.value for c in page.blocks.values() if isinstance(c, gr.Markdown) and "Vote with a key" in (c.value or "")]
-    assert helps and "**T**: a tie" in helps[0] and "**X**" in helps[0]
+    assert helps and "**T**: a tie" in helps[0] and "**X**: all bad" in helps[0]

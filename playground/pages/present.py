@@ -46,6 +46,7 @@ CSS = """
 .present-stage .present-controls button {font-size: 1.1rem}
 .present-stage .present-result img {width: 100%; height: 56vh; object-fit: contain}
 .present-stage .present-blind-pane h2 {font-size: 2.2rem; margin: 0 0 .2em}
+.present-stage .present-blind-name {font-size: 1.2rem; font-family: var(--font-mono); font-weight: 600}
 .present-stage .present-blind-pane .output-class {font-size: 2.2rem !important}
 .present-stage .present-blind-pane .confidence-set {font-size: 1.3rem}
 .present-stage .present-blind-pane textarea {font-size: 1.6rem !important; line-height: 1.35}
@@ -53,6 +54,7 @@ CSS = """
 .present-stage .present-vote button {font-size: 1.4rem; font-weight: 700; min-height: 3rem}
 .present-stage .present-vote-help p {font-size: 1.2rem}
 .present-stage .present-reveal p, .present-stage .present-reveal li {font-size: 1.5rem}
+.present-stage .present-reveal code {font-size: 1.1rem}
 """
 
 # Installed once per page: the keys drive the stage's buttons while it is shown (never while typing in a box).
@@ -135,8 +137,8 @@ def _blind() -> tuple[gr.State, dict[str, Any]]:
                     _filled(renderer.component(), output)
 
     with gr.Column(visible=False, elem_classes=["present-vote"]) as row:
-        gr.Markdown("**Vote with a key:** **A**, **B**, **C**, **D**: that one is better · **T**: a tie · **X**: both "
-                    "(all) bad. The names are revealed after the vote, which counts in Compare's leaderboard.",
+        gr.Markdown("**Vote with a key:** the letter of the better one (**A**, **B**…) · **T**: a tie · **X**: all "
+                    "bad. The names are revealed after the vote, which counts in Compare's leaderboard.",
                     elem_classes=["present-vote-help"])
         with gr.Row():
             letters = [gr.Button(f"👍 {letter} ({letter})", elem_id=f"present-vote-{letter.lower()}", visible=j < 2)
@@ -271,7 +273,7 @@ def build(demo: gr.Blocks) -> None:
     buttons["next"].click(lambda o, d, s, p, r: decks.go(o, d, s, p, 1, r), [*where, position, offline], stage_out,
                           **PRIVATE)
     buttons["recorded"].click(decks.show_recording, [*where, position], stage_out, **PRIVATE)
-    ballot, vote_row, *_, reveal = shown[-4 - compare.MAX_PANES:-2]  # decks.blind_view's
+    ballot, vote_row, *_, reveal = shown[-5 - compare.MAX_PANES:-2]  # decks.blind_view's
     for choice in decks.VOTE_KEYS:
         buttons[f"vote-{choice}"].click(lambda o, s, b, c=choice: decks.vote(o, s, b, c), [owner, share_id, ballot],
                                         [ballot, vote_row, reveal], **PRIVATE)
