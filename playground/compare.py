@@ -48,7 +48,7 @@ __all__ = [
     "diff_kind", "diff_slots", "diff_values", "word_diff", "label_frame", "cosine_table", "exchange_table",
     "chat_round", "live_providers", "run_providers", "providers_table", "blind_order", "LETTERS", "vote_choices",
     "record_vote", "leaderboard", "export_pairs", "link_for", "linked_first_pane", "api_compare",
-    "recorded", "reopened", "comparison_query", "snapshot_query",
+    "recorded", "reopened", "comparison_query", "snapshot_query", "blind_comparison",
 ]
 
 MIN_PANES, MAX_PANES = 2, 4
@@ -144,13 +144,14 @@ def _input_error(index: int, target: PaneTarget, task: Task, err: PlaygroundErro
 
 def run_pane(task: Task, index: int, target: PaneTarget, input_values: tuple, token: str | None = None,
              bill_to: str | None = None, owner: Any = None, session: str = "", advanced: tuple = (),
-             guard: spend_guard.Guard | None = None, comparison_id: str = "") -> PaneRun:
-    """One pane's run through the one service path (recorded, source ``compare``, as pane ``index`` of
-    ``comparison_id``; held back by the spend guard when it would pass ``guard``'s budget). Never raises."""
+             guard: spend_guard.Guard | None = None, comparison_id: str = "", source: str = "compare") -> PaneRun:
+    """One pane's run through the one service path (recorded, source ``compare`` unless another page's ``source``,
+    as pane ``index`` of ``comparison_id``; held back by the spend guard when it would pass ``guard``'s budget).
+    Never raises."""
     try:
         request = handlers.task_request(task, token, target.provider, target.endpoint_url, bill_to, target.model,
                                         target.revision, (*input_values, *target.params), advanced, session, owner,
-                                        source="compare", guard=guard)
+                                        source=source, guard=guard)
     except InputError as err:
         return _input_error(index, target, task, err)
     request.comparison_id, request.comparison_pane = comparison_id, index
@@ -162,14 +163,14 @@ def run_pane(task: Task, index: int, target: PaneTarget, input_values: tuple, to
 def run_all(task: Task, targets: list[PaneTarget], input_values: tuple, token: str | None = None,
             bill_to: str | None = None, owner: Any = None, session: str = "",
             advanced: tuple = (), guard: spend_guard.Guard | None = None,
-            only: set[int] | None = None, comparison_id: str = "") -> Iterator[PaneRun]:
+            only: set[int] | None = None, comparison_id: str = "", source: str = "compare") -> Iterator[PaneRun]:
     """Every pane's run at once (or the panes ``only`` names), one thread each, recorded as panes of one comparison
     (``comparison_id``, a new one when not given); yields each pane as it finishes (the fastest first)."""
     picked = [(i, t) for i, t in enumerate(targets) if only is None or i in only]
     comparison_id = comparison_id or uuid.uuid4().hex
     with ThreadPoolExecutor(max_workers=max(1, len(picked)), thread_name_prefix="compare") as pool:
         futures = [pool.submit(run_pane, task, i, t, tuple(input_values), token, bill_to, owner, session, advanced,
-                               guard, comparison_id) for i, t in picked]
+                               guard, comparison_id, source) for i, t in picked]
         for future in as_completed(futures):
             yield future.result()
 
@@ -836,8 +837,10 @@ def names_of(targets: list[PaneTarget], blind: bool) -> list[str]:
     return [f"{i + 1}. {t.model.rsplit('/', 1)[-1]} · {t.provider}" for i, t in enumerate(targets)]
 
 
-def _comparison(task: Task, targets: list[PaneTarget], order: list[int], runs: dict[int, PaneRun]) -> dict[str, Any]:
-    """What the session keeps of the last blind comparison, for the vote: per letter, its target and run."""
+def blind_comparison(task: Task, targets: list[PaneTarget], order: list[int], runs: dict[int, PaneRun]
+                     ) -> dict[str, Any]:
+    """What the session keeps of the last blind comparison, for the vote (``record_vote``): per letter, its target
+    and run. The Present page's blind steps keep the same (``decks``), so their votes count here too."""
     panes = []
     for j, i in enumerate(order):
         t, run = targets[i], runs.get(i)
@@ -916,7 +919,7 @@ def run_handler(task: Task, n: int, anyway: bool = False) -> Callable:
         if blind:  # the table would name the providers: kept for the reveal
             table = table.drop(columns=["x-inference-provider", "Host"])
         held = held_panes(done)
-        comparison = _comparison(task, targets, order, done) if blind else None
+        comparison = blind_comparison(task, targets, order, done) if blind else None
         kept = {"held": held, "runs": done, "order": order, "blind": blind, "comparison_id": comparison_id} if held \
             else None
         yield [*panes, table, *diff_values(task, shown, names), comparison,

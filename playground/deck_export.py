@@ -5,6 +5,8 @@ text is scrubbed of anything shaped like one) and no speaker notes unless asked.
 
 Each step's result is the value its renderer (``RENDERERS[task.renderer]``) gives the tab's component, written as
 HTML here: bars for labels, marked spans for entities, images and players for media, tables, a conversation.
+A blind comparison step is written unblinded (each target's name over its answer), with a note saying so: a file
+has no vote to cast.
 """
 
 from __future__ import annotations
@@ -130,9 +132,20 @@ def value_html(renderer: str, value: Any) -> str:
     return f'<p class="text">{_esc(value)}</p>'
 
 
+BLIND_NOTE = ("Blind comparison, shown unblinded in this file: each answer under its target's name. On the Present "
+              "stage the names stay hidden until the audience votes.")
+
+
+def _result_html(renderer: str, value: Any) -> str:
+    try:
+        return value_html(renderer, value)
+    except Exception as err:  # noqa: BLE001 - one step's odd value leaves the rest of the deck
+        return f'<p class="empty">This result cannot be written as HTML ({_esc(type(err).__name__)}).</p>'
+
+
 def _step_html(store: ledger.Ledger, owner: ledger.Owner, step: dict[str, Any], number: int, total: int,
                notes: bool) -> str:
-    shown = decks.play_recorded(store, owner, step)
+    shown = decks.play_recorded(store, owner, step, readonly=True)
     task = TASKS[step["task"]]
     parts = [f'<p class="counter">Step {number} / {total}</p>']
     for label, text in shown.texts:
@@ -143,11 +156,15 @@ def _step_html(store: ledger.Ledger, owner: ledger.Owner, step: dict[str, Any], 
         parts.append(f'<div class="input"><audio controls src="{_file_url(shown.audio)}"></audio></div>')
     if shown.table is not None:
         parts.append(f'<div class="input">{value_html("predictions", shown.table)}</div>')
-    try:
-        result = value_html(task.renderer, shown.output)
-    except Exception as err:  # noqa: BLE001 - one step's odd value leaves the rest of the deck
-        result = f'<p class="empty">This result cannot be written as HTML ({_esc(type(err).__name__)}).</p>'
-    parts.append(f'<div class="result">{result}</div>')
+    if shown.ballot is not None:
+        parts.append(f'<p class="blind-note">{_esc(BLIND_NOTE)}</p><div class="panes">')
+        for pane, output in zip(shown.ballot["comparison"]["panes"], shown.ballot["outputs"]):
+            failed = "" if pane["ok"] else " (this pane failed)"
+            parts.append(f'<div class="result pane"><h3>{_esc(pane["letter"])} = {_esc(pane["name"])}{failed}</h3>'
+                         f'{_result_html(task.renderer, output)}</div>')
+        parts.append('</div>')
+    else:
+        parts.append(f'<div class="result">{_result_html(task.renderer, shown.output)}</div>')
     caption = shown.caption.replace("**", "").replace("`", "").replace("⏺️ ", "")
     parts.append(f'<p class="caption">{_esc(caption)}</p>')
     if notes and shown.notes:
@@ -183,6 +200,8 @@ table {border-collapse:collapse} th, td {border:1px solid var(--muted); padding:
 .caption {font-size:0.85em; color:var(--muted)}
 .notes {border-top:1px dashed var(--muted); font-size:0.8em; color:var(--muted)}
 .chip {border:3px solid; border-radius:6px; padding:0 0.3em; margin-right:0.4em}
+.panes {display:flex; gap:1em; flex-wrap:wrap} .panes .pane {flex:1 1 20em} .pane h3 {margin:0 0 0.3em}
+.blind-note {font-weight:700}
 """
 
 SCRIPT = """

@@ -24,6 +24,7 @@ The token is never an argument here that a page keeps: handlers receive the sess
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +41,9 @@ __all__ = ["STEP_FIELDS", "VIEW_KEYS", "view", "open_page", "pick_deck", "new_de
            "show_recording", "Shown", "step_of", "add_runs", "move_step", "remove_step", "set_notes", "steps_table",
            "play_recorded", "play_live", "recorded_on", "runs_to_pick", "run_label", "deck_reader", "input_summary",
            "TYPED_KINDS", "TYPED_INPUTS", "typed_tasks", "typed_step", "typed_boxes", "typed_task_picked",
-           "add_typed"]
+           "add_typed", "BLIND_FIELDS", "VOTE_KEYS", "is_blind", "vote_help", "blind_step", "add_comparisons",
+           "typed_blind_step", "blind_ballot", "kept_live", "blind_view", "pane_titles", "vote", "READONLY_VOTE",
+           "add_picked_comparisons", "add_typed_blind"]
 
 STEP_FIELDS = ("run_id", "task", "model", "provider", "revision", "endpoint_url", "bill_to", "inputs", "params", "notes")
 STEPS_COLUMNS = ["#", "Task", "Model", "Provider", "Inputs", "Speaker notes"]
@@ -159,7 +162,11 @@ def steps_table(steps: list[dict[str, Any]]) -> list[list[str]]:
     for i, step in enumerate(steps, 1):
         task = TASKS.get(step.get("task"))
         label = task.label if task else step.get("task", "")
-        rows.append([str(i), label if step.get("run_id") else f"{label} (typed in, no recording)", step.get("model", ""),
+        if is_blind(step):
+            label = f"⚖️ Blind: {label}" + ("" if step.get("run_ids") else " (typed in, no recording)")
+        elif not step.get("run_id"):
+            label = f"{label} (typed in, no recording)"
+        rows.append([str(i), label, step.get("model", ""),
                      step.get("provider", ""), input_summary(step.get("task", ""), step.get("inputs") or {}),
                      _short(step.get("notes") or "", 50)])
     return rows
@@ -169,6 +176,8 @@ def run_label(run: ledger.RunSummary, inputs: dict[str, Any] | None = None) -> s
     task = TASKS.get(run.task)
     label = f"{run.created.strftime('%Y-%m-%d %H:%M')} · {task.label if task else run.task} · {run.model} · " \
             f"{run.provider_served or run.provider_asked}"
+    if getattr(run, "comparison_id", None):
+        label += f" · ⚖️ compare pane {(run.comparison_pane or 0) + 1}"
     return f"{label} · {input_summary(run.task, inputs)}" if inputs else label
 
 
@@ -202,6 +211,9 @@ class Shown:
     mode: str = "ready"  # ready (not played yet) | live | recorded | fallback (recorded, live failed) | failed
     notes: str = ""
     media: dict[str, Any] = field(default_factory=dict, repr=False)  # what export inlines: renderer value kinds
+    blind: bool = False  # a blind step: no single result; its panes (once played) in ``ballot``
+    ballot: dict[str, Any] | None = None  # a blind step's panes (``blind_ballot``): what the stage shows and votes on
+    run_ids: list[str] = field(default_factory=list)  # a live run's ledger ids (a blind step's: in target order)
 
 
 def deck_reader(share_id: str) -> tuple[ledger.Deck, ledger.Owner] | None:
@@ -287,8 +299,11 @@ def _recorded(task: Task, card: dict[str, Any], run: ledger.Run | None, step: di
     return shown
 
 
-def play_recorded(store: ledger.Ledger, owner: ledger.Owner, step: dict[str, Any]) -> Shown:
-    """The step with its recorded result, captioned "recorded on <date>"."""
+def play_recorded(store: ledger.Ledger, owner: ledger.Owner, step: dict[str, Any], readonly: bool = False) -> Shown:
+    """The step with its recorded result, captioned "recorded on <date>" (a blind step for a shared deck's reader,
+    ``readonly``: no vote, the names shown)."""
+    if is_blind(step):
+        return _blind_recorded(store, owner, step, readonly=readonly)
     task = TASKS[step["task"]]
     card, run = step_card(store, owner, step)
     return _recorded(task, card, run, step)
@@ -298,6 +313,8 @@ def ready(store: ledger.Ledger, owner: ledger.Owner, step: dict[str, Any]) -> Sh
     """The step before it is played: its inputs, no result yet."""
     task = TASKS[step["task"]]
     card, _ = step_card(store, owner, step)
+    if is_blind(step):
+        return _blind_ready(task, card, step)
     shown = Shown(task.id, notes=step.get("notes") or "", output=RENDERERS[task.renderer].empty)
     _stage_inputs(task, card, shown)
     shown.caption = (_caption(task, step.get("model", ""), step.get("provider", ""), step.get("revision") or "main",
@@ -336,7 +353,9 @@ def play_live(store: ledger.Ledger, owner_state: Any, step: dict[str, Any], toke
     """Run the step again now, through the one service path (recorded as a ``deck`` run; held back by the spend
     guard when it would pass ``guard``'s budget). When it fails, the step's recording, captioned "recorded on
     <date>; the live run failed: <why>"; when it is held back, "...; the live run was held back by the spend
-    guard: <why>"."""
+    guard: <why>". A blind step: ``_blind_live``."""
+    if is_blind(step):
+        return _blind_live(store, owner_state, step, token, session, guard)
     task = TASKS[step["task"]]
     owner = owners.owner_of(owner_state)
     card, run = step_card(store, owner, step)
@@ -364,7 +383,213 @@ def play_live(store: ledger.Ledger, owner_state: Any, step: dict[str, Any], toke
     served = result.provider_served or result.provider_requested
     shown.caption = "🟢 " + _caption(task, result.model_ref, served, request.revision,
                                      f"**live, just now** ({result.latency_s * 1000:.0f} ms)")
+    shown.run_ids = [result.run_id] if result.run_id else []
     return shown
+
+
+# ------------------------------------------------------------------------------------------ blind steps
+#
+# A blind step is Compare's blind mode on the stage: one task and input, 2 to 4 targets, shown as A, B… in shuffled
+# order with the names hidden until the vote. Its runs are Compare's (``compare.run_all``: one comparison, source
+# "deck"), its vote is Compare's (``compare.record_vote``: counted in Compare's leaderboard), and its recording is
+# the comparison recorded in the ledger (``run_ids``, pane by pane).
+
+BLIND_FIELDS = (*STEP_FIELDS, "blind", "targets", "run_ids")
+TARGET_FIELDS = ("model", "provider", "revision", "endpoint_url", "params")
+VOTE_KEYS = {"A": "a", "B": "b", "C": "c", "D": "d", "tie": "t", "bad": "x"}  # the stage's keys for each vote
+
+
+def is_blind(step: dict[str, Any]) -> bool:
+    return bool(step.get("blind"))
+
+
+def vote_help(n: int) -> str:
+    """The keys that vote on a blind step of ``n`` targets, as the stage says them."""
+    letters = " / ".join(f"**{k.upper()}**" for k in list(VOTE_KEYS.values())[:n])
+    return (f"vote with the keys: {letters} (that one is better), **T** a tie, **X** "
+            f"{'both are' if n == 2 else 'all are'} bad")
+
+
+def blind_step(task_id: str, inputs: dict[str, Any], targets: list[dict[str, Any]], run_ids: list[str] | None = None,
+               notes: str = "", bill_to: str | None = None) -> dict[str, Any]:
+    """A blind comparison step: the task's ``inputs`` sent to each of ``targets`` (2 to ``compare.MAX_PANES``,
+    ``TARGET_FIELDS`` each); ``run_ids``: its recorded comparison's runs, in target order (none yet: typed in).
+    Raises ValueError naming the fix."""
+    from . import compare
+
+    if not compare.MIN_PANES <= len(targets) <= compare.MAX_PANES:
+        raise ValueError(f"A blind comparison needs {compare.MIN_PANES} to {compare.MAX_PANES} targets "
+                         f"(it has {len(targets)}): one a line, `model` or `model @ provider`.")
+    targets = [{"model": t["model"], "provider": t.get("provider") or "auto", "revision": t.get("revision") or "main",
+                "endpoint_url": t.get("endpoint_url") or None, "params": t.get("params") or {}} for t in targets]
+    return {"run_id": None, "task": task_id, "model": " vs ".join(t["model"] for t in targets),
+            "provider": ", ".join(dict.fromkeys(t["provider"] for t in targets)), "revision": "main",
+            "endpoint_url": None, "bill_to": bill_to, "inputs": inputs, "params": {}, "notes": (notes or "").strip(),
+            "blind": True, "targets": targets, "run_ids": list(run_ids or [])}
+
+
+def add_comparisons(store: ledger.Ledger, owner: ledger.Owner, steps: list[dict[str, Any]], run_ids: list[str]
+                    ) -> list[dict[str, Any]]:
+    """The steps with one blind step per comparison the runs ``run_ids`` are panes of (a comparison checked twice
+    once), its recording the comparison as the ledger holds it. Raises ValueError for a run that is not the
+    owner's or not a pane of a comparison."""
+    added, seen = [], set()
+    for run_id in run_ids:
+        run = store.get_run(owner, run_id)
+        if run is None:
+            raise ValueError("That run is not in this browser's history any more (deleted, or another browser's).")
+        if not run.comparison_id:
+            raise ValueError(f"The run {run_label(run)} is no pane of a comparison: check a run marked "
+                             "'compare pane', or add it as an ordinary step.")
+        if run.comparison_id in seen:
+            continue
+        seen.add(run.comparison_id)
+        panes = [r for r in store.comparison(owner, run.comparison_id) if r.task == run.task]
+        if run.task not in TASKS:
+            raise ValueError(f"The run's task {run.task!r} is not one this playground has.")
+        targets = [{"model": r.model, "provider": r.provider_asked, "revision": r.revision or "main",
+                    "endpoint_url": (r.target or {}).get("endpoint_url"), "params": r.params or {}} for r in panes]
+        added.append(blind_step(run.task, panes[0].inputs, targets, [r.id for r in panes],
+                                bill_to=(panes[0].target or {}).get("bill_to") or None))
+    return [*steps, *added]
+
+
+def typed_blind_step(task_id: str | None, targets_text: str | None, values: list[Any] | tuple,
+                     notes: str = "") -> dict[str, Any]:
+    """A blind step typed in now: a text task's inputs (checked as ``typed_step`` checks them) and its targets, one a
+    line, ``model`` or ``model @ provider`` (provider ``auto`` when not given). Raises ValueError naming the fix."""
+    typed = typed_step(task_id, None, None, values, notes)
+    targets = []
+    for line in (targets_text or "").splitlines():
+        model, _, provider = line.partition("@")
+        if model.strip():
+            targets.append({"model": model.strip(), "provider": provider.strip() or "auto"})
+    return blind_step(typed["task"], typed["inputs"], targets, notes=typed["notes"])
+
+
+def _pane_step(step: dict[str, Any], i: int) -> dict[str, Any]:
+    """Pane ``i`` of a blind step as a step of its own (its target, and its recorded run when it has one)."""
+    target, run_ids = step["targets"][i], step.get("run_ids") or []
+    return {**step, **{k: target.get(k) for k in TARGET_FIELDS}, "params": target.get("params") or {},
+            "run_id": run_ids[i] if i < len(run_ids) else None}
+
+
+def _pane_target(target: dict[str, Any], params: tuple = ()):
+    from . import compare
+
+    return compare.PaneTarget(target["model"], target.get("provider") or "auto", target.get("endpoint_url") or "",
+                              target.get("revision") or "main", params)
+
+
+def blind_ballot(task: Task, targets: list, runs: dict[int, Any], readonly: bool = False) -> dict[str, Any]:
+    """What the stage shows of a blind step and votes on: Compare's comparison (``compare.blind_comparison``, letters
+    in shuffled order) and each letter's rendered output. ``readonly``: a shared deck's reader (no vote, names
+    shown)."""
+    from . import compare
+
+    order = compare.blind_order(len(targets))
+    empty = RENDERERS[task.renderer].empty
+    return {"task": task.id, "comparison": compare.blind_comparison(task, targets, order, runs),
+            "outputs": [runs[i].rendered if i in runs else empty for i in order], "readonly": readonly,
+            "revealed": readonly, "id": uuid.uuid4().hex}
+
+
+def _blind_caption(task: Task, step: dict[str, Any], where: str, ballot: bool = True) -> str:
+    n = len(step["targets"])
+    keys = f" · {vote_help(n)}" if ballot else ""
+    return f"**{task.label}** · blind comparison of {n} targets (names hidden until the vote) · {where}{keys}"
+
+
+def _blind_ready(task: Task, card: dict[str, Any], step: dict[str, Any]) -> Shown:
+    shown = Shown(task.id, notes=step.get("notes") or "", blind=True)
+    _stage_inputs(task, card, shown)
+    shown.caption = _blind_caption(task, step, "not played yet · press **Enter** to run them live" + (
+        ", **R** for the recorded comparison" if step.get("run_ids") else
+        " (typed in for the deck, no recording yet)"), ballot=False)
+    return shown
+
+
+def _blind_recorded(store: ledger.Ledger, owner: ledger.Owner, step: dict[str, Any], why: str = "",
+                    held: bool = False, readonly: bool = False) -> Shown:
+    """A blind step from its recorded comparison, captioned "recorded on <date>" (``why``: the live run's failure,
+    or why the spend guard held it back, ``held``; ``readonly``: a shared deck's reader, who does not vote)."""
+    task = TASKS[step["task"]]
+    cards = [step_card(store, owner, _pane_step(step, i)) for i in range(len(step["targets"]))]
+    shown = Shown(task.id, notes=step.get("notes") or "", blind=True)
+    _stage_inputs(task, cards[0][0], shown)
+    what = HELD_BACK if held else "the live run failed"
+    failed = f"{what}: {why}; " if why else ""
+    if not step.get("run_ids") or any(run is None for _, run in cards):
+        shown.mode = "failed"
+        missing = ("a run of this step's recorded comparison is no longer in the history" if step.get("run_ids") else
+                   "this blind step was typed in for the deck and has never been recorded")
+        shown.caption = f"⚠️ {_blind_caption(task, step, f'{failed}{missing}, so there is no recording to show', False)}"
+        return shown
+    from . import compare
+
+    runs = {}
+    for i, (card, run) in enumerate(cards):
+        result = run_cards.result_of(card)
+        result.run_id = run.id
+        output, status, raw = run_cards.tab_values(task, card)[-3:]
+        runs[i] = compare.PaneRun(i, _pane_target(step["targets"][i]), result, output, status, raw)
+    shown.ballot = blind_ballot(task, [r.target for r in runs.values()], runs, readonly)
+    shown.mode = "fallback" if why else "recorded"
+    where = recorded_on(cards[0][1]) + (f"; {what}: {why}" if why else "")
+    shown.caption = ("⚠️ " if why else "⏺️ ") + _blind_caption(task, step, where, not readonly)
+    if readonly:
+        shown.caption = shown.caption.replace(" (names hidden until the vote)", "")
+    return shown
+
+
+def _blind_live(store: ledger.Ledger, owner_state: Any, step: dict[str, Any], token: str | None, session: str = "",
+                guard: spend_guard.Guard | None = None) -> Shown:
+    """A blind step run again now: every target at once through Compare's run (``compare.run_all``: the one service
+    path, one comparison, source "deck"). When a pane fails or is held back and the step has a recording, the
+    recording, labelled so; with none, the panes as they came (a failed pane says so when the names are revealed)."""
+    from . import compare
+
+    task, owner = TASKS[step["task"]], owners.owner_of(owner_state)
+    k, inputs, targets = len(task.inputs), None, []
+    for i, target in enumerate(step["targets"]):
+        card, _ = step_card(store, owner, _pane_step(step, i))
+        values = _live_values(task, card)
+        inputs = values[:k] if inputs is None else inputs
+        targets.append(_pane_target(target, tuple(values[k:])))
+    runs = {r.index: r for r in compare.run_all(task, targets, inputs, token, step.get("bill_to"), owner_state, session,
+                                                LIVE_ADVANCED, guard, source="deck")}
+    bad = [runs[i] for i in sorted(runs) if not runs[i].ok]
+    if bad:
+        first = bad[0]
+        held = first.result is not None and first.result.held_back
+        why = (first.result.error.message if held else first.result.error.title) if first.result is not None \
+            and first.result.error else first.status.removeprefix("❌ ").split("\n")[0]
+        recorded = _blind_recorded(store, owner, step, why, held)
+        if recorded.mode == "fallback" or held:
+            return recorded
+    shown = Shown(task.id, notes=step.get("notes") or "", mode="live", blind=True)
+    _stage_inputs(task, step_card(store, owner, _pane_step(step, 0))[0], shown)
+    shown.ballot = blind_ballot(task, targets, runs)
+    slowest = max((r.result.latency_s for r in runs.values() if r.result is not None), default=0.0)
+    failed = f" · ⚠️ {len(bad)} of {len(runs)} panes failed (which: revealed after the vote)" if bad else ""
+    shown.caption = "🟢 " + _blind_caption(task, step, f"**live, just now** ({slowest * 1000:.0f} ms){failed}")
+    shown.run_ids = [] if bad else [runs[i].result.run_id for i in range(len(targets)) if runs[i].result.run_id]
+    return shown
+
+
+def kept_live(store: ledger.Ledger, owner: ledger.Owner, deck: ledger.Deck, index: int, shown: Shown) -> bool:
+    """A step with no recording (typed in), once run live with success, keeps that run (a blind step: every pane's)
+    as its recording, saved with the deck: R and the dead-network fallback show it, "recorded on <date>". Returns
+    whether the deck changed."""
+    step = deck.steps[index]
+    if shown.mode != "live" or not shown.run_ids or step.get("run_id") or step.get("run_ids"):
+        return False
+    if is_blind(step) and len(shown.run_ids) != len(step["targets"]):
+        return False
+    store.flush(10.0)  # the runs are written off the request path: R, pressed next, reads them
+    kept = {**step, "run_ids": list(shown.run_ids)} if is_blind(step) else {**step, "run_id": shown.run_ids[0]}
+    steps = [kept if i == index else s for i, s in enumerate(deck.steps)]
+    return store.save_deck(owner, deck.title, steps, deck.id) is not None
 
 
 # ------------------------------------------------------------------------------------------ the page's handlers
@@ -377,12 +602,13 @@ VIEW_KEYS = tuple(RENDERERS)  # the stage keeps one output component per rendere
 
 def view(shown: Shown | None, number: int = 0, total: int = 0, title: str = "") -> list[Any]:
     """The stage's components for a step: counter, text inputs, image, audio, table, one output per renderer
-    (``VIEW_KEYS``, only the step's visible), caption, speaker notes."""
+    (``VIEW_KEYS``, only the step's visible), a blind step's (``blind_view``), caption, speaker notes."""
     if shown is None:
         return [f"### {title}" if title else "", "", gr.update(value=None, visible=False),
                 gr.update(value=None, visible=False), gr.update(value=None, visible=False),
-                *[gr.update(visible=False) for _ in VIEW_KEYS], "This deck has no steps: add runs to it first.", ""]
-    renderer = TASKS[shown.task].renderer
+                *[gr.update(visible=False) for _ in VIEW_KEYS], *blind_view(None),
+                "This deck has no steps: add runs to it first.", ""]
+    renderer = None if shown.blind else TASKS[shown.task].renderer
     texts = "\n\n".join(f"<span class='present-label'>{label}</span>\n\n{_quote(text)}" for label, text in shown.texts)
     outputs = []
     for key in VIEW_KEYS:
@@ -395,8 +621,51 @@ def view(shown: Shown | None, number: int = 0, total: int = 0, title: str = "") 
     counter = f"### {title} · step {number} / {total}" if title else f"### Step {number} / {total}"
     return [counter, texts, gr.update(value=shown.image, visible=shown.image is not None),
             gr.update(value=shown.audio, visible=shown.audio is not None),
-            gr.update(value=shown.table, visible=shown.table is not None), *outputs, shown.caption,
-            f"🗒️ {shown.notes}" if shown.notes else ""]
+            gr.update(value=shown.table, visible=shown.table is not None), *outputs, *blind_view(shown.ballot),
+            shown.caption, f"🗒️ {shown.notes}" if shown.notes else ""]
+
+
+def blind_view(ballot: dict[str, Any] | None) -> list[Any]:
+    """A blind step's part of the stage: the ballot (its panes are drawn from it), the vote row, one vote button per
+    letter (``compare.MAX_PANES``, the ballot's shown), and the reveal (empty until the vote; for a shared deck's
+    reader, why there is no vote)."""
+    from . import compare
+
+    n = len(ballot["outputs"]) if ballot else 0
+    voting = bool(ballot) and not ballot["readonly"] and not ballot["comparison"].get("voted")
+    note = READONLY_VOTE if ballot and ballot["readonly"] else ""
+    return [ballot, gr.update(visible=voting), *[gr.update(visible=j < n) for j in range(compare.MAX_PANES)], note]
+
+
+READONLY_VOTE = ("🔒 **Read-only link: readers cannot vote.** Votes are cast on the presenter's stage (they count in "
+                 "the presenter's Compare leaderboard), so the names are shown here.")
+
+
+def pane_titles(ballot: dict[str, Any]) -> list[str]:
+    """Each lettered pane's title: its letter, and once revealed (after the vote, or for a reader) its target."""
+    import html
+
+    titles = []
+    for pane in ballot["comparison"]["panes"]:
+        failed = "" if pane["ok"] else " · ❌ this pane failed"
+        name = f"<span class='present-blind-name'>{html.escape(pane['name'])}{failed}</span>"
+        titles.append(f"## {pane['letter']} = {name}" if ballot["revealed"] else f"## {pane['letter']}")
+    return titles
+
+
+def vote(owner_state: Any, share_id: str | None, ballot: dict[str, Any] | None, choice: str) -> list[Any]:
+    """A vote key on a blind step: stored as Compare stores a blind vote (``compare.record_vote``: the ledger's votes,
+    counted in Compare's leaderboard), then the names revealed. Returns (ballot, vote row, reveal)."""
+    from . import compare
+
+    if share_id:
+        raise gr.Error("Read-only link: readers cannot vote (votes are cast on the presenter's stage).")
+    if not ballot or ballot.get("readonly"):
+        raise gr.Error("This step is no blind comparison: there is nothing to vote on.")
+    comparison = json.loads(json.dumps(ballot["comparison"]))
+    reveal = compare.record_vote(owner_state, ballot["task"], choice, comparison)
+    gr.Info("Vote recorded (it counts in Compare's leaderboard). The names are revealed.")
+    return [{**ballot, "comparison": comparison, "revealed": True}, gr.update(visible=False), reveal]
 
 
 def _quote(text: str) -> str:
@@ -508,13 +777,32 @@ def _changed(owner_state: Any, deck_id: str | None, change) -> tuple:
     return pick_deck(owner_state, saved)
 
 
+def _add_checked(owner_state: Any, deck_id: str | None, run_ids: list[str] | None, adds, unchecked: str) -> tuple:
+    """``adds(store, owner, steps, run_ids) -> steps`` applied with the runs checked in the list, then the list
+    unchecked; ``unchecked``: what to say when none is checked."""
+    if not run_ids:
+        raise gr.Error(unchecked)
+    store, owner = _store(), owners.owner_of(owner_state)
+    out = _changed(owner_state, deck_id, lambda steps: adds(store, owner, steps, list(run_ids)))
+    return (*out, gr.CheckboxGroup(value=[]))
+
+
 def add_picked(owner_state: Any, deck_id: str | None, run_ids: list[str] | None) -> tuple:
     """The runs checked in the list appended to the deck, in the list's order (newest first)."""
-    if not run_ids:
-        raise gr.Error("Check one or more of your runs in the list first.")
-    store, owner = _store(), owners.owner_of(owner_state)
-    out = _changed(owner_state, deck_id, lambda steps: add_runs(store, owner, steps, list(run_ids)))
-    return (*out, gr.CheckboxGroup(value=[]))
+    return _add_checked(owner_state, deck_id, run_ids, add_runs, "Check one or more of your runs in the list first.")
+
+
+def add_picked_comparisons(owner_state: Any, deck_id: str | None, run_ids: list[str] | None) -> tuple:
+    """The comparisons the checked runs are panes of, appended as blind steps (``add_comparisons``)."""
+    return _add_checked(owner_state, deck_id, run_ids, add_comparisons,
+                        "Check a run marked '⚖️ compare pane' in the list first.")
+
+
+def add_typed_blind(owner_state: Any, deck_id: str | None, task_id: str | None, targets_text: str | None,
+                    notes: str | None, *texts: str) -> tuple:
+    """A blind step typed in now (``typed_blind_step``) appended to the deck."""
+    return _changed(owner_state, deck_id,
+                    lambda steps: [*steps, typed_blind_step(task_id, targets_text, list(texts), notes or "")])
 
 
 def typed_boxes(task_id: str | None) -> list[dict[str, Any]]:
@@ -627,7 +915,8 @@ def go(owner_state: Any, deck_id: str | None, share_id: str | None, position: An
         return _stage(deck, 0, None)
     at = max(0, min(len(deck.steps) - 1, at + by))
     step = deck.steps[at]
-    shown = play_recorded(_store(), owner, step) if recorded or share_id else ready(_store(), owner, step)
+    shown = play_recorded(_store(), owner, step, readonly=bool(share_id)) if recorded or share_id else \
+        ready(_store(), owner, step)
     if share_id:
         shown.notes = ""  # the speaker notes are the presenter's: a reader never gets them (nor does the export)
     return _stage(deck, at, shown)
@@ -651,7 +940,7 @@ def run_live(owner_state: Any, deck_id: str | None, share_id: str | None, positi
     """Enter: the step run again now with this session's token, within the spend guard's ``budget`` (the page's
     session ``guard_state``: when it began); its recording, labelled so, if that fails or the guard holds it back.
     A shared deck's reader sees recordings only."""
-    deck, _, at = _at(owner_state, deck_id, share_id, position)
+    deck, owner, at = _at(owner_state, deck_id, share_id, position)
     if deck is None or not deck.steps:
         return _stage(deck, 0, None)
     if share_id:
@@ -663,6 +952,10 @@ def run_live(owner_state: Any, deck_id: str | None, share_id: str | None, positi
     shown = play_live(_store(), owner_state, deck.steps[at], token,
                       session=getattr(request, "session_hash", "") or "", address=public_mode.client_address(request),
                       guard=spend_guard.guard_of(budget, guard_state))
+    try:
+        kept_live(_store(), owner, deck, at, shown)  # a typed-in step's first live run: its recording from now on
+    except ledger.LedgerError as err:
+        gr.Warning(f"The live run was not kept as this step's recording: {err}")
     return _stage(deck, at, shown)
 
 

@@ -57,16 +57,22 @@ def _open(page, app, token: str) -> None:
                 raise
 
 
-def _build_deck(page) -> None:
-    """Refresh the runs list, check the three runs, add them, then put the oldest (text classification) first."""
+def _refreshed(page, text: str):
+    """The runs list, refreshed until it holds ``text`` (the link to the user is written just after the token line)."""
     runs = page.locator(".present-runs")
-    for _ in range(20):  # the link to the user is written just after the token line: refresh until it shows
+    for _ in range(20):
         page.get_by_role("button", name="↻ Refresh the list").click()
         try:
-            runs.get_by_text("Text to image", exact=False).first.wait_for(timeout=3_000)
+            runs.get_by_text(text, exact=False).first.wait_for(timeout=3_000)
             break
         except Exception:  # noqa: BLE001 - not linked yet
             continue
+    return runs
+
+
+def _build_deck(page) -> None:
+    """Refresh the runs list, check the three runs, add them, then put the oldest (text classification) first."""
+    runs = _refreshed(page, "Text to image")
     for label in ("Text classification", "Image classification", "Text to image"):
         runs.locator("label").filter(has_text=label).first.click()
     page.get_by_role("button", name="Add the checked runs to the deck").click()
@@ -295,8 +301,9 @@ def test_the_n_key_toggles_the_speaker_notes_then_a_read_only_link_opens_in_anot
 
 
 def test_a_step_typed_in_the_editor_plays_live_and_says_plainly_when_it_fails(app, fake, user_runs):
-    """A step that is no past run: typed in the editor (a text task, its text), it opens with no recording; Enter runs
-    it live; with the router failing, the stage says the live run failed and there is no recording to fall back to."""
+    """A step that is no past run: typed in the editor (a text task, its text), it opens with no recording; with the
+    router failing, Enter says the live run failed and there is no recording to fall back to; once a live run
+    succeeds, that run is the step's recording: R shows it, and a failing live run falls back to it, labelled so."""
     token, ids = user_runs
     with browser_page(height=1300) as page:
         _open(page, app, token)
@@ -315,10 +322,6 @@ def test_a_step_typed_in_the_editor_plays_live_and_says_plainly_when_it_fails(ap
         assert "Typed in on the day" in stage.inner_text()
         _wait_caption(page, "no recording: press Enter to run it live")
         page.locator("body").click(position={"x": 5, "y": 5})
-        page.keyboard.press("Enter")
-        caption = _wait_caption(page, "live, just now")
-        assert "recorded" not in caption, caption
-        page.locator(".present-result").get_by_text("POSITIVE").first.wait_for(timeout=90_000)
         fake.chaos(fault_rate=1.0, fault=FAIL)
         page.keyboard.press("r")  # its recording: there is none, and the stage says so
         caption = _wait_caption(page, "has never been recorded")
@@ -326,4 +329,95 @@ def test_a_step_typed_in_the_editor_plays_live_and_says_plainly_when_it_fails(ap
         caption = _wait_caption(page, "the live run failed")
         assert "has never been recorded, so there is no recording to show" in caption and "recorded on" not in caption
         assert page.locator(".present-result").get_by_text("POSITIVE").count() == 0  # no result pretended
+        fake.chaos(fault_rate=0.0)
+        page.keyboard.press("Enter")
+        caption = _wait_caption(page, "live, just now")
+        assert "recorded" not in caption, caption
+        page.locator(".present-result").get_by_text("POSITIVE").first.wait_for(timeout=90_000)
+        # that live run is the step's recording now: R shows it, and so does a live run that fails
+        fake.chaos(fault_rate=1.0, fault=FAIL)
+        page.keyboard.press("r")
+        caption = _wait_caption(page, "recorded on")
+        assert "never been recorded" not in caption and "live" not in caption, caption
+        page.locator(".present-result").get_by_text("POSITIVE").first.wait_for(timeout=90_000)
+        page.keyboard.press("Enter")
+        caption = _wait_caption(page, "the live run failed")
+        assert "recorded on" in caption and "never been recorded" not in caption, caption
+        assert token not in page.content()
+
+
+ROBERTA = "cardiffnlp/twitter-roberta-base-sentiment-latest"
+LABELS = [[{"label": "POSITIVE", "score": 0.75}, {"label": "NEGATIVE", "score": 0.25}]]
+BLIND_ROW = ("() => [...document.querySelectorAll('.present-steps [role=row]')].some("
+             "r => r.innerText.includes('Blind: Text classification'))")
+
+
+def test_a_blind_step_played_with_the_keyboard_its_vote_counts_in_compares_leaderboard(app, fake, user_runs):
+    """A comparison from History (SST2 against roberta, run by the token's user) added as a blind step: the stage shows
+    A and B with no names and no model caption; with the keyboard alone it runs live (Enter), takes a vote (A), reveals
+    the names, and the vote shows in /compare's leaderboard. The same step in the dark theme, from its recording."""
+    import json
+
+    from playground import compare
+
+    token, ids = user_runs
+    fake.script(f"/hf-inference/models/{ROBERTA}", [(200, {"content-type": "application/json"},
+                                                     json.dumps(LABELS).encode())] * 10)
+    task = TASKS["text-classification"]
+    targets = [compare.PaneTarget(m, "hf-inference", params=(*[None] * len(task.params), "")) for m in (SST2, ROBERTA)]
+    assert all(r.ok for r in compare.run_all(task, targets, ("Blind demo text",), token, None, owners.load(None)[1]))
+    assert ledger.current().flush(30)
+    with browser_page(height=1200) as page:
+        _open(page, app, token)
+        runs = _refreshed(page, "compare pane 2")
+        runs.locator("label").filter(has_text="compare pane 2").first.click()
+        page.get_by_role("button", name="⚖️ Add the checked comparison as a blind step").click()
+        page.wait_for_function(BLIND_ROW, timeout=90_000)
+        page.get_by_role("button", name="▶ Present").click()
+        stage = page.locator(".present-stage")
+        stage.get_by_text("step 1 / 1").first.wait_for(timeout=90_000)
+        _wait_caption(page, "blind comparison of 2 targets")
+
+        page.locator("body").click(position={"x": 5, "y": 5})  # the keyboard alone from here
+        page.keyboard.press("Enter")
+        caption = _wait_caption(page, "live, just now")
+        titles = page.locator(".prose.present-blind-title")
+        titles.nth(1).wait_for(timeout=90_000)
+        assert [t.strip() for t in titles.all_inner_texts()] == ["A", "B"]
+        assert "Blind demo text" in stage.inner_text()
+        assert SST2 not in stage.inner_text() and ROBERTA not in stage.inner_text()  # no names, no model caption
+        assert "vote with the keys" in caption and "T a tie" in caption
+        vote = page.locator(".present-vote")
+        vote.get_by_text("Vote with a key").wait_for(timeout=90_000)
+        page.screenshot(path=shot("present-blind.png"), full_page=True)
+        first = stage.locator(".present-blind-pane").first.inner_text()
+        winner = ROBERTA if "75%" in first else SST2  # A is whichever target the shuffle put first
+        page.keyboard.press("a")
+        reveal = page.locator(".prose.present-reveal")
+        reveal.get_by_text("🏆").wait_for(timeout=90_000)
+        assert f"A = {winner} · hf-inference" in reveal.inner_text().replace("`", "")
+        page.wait_for_function("() => document.querySelector('.present-blind-title').innerText.includes(' = ')",
+                               timeout=90_000)
+        assert winner in titles.first.inner_text() and vote.is_hidden()
+        page.screenshot(path=shot("present-blind-revealed.png"), full_page=True)
+
+        # the same step in the dark theme, from its recording (R): names hidden again, the vote keys offered
+        page.goto(app.local_url.rstrip("/") + "/present?__theme=dark")
+        page.wait_for_function(BLIND_ROW, timeout=90_000)  # the page reopened on this browser's deck
+        page.get_by_role("button", name="▶ Present").click()
+        _wait_caption(page, "blind comparison of 2 targets")
+        page.locator("body").click(position={"x": 5, "y": 5})
+        page.keyboard.press("r")
+        _wait_caption(page, "recorded on")
+        titles.nth(1).wait_for(timeout=90_000)
+        assert [t.strip() for t in titles.all_inner_texts()] == ["A", "B"]
+        page.screenshot(path=shot("present-blind-dark.png"), full_page=True)
+
+        # the vote counts in Compare's leaderboard (this browser's votes)
+        page.goto(app.local_url.rstrip("/") + "/compare")
+        page.get_by_text("Blind votes: leaderboard and preference pairs").click()
+        from tests.test_browser_compare import wait_for_rows
+
+        rows = wait_for_rows(page.locator(".compare-leaderboard"), winner)
+        assert any(winner in r and "100%" in r and "1016" in r for r in rows), rows
         assert token not in page.content()

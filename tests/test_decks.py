@@ -3,9 +3,11 @@ router and recorded in a real SQLite ledger, reordered, played live and from the
 
 from __future__ import annotations
 
+import re
 import secrets
 import sys
 
+import gradio as gr
 import pytest
 from PIL import Image
 
@@ -251,3 +253,162 @@ def test_a_shared_deck_shows_the_runs_its_owner_sees_through_a_linked_token(fake
     shown = decks.play_recorded(store, reader, deck.steps[0])
     assert shown.mode == "recorded" and "recorded on" in shown.caption
     assert store.list_runs(reader).total == 1  # that run, nothing else
+
+
+# ------------------------------------------------------------------------------------------ blind steps
+
+ROBERTA = "cardiffnlp/twitter-roberta-base-sentiment-latest"
+JSON = {"content-type": "application/json"}
+LABELS = [[{"label": "POSITIVE", "score": 0.75}, {"label": "NEGATIVE", "score": 0.25}]]
+
+
+def compared(me, text: str = "I like it") -> list:
+    """A comparison really run on the Compare path (SST2 against a scripted roberta), its runs in pane order."""
+    from playground import compare
+
+    task = TASKS["text-classification"]
+    targets = [compare.PaneTarget(m, "hf-inference", params=(*[None] * len(task.params), "")) for m in (SST2, ROBERTA)]
+    runs = sorted(compare.run_all(task, targets, (text,), TOKEN, None, me), key=lambda r: r.index)
+    assert all(r.ok for r in runs)
+    return [r.result.run_id for r in runs]
+
+
+@pytest.fixture
+def scripted(fake):
+    """roberta answers with its own scores (the fake router's default is SST2's), so the panes differ."""
+    import json
+
+    fake.script(f"/hf-inference/models/{ROBERTA}", [(200, JSON, json.dumps(LABELS).encode())] * 10)
+    return fake
+
+
+def test_a_blind_step_from_a_comparison_is_voted_on_and_counts_in_compares_leaderboard(store, scripted, monkeypatch):
+    """Issue 14: "the Compare issue's blind mode works inside a deck". A comparison from History becomes a blind
+    step: recorded, it shows the comparison the ledger holds as A and B, names hidden; its vote is Compare's vote
+    (the ledger's votes, Compare's leaderboard); live, both targets run through Compare's run (the service path,
+    one comparison, source "deck"); a live run that fails shows the recorded comparison, labelled so."""
+    from playground import compare
+
+    fake = scripted
+    me = owners.load(None)[1]
+    owner = owners.owner_of(me)
+    ids = compared(me)
+    plain = run(me, "text-classification", SST2, "hf-inference", "I love this demo")
+    assert store.flush(30)
+    with pytest.raises(ValueError, match="no pane of a comparison"):
+        decks.add_comparisons(store, owner, [], [plain.run_id])
+    steps = decks.add_comparisons(store, owner, [], [ids[1], ids[0]])  # one comparison, checked twice: one step
+    assert len(steps) == 1 and set(steps[0]) == set(decks.BLIND_FIELDS)
+    step = steps[0]
+    assert step["blind"] and step["run_ids"] == ids and [t["model"] for t in step["targets"]] == [SST2, ROBERTA]
+    assert step["inputs"] == {"text": "I like it"}
+    assert decks.steps_table(steps)[0][1] == "⚖️ Blind: Text classification"
+    deck_id = store.save_deck(owner, "Blind", steps)
+    step = store.get_deck(owner, deck_id).steps[0]
+
+    monkeypatch.setattr(compare, "blind_order", lambda n, rng=None: [1, 0])  # A shows roberta, B SST2
+    ready = decks.ready(store, owner, step)
+    assert ready.ballot is None and "not played yet" in ready.caption and ready.texts == [("Text", "I like it")]
+    shown = decks.play_recorded(store, owner, step)
+    assert shown.mode == "recorded" and "recorded on " in shown.caption and "live" not in shown.caption
+    assert SST2 not in shown.caption and ROBERTA not in shown.caption  # no model caption: the names are hidden
+    assert "**A** / **B** (that one is better), **T** a tie, **X** both are bad" in shown.caption
+    assert decks.pane_titles(shown.ballot) == ["## A", "## B"]
+    assert shown.ballot["outputs"][0] == {"POSITIVE": 0.75, "NEGATIVE": 0.25}  # A: roberta's recorded answer
+    assert shown.ballot["outputs"][1]["POSITIVE"] > 0.99
+
+    ballot, row, reveal = decks.vote(me, "", shown.ballot, "A")
+    assert f"**A** = `{ROBERTA} · hf-inference` 🏆" in reveal and row["visible"] is False
+    name = "## {} = <span class='present-blind-name'>{} · hf-inference</span>"
+    assert decks.pane_titles(ballot) == [name.format("A", ROBERTA), name.format("B", SST2)]
+    (vote,) = store.list_votes(owner, task="text-classification")
+    assert [t["run_id"] for t in vote.targets] == [ids[1], ids[0]] and vote.choice == "A"  # the recorded runs
+    board = compare.leaderboard(me, "text-classification").set_index("Target").to_dict("index")
+    assert board[f"{ROBERTA} · hf-inference"]["Elo"] == 1016 and board[f"{SST2} · hf-inference"]["Elo"] == 984
+    with pytest.raises(gr.Error, match="has its vote already"):
+        decks.vote(me, "", ballot, "B")
+
+    before = len(fake.received)
+    live = decks.play_live(store, me, step, TOKEN)
+    assert live.mode == "live" and "live, just now" in live.caption and "recorded" not in live.caption
+    assert SST2 not in live.caption and ROBERTA not in live.caption
+    sent = [r for r in fake.received[before:] if "/models/" in r.path]
+    assert {r.path.rsplit("/models/", 1)[1] for r in sent} == {SST2, ROBERTA}
+    assert all(r.headers.get("authorization") == f"Bearer {TOKEN}" for r in sent)
+    assert store.flush(30)
+    deck_runs = store.list_runs(owner, source="deck").runs
+    assert len(deck_runs) == 2 and len({r.comparison_id for r in deck_runs}) == 1 and deck_runs[0].comparison_id
+    assert sorted(r.comparison_pane for r in deck_runs) == [0, 1] and sorted(live.run_ids) == sorted(r.id for r in deck_runs)
+    decks.vote(me, "", live.ballot, "tie")
+    assert compare.leaderboard(me, "text-classification").set_index("Target")["Votes"].tolist() == [2, 2]
+    assert not decks.kept_live(store, owner, store.get_deck(owner, deck_id), 0, live)  # it has its recording
+
+    fake.chaos(fault_rate=1.0, fault=FAIL)
+    failed = decks.play_live(store, me, step, TOKEN)
+    assert failed.mode == "fallback" and re.search(r"recorded on .* UTC; the live run failed: ", failed.caption)
+    assert failed.ballot["outputs"][0] == {"POSITIVE": 0.75, "NEGATIVE": 0.25}
+
+    # a read-only link shows the blind step from its recording, names shown, and its reader cannot vote
+    deck, reader = store.shared_deck(store.share_deck(owner, deck_id))
+    seen = decks.play_recorded(store, reader, deck.steps[0], readonly=True)
+    assert seen.mode == "recorded" and seen.ballot["readonly"] and "vote with the keys" not in seen.caption
+    assert decks.pane_titles(seen.ballot)[0] == name.format("A", ROBERTA)
+    with pytest.raises(gr.Error, match="readers cannot vote"):
+        decks.vote(reader, "someshare", seen.ballot, "A")
+    assert len(store.list_votes(owner)) == 2
+
+
+def test_a_blind_step_typed_in_runs_live_and_that_run_becomes_its_recording(store, scripted):
+    from playground import compare
+
+    me = owners.load(None)[1]
+    owner = owners.owner_of(me)
+    with pytest.raises(ValueError, match="2 to 4 targets"):
+        decks.typed_blind_step("text-classification", SST2, ["Great talk"])
+    with pytest.raises(ValueError, match="Pick a text task"):
+        decks.typed_blind_step("image-classification", f"{SST2}\n{ROBERTA}", ["x"])
+    step = decks.typed_blind_step("text-classification", f"{SST2} @ hf-inference\n\n{ROBERTA}@hf-inference",
+                                  ["Great talk"], "Ask the room")
+    assert [(t["model"], t["provider"]) for t in step["targets"]] == [(SST2, "hf-inference"), (ROBERTA, "hf-inference")]
+    assert step["run_ids"] == [] and step["notes"] == "Ask the room"
+    assert decks.steps_table([step])[0][1] == "⚖️ Blind: Text classification (typed in, no recording)"
+    deck_id = store.save_deck(owner, "Typed blind", [step])
+    deck = store.get_deck(owner, deck_id)
+    nothing = decks.play_recorded(store, owner, deck.steps[0])
+    assert nothing.mode == "failed" and "has never been recorded" in nothing.caption and nothing.ballot is None
+    live = decks.play_live(store, me, deck.steps[0], TOKEN)
+    assert live.mode == "live" and len(live.run_ids) == 2 and len(live.ballot["outputs"]) == 2
+    assert decks.kept_live(store, owner, deck, 0, live)
+    kept = store.get_deck(owner, deck_id).steps[0]
+    assert kept["run_ids"] == live.run_ids
+    assert [store.get_run(owner, i).model for i in kept["run_ids"]] == [SST2, ROBERTA]  # in target order
+    again = decks.play_recorded(store, owner, kept)
+    assert again.mode == "recorded" and "recorded on " in again.caption
+    assert sorted(map(str, again.ballot["outputs"])) == sorted(map(str, live.ballot["outputs"]))
+    assert compare.leaderboard(me, "text-classification").empty  # no vote yet: nothing counted
+
+
+def test_a_typed_step_once_run_live_keeps_that_run_as_its_recording(store, fake):
+    """Before, a typed-in step run live was recorded in the ledger but R still said it had no recording."""
+    me = owners.load(None)[1]
+    owner = owners.owner_of(me)
+    typed = decks.typed_step("text-classification", SST2, "hf-inference", ["Typed on the day"])
+    deck_id = store.save_deck(owner, "Typed", [typed])
+    deck = store.get_deck(owner, deck_id)
+    fake.chaos(fault_rate=1.0, fault=FAIL)
+    failed = decks.play_live(store, me, deck.steps[0], TOKEN)
+    assert failed.mode == "failed" and not decks.kept_live(store, owner, deck, 0, failed)  # a failure is no recording
+    fake.chaos(fault_rate=0.0)
+    live = decks.play_live(store, me, deck.steps[0], TOKEN)
+    assert live.mode == "live" and decks.kept_live(store, owner, deck, 0, live)
+    step = store.get_deck(owner, deck_id).steps[0]
+    assert step["run_id"] == live.run_ids[0] and store.get_run(owner, step["run_id"]).source == "deck"
+    shown = decks.play_recorded(store, owner, step)
+    run_ = store.get_run(owner, step["run_id"])
+    assert shown.mode == "recorded" and f"recorded on {run_.created.strftime('%Y-%m-%d %H:%M')} UTC" in shown.caption
+    assert shown.output == live.output
+    assert decks.steps_table([step])[0][1] == "Text classification"  # no longer "typed in, no recording"
+    fake.chaos(fault_rate=1.0, fault=FAIL)
+    fallback = decks.play_live(store, me, step, TOKEN)
+    assert fallback.mode == "fallback" and "; the live run failed: " in fallback.caption
+    assert fallback.output == live.output

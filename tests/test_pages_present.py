@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -159,9 +160,7 @@ def test_the_editor_adds_a_step_typed_in_now_and_the_stage_plays_it_live_or_says
     position, *shown = decks.go(me, deck_id, "", 0, 1)
     assert position == 1 and "no recording: press **Enter** to run it live" in shown[-2]
     assert "Typed in on the day" in shown[1]
-    position, *shown = decks.run_live(me, deck_id, "", 1, made.TOKEN, request=request())
-    assert "live, just now" in shown[-2] and present_slot(shown, "label")["value"]
-    fake.chaos(fault_rate=1.0, fault=FAIL)
+    fake.chaos(fault_rate=1.0, fault=FAIL)  # before any live run: nothing to fall back to, and the stage says so
     position, *shown = decks.run_live(me, deck_id, "", 1, made.TOKEN, request=request())
     assert "the live run failed: " in shown[-2] and "has never been recorded, so there is no recording" in shown[-2]
     assert "live, just now" not in shown[-2] and "recorded on" not in shown[-2]
@@ -169,3 +168,79 @@ def test_the_editor_adds_a_step_typed_in_now_and_the_stage_plays_it_live_or_says
     html = deck_export.export_html(made.ledger.current(), owners.owner_of(me),
                                    made.ledger.current().get_deck(owners.owner_of(me), deck_id))
     assert "Typed in on the day" in html  # the export shows the typed step's inputs, with no result
+    fake.chaos(fault_rate=0.0)
+    position, *shown = decks.run_live(me, deck_id, "", 1, made.TOKEN, request=request())
+    assert "live, just now" in shown[-2] and present_slot(shown, "label")["value"]
+    live = present_slot(shown, "label")["value"]
+    # that live run is the step's recording from now on: R shows it, and so does a live run that fails
+    position, *shown = decks.show_recording(me, deck_id, "", 1)
+    assert re.search(r"⏺️ .* recorded on \d{4}-\d\d-\d\d \d\d:\d\d UTC", shown[-2]) and "live" not in shown[-2]
+    assert present_slot(shown, "label")["value"] == live
+    fake.chaos(fault_rate=1.0, fault=FAIL)
+    position, *shown = decks.run_live(me, deck_id, "", 1, made.TOKEN, request=request())
+    assert re.search(r"recorded on .* UTC; the live run failed: ", shown[-2]) and "never been recorded" not in shown[-2]
+    assert present_slot(shown, "label")["value"] == live
+    assert [r[1] for r in edited(decks.pick_deck(me, deck_id))[1]] == ["Text classification"] * 2  # no "typed in"
+
+
+def blind_slots(shown: list) -> tuple:
+    """The stage's blind part (``decks.blind_view``): ballot, vote row, the letters' buttons, the reveal."""
+    start = 5 + len(decks.VIEW_KEYS)
+    ballot, row, *letters = shown[start:start + 2 + 4]
+    return ballot, row, letters, shown[start + 6]
+
+
+def test_a_blind_step_from_a_comparison_is_played_voted_on_shared_and_exported(store, fake, monkeypatch):
+    from playground import compare
+
+    monkeypatch.setattr(compare, "blind_order", lambda n, rng=None: [1, 0])
+    me = owners.load(None)[1]
+    fake.script(f"/hf-inference/models/{made.ROBERTA}", [(200, made.JSON, json.dumps(made.LABELS).encode())] * 10)
+    ids = made.compared(me)
+    assert store.flush(30)
+    first = decks.open_page(me, request())
+    labels = [label for label, _ in first[5].constructor_args["choices"]]
+    assert sum("⚖️ compare pane" in label for label in labels) == 2  # the list marks a comparison's runs
+    deck_id, rows = edited(decks.add_picked_comparisons(me, None, ids[:1]))
+    assert [r[1] for r in rows] == ["⚖️ Blind: Text classification"]
+    with pytest.raises(gr.Error, match="Check a run marked"):
+        decks.add_picked_comparisons(me, deck_id, [])
+    editor, stage, live, position, *shown = decks.present(me, deck_id, "", False)
+    ballot, row, letters, reveal = blind_slots(shown)
+    assert ballot is None and row["visible"] is False and "blind comparison of 2 targets" in shown[-2]
+    assert all(not present_slot(shown, key)["visible"] for key in decks.VIEW_KEYS)  # no single result on a blind step
+    position, *shown = decks.run_live(me, deck_id, "", 0, made.TOKEN, request=request())
+    ballot, row, letters, reveal = blind_slots(shown)
+    assert "live, just now" in shown[-2] and made.SST2 not in shown[-2] and made.ROBERTA not in shown[-2]
+    assert row["visible"] is True and [b["visible"] for b in letters] == [True, True, False, False] and reveal == ""
+    assert ballot["outputs"][0] == {"POSITIVE": 0.75, "NEGATIVE": 0.25}
+    ballot, row, reveal = decks.vote(me, "", ballot, "bad")
+    assert "**Your vote: all bad.**" in reveal and made.ROBERTA in reveal and row["visible"] is False
+    assert compare.leaderboard(me, "text-classification")["Ties / all bad"].tolist() == [1, 1]
+    position, *shown = decks.show_recording(me, deck_id, "", 0)
+    assert "recorded on" in shown[-2] and blind_slots(shown)[0]["outputs"][1]["POSITIVE"] > 0.99
+
+    share_id = decks.share(me, deck_id).removeprefix("present?deck=")
+    stranger = owners.load(None)[1]
+    position, *shown = decks.opened(stranger, share_id)
+    ballot, row, letters, reveal = blind_slots(shown)
+    assert ballot["readonly"] and row["visible"] is False and reveal == decks.READONLY_VOTE
+    assert "readers cannot vote" in reveal
+    with pytest.raises(gr.Error, match="readers cannot vote"):
+        decks.vote(stranger, share_id, ballot, "A")
+
+    html = Path(decks.export(me, deck_id, False)).read_text()
+    assert "Blind comparison, shown unblinded in this file" in html and html.count('class="result pane"') == 2
+    assert f"A = {made.ROBERTA} · hf-inference" in html and f"B = {made.SST2} · hf-inference" in html
+    assert "vote with the keys" not in html and made.TOKEN not in html
+
+
+def test_the_editor_adds_a_blind_step_typed_in_and_the_stage_keys_vote():
+    assert "present-vote-" in present.KEYS_JS and "'a'" not in present.KEYS_JS  # the keys come from decks.VOTE_KEYS
+    assert decks.VOTE_KEYS == {"A": "a", "B": "b", "C": "c", "D": "d", "tie": "t", "bad": "x"}
+    with gr.Blocks() as page:
+        present.build(page)
+    ids = {getattr(c, "elem_id", None) for c in page.blocks.values()}
+    assert {f"present-vote-{c.lower()}" for c in decks.VOTE_KEYS} <= ids
+    helps = [c.value for c in page.blocks.values() if isinstance(c, gr.Markdown) and "Vote with a key" in (c.value or "")]
+    assert helps and "**T**: a tie" in helps[0] and "**X**: all bad" in helps[0]

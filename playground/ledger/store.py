@@ -1005,7 +1005,8 @@ class Ledger:
         if row is None:
             return None
         deck = _deck(row)
-        ids = tuple(dict.fromkeys(s["run_id"] for s in deck.steps if s.get("run_id")))
+        ids = tuple(dict.fromkeys(run_id for s in deck.steps  # a step's run, or a blind step's panes' runs
+                                  for run_id in [s.get("run_id"), *(s.get("run_ids") or [])] if run_id))
         return deck, _DeckReader(run_ids=ids, deck_owner=row.owner, deck_user=row.hub_user)
 
     # -------------------------------------------------------------------------------------- deletions

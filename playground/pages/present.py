@@ -5,6 +5,8 @@ reordered, annotated, shared, exported) and a stage that plays a deck one step a
              now (text tasks: task, model, provider, its text inputs, notes; no recording until run live), the steps
     stage    step counter, inputs, the result (the step task's renderer component), caption, controls
              keys: Enter runs the step live, ← → step, R shows the recording, N the speaker notes, Esc leaves
+    blind    a blind step's panes, A, B… shuffled, drawn from its ballot (``gr.render``), names hidden until the vote;
+             the vote keys (``decks.VOTE_KEYS``: A B C D one is better, T a tie, X all bad), then the reveal
 
 ``build`` only builds and wires; the handlers are ``playground.decks``' (plain values in, plain values out).
 ``?deck=<share id>`` opens a shared deck read-only, on the stage, from its recordings. A live step carries the
@@ -16,7 +18,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import decks, owners, pickers
+from typing import Any
+
+from .. import compare, decks, owners, pickers
 from ..renderers import RENDERERS
 from ..tasks import TASKS
 
@@ -41,6 +45,16 @@ CSS = """
 .present-stage .present-result .textspan {font-size: 1.8rem}
 .present-stage .present-controls button {font-size: 1.1rem}
 .present-stage .present-result img {width: 100%; height: 56vh; object-fit: contain}
+.present-stage .present-blind-pane h2 {font-size: 2.2rem; margin: 0 0 .2em}
+.present-stage .present-blind-name {font-size: 1.2rem; font-family: var(--font-mono); font-weight: 600}
+.present-stage .present-blind-pane .output-class {font-size: 2.2rem !important}
+.present-stage .present-blind-pane .confidence-set {font-size: 1.3rem}
+.present-stage .present-blind-pane textarea {font-size: 1.6rem !important; line-height: 1.35}
+.present-stage .present-blind-pane img {width: 100%; height: 40vh; object-fit: contain}
+.present-stage .present-vote button {font-size: 1.4rem; font-weight: 700; min-height: 3rem}
+.present-stage .present-vote-help p {font-size: 1.2rem}
+.present-stage .present-reveal p, .present-stage .present-reveal li {font-size: 1.5rem}
+.present-stage .present-reveal code {font-size: 1.1rem}
 """
 
 # Installed once per page: the keys drive the stage's buttons while it is shown (never while typing in a box).
@@ -53,6 +67,9 @@ KEYS_JS = """
   if (window.__presentKeys) return; window.__presentKeys = true;
   const keys = {Enter: 'present-run', ArrowRight: 'present-next', ArrowLeft: 'present-prev', Escape: 'present-exit',
                 r: 'present-recorded', R: 'present-recorded'};
+  for (const [choice, key] of Object.entries(%s)) {  // a blind step's votes
+    keys[key] = keys[key.toUpperCase()] = 'present-vote-' + choice.toLowerCase();
+  }
   document.addEventListener('keydown', (e) => {
     const stage = document.querySelector('.present-stage');
     if (!stage || stage.offsetParent === null || e.altKey || e.ctrlKey || e.metaKey) return;
@@ -85,6 +102,7 @@ def _stage() -> tuple[gr.Column, list[gr.components.Component], dict[str, gr.But
                     component = RENDERERS[key].component()
                     component.visible = False
                     outputs.append(component)
+        ballot, blind = _blind()
         caption = gr.Markdown(elem_classes=["present-caption"])
         notes = gr.Markdown(elem_classes=["present-notes"])
         with gr.Row(elem_classes=["present-controls"]):
@@ -95,7 +113,42 @@ def _stage() -> tuple[gr.Column, list[gr.components.Component], dict[str, gr.But
                 "next": gr.Button("Next (→) ›", elem_id="present-next", size="sm"),
                 "exit": gr.Button("Leave (Esc)", elem_id="present-exit", size="sm"),
             }
-    return stage, [counter, texts, image, audio, table, *outputs, caption, notes], buttons
+    buttons.update(blind["buttons"])
+    return stage, [counter, texts, image, audio, table, *outputs, ballot, blind["row"], *blind["letters"],
+                   blind["reveal"], caption, notes], buttons
+
+
+def _blind() -> tuple[gr.State, dict[str, Any]]:
+    """A blind step's part of the stage (``decks.blind_view``'s order): its ballot, whose lettered panes are drawn
+    when it changes, the vote row (a button per letter, tie, all bad: each with its key) and the reveal."""
+    from .compare import _filled
+
+    ballot = gr.State()
+
+    @gr.render(inputs=[ballot], triggers=[ballot.change])
+    def panes(shown: dict[str, Any] | None) -> None:
+        if not shown:
+            return
+        renderer = RENDERERS[TASKS[shown["task"]].renderer]
+        with gr.Row(equal_height=False, elem_classes=["present-blind"]):
+            for title, output in zip(decks.pane_titles(shown), shown["outputs"]):
+                with gr.Column(min_width=240, elem_classes=["present-blind-pane"]):
+                    gr.Markdown(title, elem_classes=["present-blind-title"])
+                    _filled(renderer.component(), output)
+
+    with gr.Column(visible=False, elem_classes=["present-vote"]) as row:
+        gr.Markdown("**Vote with a key:** the letter of the better one (**A**, **B**…) · **T**: a tie · **X**: all "
+                    "bad. The names are revealed after the vote, which counts in Compare's leaderboard.",
+                    elem_classes=["present-vote-help"])
+        with gr.Row():
+            letters = [gr.Button(f"👍 {letter} ({letter})", elem_id=f"present-vote-{letter.lower()}", visible=j < 2)
+                       for j, letter in enumerate(compare.LETTERS[:compare.MAX_PANES])]
+            tie = gr.Button("🤝 Tie (T)", elem_id="present-vote-tie")
+            bad = gr.Button("👎 All bad (X)", elem_id="present-vote-bad")
+    reveal = gr.Markdown(elem_classes=["present-reveal"])
+    votes = {letter: button for letter, button in zip(compare.LETTERS, letters)}
+    return ballot, {"row": row, "letters": letters, "reveal": reveal,
+                    "buttons": {f"vote-{k}": b for k, b in {**votes, "tie": tie, "bad": bad}.items()}}
 
 
 def _typed() -> dict[str, object]:
@@ -115,7 +168,12 @@ def _typed() -> dict[str, object]:
         texts = [gr.Textbox(**box) for box in decks.typed_boxes(first)]
         notes = gr.Textbox(label="Speaker notes of the new step", lines=1)
         add = gr.Button("Add this step to the deck", size="sm")
-    return {"task": task, "model": model, "provider": provider, "texts": texts, "notes": notes, "add": add}
+        targets = gr.Textbox(label="Or a blind comparison: 2 to 4 targets, one a line", lines=2,
+                             placeholder="model\nmodel @ provider", elem_classes=["present-typed-targets"],
+                             info="The stage shows their answers as A, B… shuffled; the audience votes with a key.")
+        blind = gr.Button("⚖️ Add as a blind comparison step", size="sm")
+    return {"task": task, "model": model, "provider": provider, "texts": texts, "notes": notes, "add": add,
+            "targets": targets, "blind": blind}
 
 
 def build(demo: gr.Blocks) -> None:
@@ -149,6 +207,7 @@ def build(demo: gr.Blocks) -> None:
                                         elem_classes=["present-runs"])
                 with gr.Row(equal_height=False):
                     add = gr.Button("Add the checked runs to the deck", variant="secondary", size="sm")
+                    add_blind = gr.Button("⚖️ Add the checked comparison as a blind step", size="sm")
                     refresh = gr.Button("↻ Refresh the list", size="sm", scale=0)
                 typed = _typed()
             with gr.Column(scale=3):
@@ -183,7 +242,7 @@ def build(demo: gr.Blocks) -> None:
     edited = [picker, deck_id, title, steps]
     stage_out = [position, *shown]
     where = [owner, deck_id, share_id]
-    demo.load(None, None, None, js=KEYS_JS % json.dumps(CSS), **PRIVATE)
+    demo.load(None, None, None, js=KEYS_JS % (json.dumps(CSS), json.dumps(decks.VOTE_KEYS)), **PRIVATE)
     demo.load(owners.load, owner_browser, [owner_browser, owner], **PRIVATE).then(
         decks.open_page, owner, [share_id, *edited, runs, *modes], **PRIVATE).then(
         decks.opened, [owner, share_id], stage_out, **PRIVATE)
@@ -192,10 +251,13 @@ def build(demo: gr.Blocks) -> None:
     title.submit(decks.rename_deck, [owner, deck_id, title], edited, **PRIVATE)
     delete.click(decks.delete_deck, [owner, deck_id], edited, **PRIVATE)
     add.click(decks.add_picked, [owner, deck_id, runs], [*edited, runs], **PRIVATE)
+    add_blind.click(decks.add_picked_comparisons, [owner, deck_id, runs], [*edited, runs], **PRIVATE)
     refresh.click(decks._runs, owner, runs, **PRIVATE)
     typed["task"].input(decks.typed_task_picked, typed["task"], [typed["model"], *typed["texts"]], **PRIVATE)
     typed["add"].click(decks.add_typed, [owner, deck_id, typed["task"], typed["model"], typed["provider"],
                                          typed["notes"], *typed["texts"]], edited, **PRIVATE)
+    typed["blind"].click(decks.add_typed_blind, [owner, deck_id, typed["task"], typed["targets"], typed["notes"],
+                                                 *typed["texts"]], edited, **PRIVATE)
     up.click(lambda o, d, n: decks.move(o, d, n, -1), [owner, deck_id, step_no], [*edited, step_no], **PRIVATE)
     down.click(lambda o, d, n: decks.move(o, d, n, 1), [owner, deck_id, step_no], [*edited, step_no], **PRIVATE)
     drop.click(decks.remove, [owner, deck_id, step_no], edited, **PRIVATE)
@@ -211,5 +273,9 @@ def build(demo: gr.Blocks) -> None:
     buttons["next"].click(lambda o, d, s, p, r: decks.go(o, d, s, p, 1, r), [*where, position, offline], stage_out,
                           **PRIVATE)
     buttons["recorded"].click(decks.show_recording, [*where, position], stage_out, **PRIVATE)
+    ballot, vote_row, *_, reveal = shown[-5 - compare.MAX_PANES:-2]  # decks.blind_view's
+    for choice in decks.VOTE_KEYS:
+        buttons[f"vote-{choice}"].click(lambda o, s, b, c=choice: decks.vote(o, s, b, c), [owner, share_id, ballot],
+                                        [ballot, vote_row, reveal], **PRIVATE)
     buttons["live"].click(decks.run_live, [*where, position, session_token, budget, guard], stage_out,
                           show_progress="minimal", **PRIVATE)
