@@ -6,6 +6,7 @@
     list_revisions(model)            -> Revisions         branches, tags, recent commits
     resolve_revision(model, rev)     -> Resolved          any branch, tag or commit -> full commit SHA (+ drift)
     check_token(token)               -> TokenStatus       user, organisations, role and scopes; never the token
+    checked_plan(user)               -> Plan | None       a checked token's plan, by its user's name (cached only)
     model_access(model, token)       -> ModelAccess       gated or not, and whether this token may use it
     widget_examples(model)           -> (dict, ...)       the model card's widget examples (``widgetData``), as given
     dataset_files(repo, revision)    -> (DatasetFile, ...) a dataset's files at a revision, with their sizes
@@ -47,6 +48,7 @@ from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_st
 
 from . import public_mode
 from .errors import NetworkError, PlaygroundError, TimeoutError, translate
+from .plans import Plan, plan_of
 from .tasks import get_task
 
 __all__ = [
@@ -66,6 +68,7 @@ __all__ = [
     "list_revisions",
     "resolve_revision",
     "check_token",
+    "checked_plan",
     "model_access",
     "widget_examples",
     "DatasetFile",
@@ -590,8 +593,16 @@ def check_token(token: str | None) -> TokenStatus | None:
     effective = typed or public_mode.host_token()
     if not effective:
         return None
-    me = _ask("whoami", (), typed, lambda: _API.whoami(token=effective))
+    me = _ask("whoami", (), typed, lambda: _whoami(effective))
     return _token_status(me, from_environment=typed is None)
+
+
+def _whoami(token: str) -> dict[str, Any]:
+    """The Hub's ``whoami`` answer, also kept under the user's name for as long (``checked_plan``)."""
+    me = _API.whoami(token=token)
+    if isinstance(me, dict) and me.get("name"):
+        _CACHE.put(("whoami-of", me["name"]), me, TTL_S["whoami"])
+    return me
 
 
 def checked_user(token: str | None) -> str | None:
@@ -599,6 +610,14 @@ def checked_user(token: str | None) -> str | None:
     else None. Never asks the Hub: a run's owner is known at no cost to the run."""
     found, me = _CACHE.get(("whoami", (), _token_key(token)))
     return (me.get("name") or None) if found and isinstance(me, dict) else None
+
+
+def checked_plan(user: str | None) -> Plan | None:
+    """The plan of Hub user ``user`` (``plans.plan_of``) from the ``whoami`` answer of a token of theirs checked in
+    the last ``TTL_S["whoami"]`` seconds, else None. Never asks the Hub: a page without a token (Usage) reads what
+    the token line (or a sign-in) already asked."""
+    found, me = _CACHE.get(("whoami-of", (user or "").strip()))
+    return plan_of(me) if found and isinstance(me, dict) else None
 
 
 # ------------------------------------------------------------------------------------------ model access

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import time
 
 import pytest
 
@@ -49,6 +50,74 @@ def open_task(page, label: str):
     panel = task_panel(page)
     panel.get_by_role("button", name="Send" if task.renderer == "chat" else "Run", exact=True).wait_for()
     return panel
+
+
+def run_example(page, panel, provider: str, example: int = 0) -> None:
+    """Run the open task on one of its examples (a thumbnail or button for one input, a table row for several),
+    served by ``provider``, and wait until its status line says so."""
+    pick_dropdown(page, "Provider", provider)
+    panel.locator(".gallery-item, tr.tr-body").nth(example).click()
+    panel.get_by_role("button", name="Run", exact=True).click()
+    panel.get_by_text(f"served by {provider}").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+
+
+def chat_status(panel, provider: str, previous: str = "", timeout: float = PAGE_TIMEOUT_MS / 1000) -> str:
+    """The status line of the chat turn just sent, once it has finished (served by ``provider``, with its token
+    counts; it replaces the previous turn's line, ``previous``)."""
+    status = panel.locator(".status-line").first
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        line = status.inner_text()
+        if f"served by {provider}" in line and "tokens" in line and line != previous:
+            return line
+        time.sleep(0.2)
+    raise AssertionError(f"no new status line: {status.inner_text()!r}")
+
+
+def _links(user: str) -> int:
+    """How many browsers the ledger has linked to the Hub user."""
+    import sqlalchemy as sa
+
+    from playground import ledger
+    from playground.ledger.schema import owner_users
+
+    store = ledger.current()
+    store.flush(10)
+    with store._connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).where(owner_users.c.hub_user == user)).scalar()
+
+
+def check_token(page, token: str, user: str) -> None:
+    """Paste a token and have the token line check it (Enter: whoami), as a person does, then wait until the
+    ledger has linked this browser to the token's Hub user (the step after the check writes it)."""
+    before = _links(user)
+    box = page.get_by_label("Hugging Face token")
+    box.fill(token)
+    box.press("Enter")
+    page.locator(".token-status").get_by_text(f"Token of {user}").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+    end = time.monotonic() + PAGE_TIMEOUT_MS / 1000
+    while _links(user) == before and time.monotonic() < end:
+        time.sleep(0.2)
+
+
+def open_history(page, app) -> str:
+    """Go to the History page and wait for its count line; returns it."""
+    page.goto(app.local_url.rstrip("/") + "/history")
+    counts = page.locator(".prose.history-counts")
+    counts.get_by_text("Runs", exact=False).or_(counts.get_by_text("No run", exact=False)).first.wait_for(
+        timeout=PAGE_TIMEOUT_MS)
+    return counts.inner_text()
+
+
+def history_rows(page) -> list[list[str]]:
+    """History's table rows, as the cells' texts."""
+    rows = page.locator(".history-table [role=row]").all_inner_texts()[1:]  # (the first is the header)
+    return [[cell.strip() for cell in row.split("\n") if cell.strip()] for row in rows]
+
+
+def history_tasks(page) -> list[str]:
+    """The task of each row of History's table, top to bottom."""
+    return [cell for row in history_rows(page) for cell in row if cell in TASKS]
 
 
 def task_panel(page):

@@ -12,39 +12,13 @@ from pathlib import Path
 import pytest
 
 from playground import ledger
-from playground.tasks import TASKS
-from tests.browser import ARGS, CHROMIUM, open_task, pick_dropdown, shot, task_panel
-
-
-TASK_IDS = set(TASKS)
+from tests.browser import (ARGS, CHROMIUM, history_rows, history_tasks, open_history, open_task, run_example, shot,
+                           task_panel)
 
 
 # A Hub user of this module's own (the fake Hub's ``hf_as_<name>_…``): a checked token links the browser to its Hub
 # user's runs, so History must not list other tests' runs made as the shared fake user.
 TOKEN = f"hf_as_journey{secrets.token_hex(4)}_" + "j" * 24
-
-
-def _run_example(page, panel, provider: str) -> None:
-    pick_dropdown(page, "Provider", provider)
-    panel.locator(".gallery-item, tr.tr-body").first.click()  # the first registry example
-    panel.get_by_role("button", name="Run", exact=True).click()
-    panel.get_by_text(f"served by {provider}").first.wait_for(timeout=90_000)
-
-
-def _history(page, app) -> None:
-    page.goto(app.local_url.rstrip("/") + "/history")
-    page.locator(".prose.history-counts").get_by_text("Runs", exact=False).or_(
-        page.locator(".prose.history-counts").get_by_text("No run", exact=False)).first.wait_for(timeout=90_000)
-
-
-def _rows(page) -> list[list[str]]:
-    """The table's rows, as the cells' texts."""
-    rows = page.locator(".history-table [role=row]").all_inner_texts()[1:]  # (the first is the header)
-    return [[cell.strip() for cell in row.split("\n") if cell.strip()] for row in rows]
-
-
-def _tasks(page) -> list[str]:
-    return [cell for row in _rows(page) for cell in row if cell.endswith("-classification") or cell in TASK_IDS]
 
 
 def test_three_runs_found_in_history_reopened_and_carried_to_another_profile(app, fake, tmp_path):
@@ -56,16 +30,16 @@ def test_three_runs_found_in_history_reopened_and_carried_to_another_profile(app
             page = first.new_page()
             page.goto(app.local_url)
             page.get_by_label("Hugging Face token").fill(TOKEN)
-            _run_example(page, open_task(page, "Text classification"), "hf-inference")
-            _run_example(page, open_task(page, "Image classification"), "hf-inference")
-            _run_example(page, open_task(page, "Token classification (NER)"), "hf-inference")
+            run_example(page, open_task(page, "Text classification"), "hf-inference")
+            run_example(page, open_task(page, "Image classification"), "hf-inference")
+            run_example(page, open_task(page, "Token classification (NER)"), "hf-inference")
             ledger.current().flush()
 
             page.reload()  # the runs outlive the page
             page.get_by_role("link", name="History").first.click()
             page.locator(".prose.history-counts").get_by_text("Runs 1–3 of 3").wait_for(timeout=90_000)
-            rows = _rows(page)
-            assert _tasks(page) == ["token-classification", "image-classification", "text-classification"], rows
+            rows = history_rows(page)
+            assert history_tasks(page) == ["token-classification", "image-classification", "text-classification"], rows
             assert all({"✅ ok", "unknown", "hf-inference"} <= set(r) for r in rows), rows
 
             # the text classification run: its detail, its card
@@ -113,9 +87,9 @@ def test_three_runs_found_in_history_reopened_and_carried_to_another_profile(app
             # another browser profile: none of these runs, and not the run by its link either
             other = browser.new_context(viewport={"width": 1400, "height": 1100})
             stranger = other.new_page()
-            _history(stranger, app)
+            open_history(stranger, app)
             assert "No runs yet" in stranger.locator(".prose.history-counts").inner_text()
-            assert not _tasks(stranger)
+            assert not history_tasks(stranger)
             stranger.goto(app.local_url.rstrip("/") + f"/?run={card['id']}")
             stranger.get_by_text("not in this browser's history").first.wait_for(timeout=90_000)
             assert stranger.get_by_text("Reopened").count() == 0
@@ -131,9 +105,9 @@ def test_three_runs_found_in_history_reopened_and_carried_to_another_profile(app
             panel.get_by_role("button", name="Run", exact=True).click()
             panel.get_by_text("served by hf-inference").first.wait_for(timeout=90_000)
             ledger.current().flush()
-            _history(stranger, app)
+            open_history(stranger, app)
             # the run just made, then the three of the first profile: the same Hub user's (the checked token)
-            assert _tasks(stranger) == ["text-classification", "token-classification", "image-classification",
+            assert history_tasks(stranger) == ["text-classification", "token-classification", "image-classification",
                                         "text-classification"]
         finally:
             browser.close()
@@ -150,7 +124,7 @@ def test_the_tab_downloads_the_card_of_its_last_run(app, fake, tmp_path):
         panel = open_task(page, "Text classification")
         panel.get_by_role("button", name="⬇️ Run card").click()  # before any run: says so, downloads nothing
         page.get_by_text("No run card yet: run the task first").first.wait_for(timeout=90_000)
-        _run_example(page, panel, "hf-inference")
+        run_example(page, panel, "hf-inference")
         with page.expect_download(timeout=90_000) as caught:
             panel.get_by_role("button", name="⬇️ Run card").click()
         path = tmp_path / caught.value.suggested_filename

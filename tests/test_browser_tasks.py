@@ -6,21 +6,9 @@ generate a video after the slow-and-billed warning.
 from __future__ import annotations
 
 
-from tests.browser import browser_page, open_task, pick_dropdown, shot
+from tests.browser import browser_page, open_task, pick_dropdown, run_example, shot
 from tests.conftest import TOKEN
 
-
-
-def _click_example(panel, n: int = 0) -> None:
-    """One click on an example: a thumbnail or button for one input, a table row for several."""
-    panel.locator(".gallery-item, tr.tr-body").nth(n).click()
-
-
-def _run_example(page, panel, provider: str, example: int = 0) -> None:
-    pick_dropdown(page, "Provider", provider)
-    _click_example(panel, example)
-    panel.get_by_role("button", name="Run", exact=True).click()
-    panel.get_by_text(f"served by {provider}").first.wait_for(timeout=90_000)
 
 
 def test_journey_through_image_audio_table_and_video_tabs(app, fake):
@@ -30,7 +18,7 @@ def test_journey_through_image_audio_table_and_video_tabs(app, fake):
 
         # Vision: the masks are drawn over the image, one colour each, with a legend
         panel = open_task(page, "Image segmentation")
-        _run_example(page, panel, "hf-inference")
+        run_example(page, panel, "hf-inference")
         legend = panel.locator(".legend-item")
         legend.first.wait_for(timeout=90_000)
         assert legend.all_inner_texts() == ["sky", "road", "grey", "brown", "red", "yellow"]
@@ -44,7 +32,7 @@ def test_journey_through_image_audio_table_and_video_tabs(app, fake):
 
         # Audio: the player shows the speech, and the browser decodes the file it serves
         panel = open_task(page, "Text to speech")
-        _run_example(page, panel, "fal-ai")
+        run_example(page, panel, "fal-ai")
         panel.locator("[data-testid='waveform-Speech'], .waveform-container").first.wait_for(timeout=90_000)
         # the player's own download link (the tab has others: the raw exchange's, the extra parameters')
         player = panel.locator("[data-testid='waveform-Speech']").locator("xpath=ancestor::div[contains(@class, 'block')][1]")
@@ -59,7 +47,7 @@ def test_journey_through_image_audio_table_and_video_tabs(app, fake):
         # Table: edit a cell, ask, and see the answer with the cell it came from highlighted
         panel = open_task(page, "Table question answering")
         pick_dropdown(page, "Provider", "hf-inference")
-        _click_example(panel)  # a table and a question
+        panel.locator(".gallery-item, tr.tr-body").first.click()  # its example: a table and a question
         cell = panel.get_by_role("gridcell", name="36542").first
         cell.dblclick()
         page.keyboard.press("ControlOrMeta+a")
@@ -81,7 +69,7 @@ def test_journey_through_image_audio_table_and_video_tabs(app, fake):
         panel = open_task(page, "Text to video")
         warning = panel.locator(".prose.billed-warning")
         assert warning.is_visible() and "Slow and billed" in warning.inner_text()
-        _run_example(page, panel, "fal-ai")
+        run_example(page, panel, "fal-ai")
         video = panel.locator("video").first
         video.wait_for(state="attached", timeout=90_000)
         size = page.wait_for_function(

@@ -6,29 +6,17 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import time
 from datetime import datetime, timezone
 
 from playground import ledger
 from playground.pages.usage import money
-from tests.browser import browser_page, pick_dropdown, shot, task_panel
+from tests.browser import browser_page, chat_status, pick_dropdown, shot, task_panel
 
 # A Hub user of this test's own (the fake Hub's ``hf_as_<name>_…``): a checked token links the browser to its
 # Hub user's runs, so the day's total must not count other tests' runs made as the shared fake user.
-TOKEN = f"hf_as_usage{secrets.token_hex(4)}_" + "u" * 24
+USER = f"usage{secrets.token_hex(4)}"
+TOKEN = f"hf_as_{USER}_" + "u" * 24
 SMOL = "HuggingFaceTB/SmolLM2-135M-Instruct"  # the chat tab's default model; the fake router: together $0.06/$0.06
-
-
-def finished_status(panel, previous: str, timeout: float = 90.0) -> str:
-    """The status line of the turn just sent, once it has finished (it replaces the previous turn's)."""
-    status = panel.locator(".status-line").first
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        line = status.inner_text()
-        if "served by together" in line and "tokens" in line and line != previous:
-            return line
-        time.sleep(0.2)
-    raise AssertionError(f"no new status line: {status.inner_text()!r}")
 
 
 def test_two_chat_turns_then_the_days_cost_on_the_usage_page(app, fake):
@@ -46,7 +34,7 @@ def test_two_chat_turns_then_the_days_cost_on_the_usage_page(app, fake):
         for text in ("What is the capital of France?", "And of Italy?"):
             chat.get_by_placeholder("Ask anything").first.fill(text)
             chat.get_by_role("button", name="Send", exact=True).click()
-            line = finished_status(chat, previous)
+            line = chat_status(chat, "together", previous)
             chat.locator(".message").filter(has_text=text).first.wait_for(timeout=90_000)  # the turn is in the chat
             prompt, completion = map(int, re.search(r"(\d+) in / (\d+) out tokens", line).groups())
             spent += (prompt + completion) * 0.06 / 1e6
@@ -63,6 +51,12 @@ def test_two_chat_turns_then_the_days_cost_on_the_usage_page(app, fake):
         assert line == f"Today ({today}): 2 calls · {tokens:,} tokens · {money(spent)} estimated · 0 errors", line
         for plot in (".usage-cost-per-day", ".usage-calls-per-day", ".usage-cost-by-model", ".usage-latency"):
             page.locator(f"{plot} canvas, {plot} svg").first.wait_for(timeout=90_000)
+        plan = page.locator(".prose.usage-plan")  # the token line checked the token: its user's plan, from that answer
+        plan.get_by_text(f"Plan of {USER}").first.wait_for(timeout=90_000)
+        said = " ".join(plan.inner_text().split())
+        assert f"Plan of {USER}: Free · included monthly credits: none: runs are paid with purchased pay-as-you-go " \
+               "credits (per the Inference Providers pricing page as of 2025-11)" in said, said
+        assert f"This month ({today[:7]}, UTC): {money(spent)} estimated, with no included credits." in said, said
         page.screenshot(path=shot("usage.png"), full_page=True)
         table = " ".join(page.locator(".usage-table").inner_text().split())
         assert f"together 2 0 {tokens} {money(spent)} 0 " in table, table  # provider, calls, errors, tokens, cost, unknown

@@ -218,6 +218,18 @@ def test_token_check_names_user_orgs_and_scopes_never_the_token(fake):
     assert [r.headers.get("authorization") or r.headers.get("Authorization") for r in hub_requests(fake)] == [f"Bearer {TOKEN}"]
 
 
+def test_a_checked_tokens_plan_is_found_by_its_users_name_without_asking_the_hub(fake):
+    assert hub.checked_plan("propaula") is None  # no token of theirs checked: nothing, and nothing asked
+    hub.check_token("hf_as_propaula_" + "p" * 24)
+    asked = len(hub_requests(fake))
+    plan = hub.checked_plan("propaula")
+    assert (plan.user, plan.plan, plan.included_usd) == ("propaula", "PRO", 2.0)
+    assert [(o.name, o.plan) for o in plan.orgs] == [("acme-corp", "Team")]
+    assert hub.checked_plan("tester") is None and len(hub_requests(fake)) == asked
+    hub.clear_cache()
+    assert hub.checked_plan("propaula") is None  # forgotten with the whoami answer
+
+
 def test_invalid_token_says_so(fake):
     with pytest.raises(errors.AuthError) as caught:
         hub.check_token("hf_invalid" + "x" * 27)

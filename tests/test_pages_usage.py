@@ -14,6 +14,7 @@ from playground.pages import usage
 from playground.reliability import RetryPolicy
 from playground.service import RunRequest, Target
 from tests.conftest import TOKEN
+from tests.test_owners import as_user
 
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"  # the fake router prices together at $0.18 in / $0.18 out per 1M
 SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
@@ -37,16 +38,16 @@ def browser() -> dict:
     return state
 
 
-def chat(state: dict, text: str, model: str = LLAMA) -> service.RunResult:
+def chat(state: dict, text: str, model: str = LLAMA, token: str = TOKEN) -> service.RunResult:
     request = RunRequest("chat-completion", model, {"messages": [{"role": "user", "content": text}]},
-                         target=Target("together", token=TOKEN, retry=RetryPolicy(attempts=1)),
-                         **owners.run_fields(state, "chat"))
+                         target=Target("together", token=token, retry=RetryPolicy(attempts=1)),
+                         **owners.run_fields(state, "chat", token))
     return list(service.run_stream(request))[-1]
 
 
-def classify(state: dict, text: str) -> service.RunResult:
-    return service.run(RunRequest("text-classification", SST2, {"text": text}, target=Target("hf-inference", token=TOKEN),
-                                  **owners.run_fields(state, "tab")))
+def classify(state: dict, text: str, token: str = TOKEN) -> service.RunResult:
+    return service.run(RunRequest("text-classification", SST2, {"text": text}, target=Target("hf-inference", token=token),
+                                  **owners.run_fields(state, "tab", token)))
 
 
 def test_the_page_shows_the_days_runs_of_this_browser(fake, store):
@@ -129,3 +130,65 @@ def test_a_ledger_that_cannot_be_read_is_said_plainly(tmp_path):
         assert all(f.empty for f in frames)
     finally:
         ledger.configure()
+
+
+def whoami_calls(fake) -> int:
+    return sum(1 for r in fake.received if r.path == "/api/whoami-v2")
+
+
+def test_the_plan_of_the_linked_hub_user_and_this_months_estimate_against_its_credits(fake, store):
+    """A PRO user's token checked in one browser: Usage shows their plan, its $2.00, their Team organisation and
+    the month's estimate against it, from the cached whoami answer (no Hub call per page load); a free user's
+    browser shows no included credits; after the cache has forgotten the answer, the plan is unknown."""
+    pro, free = as_user("propat"), as_user("freddie")
+    mine, theirs, lone = browser(), browser(), browser()
+    line = usage.account(lone)
+    assert "**Plan**: unknown: this browser is not linked to a Hub user" in line and "$2.00" not in line
+
+    hub.model_providers(LLAMA, "chat-completion", token=pro)  # the chat tab's providers table: prices cached
+    for token, state in ((pro, mine), (free, theirs)):
+        hub.check_token(token)  # the token line's check (whoami, cached)
+        owners.link_checked(token, state)
+    runs = [chat(mine, "Capital of France?", token=pro), chat(mine, "And of Italy?", token=pro),
+            classify(mine, "I like you", token=pro)]
+    assert all(r.ok for r in runs) and store.flush(30)
+    spent = sum(r.usage["total_tokens"] * 0.18 / 1e6 for r in runs[:2])
+
+    asked = whoami_calls(fake)
+    today = datetime.now(timezone.utc).date()
+    line = usage.account(mine)
+    assert whoami_calls(fake) == asked  # read from the cache: the page asked the Hub nothing
+    assert ("**Plan of propat**: PRO (paid period ends 2027-01-01) · included monthly credits: **$2.00 a month** "
+            "(per the [Inference Providers pricing page](https://huggingface.co/docs/inference-providers/pricing) "
+            "as of 2025-11)") in line, line
+    assert "**Team or Enterprise organisations**: **acme-corp** (Team): $2.00 a month per seat" in line
+    assert "reading-club" not in line  # not on a Team or Enterprise plan
+    month = f"**This month ({today.strftime('%Y-%m')}, UTC)**: **{usage.money(spent)}** estimated of the $2.00 " \
+            f"included ({spent / 2:.1%}) · 1 run of unknown cost not counted. An estimate"
+    assert month in line, line
+    assert pro not in line and free not in line
+
+    line = usage.account(theirs)
+    assert "**Plan of freddie**: Free · included monthly credits: **none**: runs are paid with purchased " \
+           "pay-as-you-go credits" in line, line
+    assert f"**This month ({today.strftime('%Y-%m')}, UTC)**: **$0** estimated, with no included credits." in line
+
+    hub.clear_cache()  # five minutes later: the whoami answer is gone, and the page does not make one up
+    line = usage.account(mine)
+    assert "**Plan of propat**: unknown: no token of theirs was checked in the last 5 minutes" in line, line
+    assert "(the included credits are unknown)" in line and "$2.00" not in line and whoami_calls(fake) == asked
+
+
+def test_a_signed_in_visitors_plan_is_asked_once_with_their_session_token(fake, store):
+    """No token checked in this browser, but the visitor signed in: their OAuth token (read from the session on the
+    server, never from the page) is checked once; the next page loads read the cached answer."""
+    from tests.test_signin import oauth_info, request_with
+
+    token = as_user("prosigner")
+    request = request_with(oauth_info(token, user="prosigner"))
+    asked = whoami_calls(fake)
+    line = usage.account(browser(), request)
+    assert "**Plan of prosigner**: PRO" in line and "**$2.00 a month**" in line, line
+    assert whoami_calls(fake) == asked + 1
+    assert "**Plan of prosigner**: PRO" in usage.account(browser(), request) and whoami_calls(fake) == asked + 1
+    assert token not in line

@@ -6,9 +6,15 @@ kept anywhere else.
     open_page(stored, span, since, until)   on load: the browser's owner value checked (``owners.load``), then view
     view(state, span, since, until)         everything the page shows, as plain values
     view_custom(state, since, until)        a date picked: the span becomes the custom range
+    account(state, request)                 the linked Hub user's plan, its included credits, and this month's estimate
 
 Costs are the ledger's estimates (``ledger.cost``): a run whose cost is unknown is counted as such, never
 summed as a guess. Days are UTC days.
+
+The plan is what the Hub's ``whoami`` said of a token of the Hub user this browser is linked to (the token line
+checked it, or the visitor signed in), read from ``hub``'s cache (``hub.checked_plan``): the page has no token and
+never receives one. A signed-in visitor's token is read from the session on the server (``signin.token_of``), never
+from the page. The included credits come from the pricing page's table (``plans``), said to be that.
 """
 
 from __future__ import annotations
@@ -20,9 +26,11 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from .. import ledger, owners
+from .. import hub, ledger, owners, plans, signin
+from ..errors import PlaygroundError
 
-__all__ = ["build", "open_page", "view", "view_custom", "date_range", "money", "SPANS", "DEFAULT_SPAN", "CUSTOM"]
+__all__ = ["build", "open_page", "view", "view_custom", "account", "date_range", "money", "SPANS", "DEFAULT_SPAN",
+           "CUSTOM"]
 
 SPANS = ("Today", "Last 7 days", "Last 30 days", "All time")
 CUSTOM = "Custom range"
@@ -162,6 +170,91 @@ def _summary(days: dict[str, dict[str, float]], today: date, first: date | None,
                         _line(f"Range ({span})", total if days else None), NOTE])
 
 
+def _plan_lines(plan: plans.Plan) -> list[str]:
+    source = f"per the [Inference Providers pricing page]({plans.PRICING_URL}) as of {plans.PRICING_AS_OF}"
+    plan_name = plan.plan
+    if plan.plan == plans.PRO and plan.period_end:
+        plan_name += f" (paid period ends {plan.period_end.date().isoformat()})"
+    elif plan.plan == plans.UNKNOWN:
+        plan_name += " (the Hub's answer does not say whether the account is PRO)"
+    included = plan.included_usd
+    if included is None:
+        credits = "unknown"
+    elif included == 0:
+        credits = "**none**: runs are paid with purchased pay-as-you-go credits"
+    else:
+        credits = f"**{money(included)} a month**"
+    lines = [f"**Plan of {plan.user}**: {plan_name} · included monthly credits: {credits} ({source})"]
+    if plan.orgs:
+        each = [f"**{o.name}** ({o.plan}): {money(o.per_seat_usd)} a month per seat, shared among its members"
+                for o in plan.orgs]
+        lines.append("**Team or Enterprise organisations**: " + "; ".join(each) +
+                     ". Spent only by runs billed to the organisation (*Bill to* on the playground page).")
+    else:
+        lines.append("**Team or Enterprise organisations**: none")
+    if plan.orgs_unknown:
+        lines[-1] += f" (the Hub's answer does not say the plan of {', '.join(plan.orgs_unknown)})"
+    return lines
+
+
+def _month_line(owner: ledger.Owner, store: Any, plan: plans.Plan | None, today: date) -> str:
+    first = today.replace(day=1)
+    label = f"**This month ({first.strftime('%Y-%m')}, UTC)**"
+    try:
+        if store is None:
+            raise ledger.LedgerError("runs are not recorded on this server")
+        rows = store.usage(owner, since=_utc(first), by=(), tz=timezone.utc)
+    except ledger.LedgerError as err:
+        return f"{label}: ⚠️ the estimate cannot be read: {err}."
+    spent = sum(r.cost_usd for r in rows)
+    unknown = sum(r.cost_unknown for r in rows)
+    included = plan.included_usd if plan else None
+    line = f"{label}: **{money(spent)}** estimated"
+    if included:
+        line += f" of the {money(included)} included ({spent / included:.1%})"
+    elif included == 0:
+        line += ", with no included credits"
+    else:
+        line += " (the included credits are unknown)"
+    if unknown:
+        line += f" · {unknown} run{'s' if unknown != 1 else ''} of unknown cost not counted"
+    return (line + ". An estimate from the runs recorded here (this browser's and the linked Hub user's, runs billed "
+            "to an organisation included), not your bill: see [huggingface.co/settings/billing]"
+            "(https://huggingface.co/settings/billing).")
+
+
+def account(state: Any, request: gr.Request = None, today: date | None = None) -> str:
+    """The plan of the Hub user this browser is linked to (the signed-in visitor first), its included credits, its
+    Team or Enterprise organisations, and this calendar month's estimated spend against the included credits.
+    Asks the Hub only for a signed-in visitor's token, and then at most once per ``hub.TTL_S["whoami"]``."""
+    today = today or datetime.now(timezone.utc).date()
+    owner, store = owners.owner_of(state), ledger.current()
+    lines, signed_in = [], signin.user_of(request)
+    token = signin.token_of(request)
+    if token:
+        try:
+            hub.check_token(token)  # the sign-in's whoami, cached like the token line's
+        except PlaygroundError as err:
+            lines.append(f"⚠️ The Hub could not say your plan: {err.title}.")
+    try:
+        linked = store.linked_users(owner) if store is not None else []
+    except ledger.LedgerError:
+        linked = []
+    users = list(dict.fromkeys(filter(None, [signed_in, *linked])))
+    plan = next(filter(None, map(hub.checked_plan, users)), None)
+    if plan is not None:
+        lines += _plan_lines(plan)
+    elif users:
+        lines.append(f"**Plan of {users[0]}**: unknown: no token of theirs was checked in the last "
+                     f"{hub.TTL_S['whoami'] // 60} minutes. Paste and check it on the [playground page](/) (or sign "
+                     "in), then Refresh, to see the plan and its included credits.")
+    else:
+        lines.append("**Plan**: unknown: this browser is not linked to a Hub user. Paste and check your token on the "
+                     "[playground page](/) (or sign in), then Refresh, to see your plan and its included credits.")
+    lines.append(_month_line(owner, store, plan, today))
+    return "\n\n".join(lines)
+
+
 def view_custom(state: Any, since: Any, until: Any) -> tuple:
     """A date typed or picked: the custom range, and its view."""
     return (CUSTOM, *view(state, CUSTOM, since, until))
@@ -185,6 +278,7 @@ def build(demo: gr.Blocks) -> None:
         until = gr.DateTime(label="To", include_time=False, type="string", scale=1)
         refresh = gr.Button("Refresh", size="sm", scale=0)
     summary = gr.Markdown(elem_classes=["usage-summary"])
+    plan = gr.Markdown(elem_classes=["usage-plan"])
     with gr.Row(equal_height=True):
         cost_line = gr.LinePlot(x="day", y="cost_usd", title="Estimated cost per day (USD)", x_title="day",
                                 y_title="USD", elem_classes=["usage-cost-per-day"])
@@ -199,9 +293,10 @@ def build(demo: gr.Blocks) -> None:
     table = gr.Dataframe(headers=TABLE_COLUMNS, label="Per provider", interactive=False, elem_classes=["usage-table"])
     shown = [summary, cost_line, calls_bars, model_bars, latency_bars, table]
     demo.load(open_page, [browser, span, since, until], [browser, state, *shown], api_visibility="private",
-              show_progress="hidden")
+              show_progress="hidden").then(account, state, plan, api_visibility="private", show_progress="hidden")
     gr.on([span.input, refresh.click], view, [state, span, since, until], shown, api_visibility="private",
           show_progress="hidden")
+    refresh.click(account, state, plan, api_visibility="private", show_progress="hidden")
     gr.on([since.change, until.change], view_custom, [state, since, until], [span, *shown], api_visibility="private",
           show_progress="hidden")
 

@@ -113,7 +113,10 @@ def model_info(model_id: str, authorized: bool = True) -> dict[str, Any] | None:
 
 HEAD_SHA = "714eb0fa89d2f80546fda750413ed43d93601a13"  # main of every fake repo
 FAKE_USER = "tester"
-FAKE_ORGS = (("acme-corp", True), ("reading-club", False))  # (name, enterprise)
+# (name, isEnterprise, plan): as current Hubs answer, a Team or Enterprise organisation's ``plan`` names which; an
+# organisation without one has no ``plan`` field here (as older Hubs answer for every organisation)
+FAKE_ORGS = (("acme-corp", True, "team"), ("reading-club", False, None))
+PRO_PERIOD_END = 1798761600  # 2027-01-01T00:00:00Z: the end of a PRO user's paid period (whoami's ``periodEnd``)
 
 HUB: dict[str, dict[str, Any]] = {
     "distilbert/distilbert-base-uncased-finetuned-sst-2-english": {"downloads": 3_412_000, "likes": 812, "trending": 40},
@@ -285,7 +288,8 @@ def whoami(auth: str) -> dict[str, Any] | None:
     without the inference permission, ``hf_nogate…`` fine-grained ones that cannot read gated repos, ``hf_noorg…``
     fine-grained ones with no permission on any organisation; any other token is fine-grained with the inference
     permission on the user and on the organisation ``acme-corp``. A token ``hf_as_<name>_…`` is user ``<name>``'s
-    (tests of whose runs are whose); any other is ``FAKE_USER``'s."""
+    (tests of whose runs are whose); any other is ``FAKE_USER``'s. A user whose name starts with ``pro`` has a PRO
+    subscription (``isPro``, ``periodEnd``); the others are free users."""
     token = auth.removeprefix("Bearer ").strip()
     if not auth.startswith("Bearer ") or not token:
         return None
@@ -307,10 +311,11 @@ def whoami(auth: str) -> dict[str, Any] | None:
         }
     return {
         "type": "user", "id": "u1", "name": user, "fullname": "Test User", "email": "tester@example.com",
-        "emailVerified": True, "canPay": True, "isPro": False, "periodEnd": None, "avatarUrl": "",
+        "emailVerified": True, "canPay": True, "isPro": user.startswith("pro"),
+        "periodEnd": PRO_PERIOD_END if user.startswith("pro") else None, "avatarUrl": "",
         "orgs": [{"type": "org", "id": f"o{i}", "name": name, "fullname": name.title(), "isEnterprise": enterprise,
-                  "canPay": enterprise, "roleInOrg": "write", "avatarUrl": ""}
-                 for i, (name, enterprise) in enumerate(FAKE_ORGS)],
+                  "canPay": enterprise, "roleInOrg": "write", "avatarUrl": "", **({"plan": plan} if plan else {})}
+                 for i, (name, enterprise, plan) in enumerate(FAKE_ORGS)],
         "auth": {"type": "access_token", "accessToken": access},
     }
 
