@@ -342,8 +342,9 @@ def pane_values(task, *targets: tuple[str, str]) -> list:
     return [v for model, provider in targets for v in (model, provider, "", "main", *([None] * len(task.params)), "")]
 
 
-def chat_send(handler, me, budget, guard, kept, message, task, panes, histories):
-    return list(handler(TOKEN, me, "", budget, guard, kept, message, *([""] * (len(task.inputs) - 1)),
+def chat_send(handler, me, budget, guard, kept, message, task, panes, histories, chat=None):
+    """The page's Send (or Run anyway) as Gradio calls it; ``chat``: the chat comparison the session keeps."""
+    return list(handler(TOKEN, me, "", budget, guard, kept, chat, message, *([""] * (len(task.inputs) - 1)),
                         *pane_values(task, *panes), *histories, None))
 
 
@@ -361,7 +362,7 @@ def test_a_chat_pane_past_the_budget_is_held_back_alone_and_run_anyway_sends_it(
                       panes, [[], []])
     final = first[-1]
     (chat1, status1, _raw1), (chat2, status2, _raw2) = final[0:3], final[3:6]
-    box, table, _diff, kept, anyway = final[6:]
+    box, table, _diff, kept, anyway, chat = final[6:]
     assert spend_guard.asks(status1) and "would pass your session budget" in status1 and "Run anyway" in status1
     assert chat1 == []  # the pane's conversation as it was: the question was not sent
     assert status2.startswith("✅"), status2
@@ -375,16 +376,18 @@ def test_a_chat_pane_past_the_budget_is_held_back_alone_and_run_anyway_sends_it(
     assert ledger.current().list_runs(owners.owner_of(me), source="compare").total == 1  # the held pane: no record
 
     again = chat_send(compare.chat_handler(task, 2, anyway=True), me, budget, guard, kept, "", task, panes,
-                      [chat1, chat2])[-1]
+                      [chat1, chat2], chat)[-1]
     assert again[1].startswith("✅") and "served by together" in again[1]
     assert again[0][-1]["role"] == "assistant" and again[0][-1]["content"]
     assert again[3:6] == [{"__type__": "update"}] * 3  # pane 2 untouched
-    assert again[-2] is None and again[-1].constructor_args["visible"] is False
+    assert again[-3] is None and again[-2].constructor_args["visible"] is False and again[-1] == chat
     assert list(again[7]["HTTP status"]) == ["200", "200"]  # the table: pane 1 now, pane 2's last turn
     routed = [r.path for r in fake.received if r.path.endswith("/chat/completions")]
     assert len(routed) == 2
     ledger.current().flush()
-    assert ledger.current().list_runs(owners.owner_of(me), source="compare").total == 2
+    kept_runs = ledger.current().list_runs(owners.owner_of(me), source="compare").runs
+    assert len(kept_runs) == 2 and {r.comparison_id for r in kept_runs} == {chat["id"]}  # one comparison, two panes
+    assert sorted(r.comparison_pane for r in kept_runs) == [0, 1]
     assert TOKEN not in json.dumps([v for v in again if isinstance(v, str)])
 
 

@@ -36,9 +36,10 @@ def test_every_task_builds_its_panes_and_diffs(n):
         width = compare.pane_width(task)
         extra_inputs = len(task.inputs) - 1 if task.renderer == "chat" else len(task.inputs) + 1
         chats = n if task.renderer == "chat" else 0
-        assert len(run.inputs) == 6 + extra_inputs + (1 if task.renderer == "chat" else 0) + n * width + chats, task.id
+        chat = 2 if task.renderer == "chat" else 0  # (the message, the chat comparison)
+        assert len(run.inputs) == 6 + extra_inputs + chat + n * width + chats, task.id
         per_pane = 3 if task.renderer == "chat" else 4
-        tail = (2 if task.renderer == "chat" else 4) + 2 + compare.diff_slots(task, n)  # (+ kept, Run anyway)
+        tail = (3 if task.renderer == "chat" else 4) + 2 + compare.diff_slots(task, n)  # (+ kept, Run anyway)
         assert len(run.outputs) == per_pane * n + tail, task.id
         assert kinds.count("Markdown") >= n, task.id
 
