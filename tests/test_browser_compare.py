@@ -81,6 +81,13 @@ def wait_for_rows(table, text: str, timeout: float = 90.0) -> list[str]:
     raise AssertionError(f"no row holds {text!r}: {table.locator('[role=row]').all_inner_texts()}")
 
 
+def history_rows(page, total: int) -> list[str]:
+    """History opened from the page's navigation, once it lists ``total`` runs: its rows, as text."""
+    page.get_by_role("link", name="History").first.click()
+    page.locator(".prose.history-counts").get_by_text(f"Runs 1–{total} of {total}").wait_for(timeout=90_000)
+    return page.locator(".history-table [role=row]").all_inner_texts()[1:]
+
+
 def status(page, i: int):
     return page.locator(".compare-pane").nth(i).locator(".prose.compare-status")
 
@@ -280,9 +287,7 @@ def test_a_comparison_reopens_from_history_and_its_snapshot_opens_read_only_else
             ledger.current().flush()
             sent = len(fake.received)
 
-            page.get_by_role("link", name="History").first.click()
-            page.locator(".prose.history-counts").get_by_text("Runs 1–2 of 2").wait_for(timeout=90_000)
-            rows = page.locator(".history-table [role=row]").all_inner_texts()[1:]
+            rows = history_rows(page, 2)
             assert len(rows) == 2 and all("compare ×2" in r for r in rows), rows
             page.locator(".history-table [role=row]").nth(1).get_by_text("compare ×2").first.click()
             page.get_by_role("button", name="📸 Publish the whole comparison").click()
@@ -353,9 +358,7 @@ def chat_turns_reopened_and_one_more(page, app, fake, token: str) -> None:
     ledger.current().flush()
     sent = len(fake.received)
 
-    page.get_by_role("link", name="History").first.click()
-    page.locator(".prose.history-counts").get_by_text("Runs 1–6 of 6").wait_for(timeout=90_000)
-    rows = page.locator(".history-table [role=row]").all_inner_texts()[1:]
+    rows = history_rows(page, 6)
     assert sum("compare ×4" in r for r in rows) == 4 and sum("compare ×2" in r for r in rows) == 2, rows
     page.locator(".history-table [role=row]").nth(1).get_by_text("compare ×4").first.click()
     page.locator(".history-open-comparison").get_by_text("Open the comparison").click()
@@ -387,8 +390,6 @@ def chat_turns_reopened_and_one_more(page, app, fake, token: str) -> None:
     assert [len(b["messages"]) for b in bodies] == [5, 5]  # each pane's two turns, then the new one
     page.screenshot(path=shot("compare-chat-reopened-third-turn.png"), full_page=True)
     ledger.current().flush()
-    page.get_by_role("link", name="History").first.click()
-    page.locator(".prose.history-counts").get_by_text("Runs 1–8 of 8").wait_for(timeout=90_000)
-    rows = page.locator(".history-table [role=row]").all_inner_texts()[1:]
+    rows = history_rows(page, 8)
     assert sum("compare ×6" in r for r in rows) == 6, rows  # the third turn joined the same comparison
     assert token not in page.content()
