@@ -13,7 +13,8 @@ Every pane's run is a ledger record (source ``compare``), owned like a tab's run
 that fails shows its own error; the others are not touched. Every pane's request carries the spend guard
 (``spend_guard.Guard``, the page's budgets): a pane whose run would pass a budget is held back on the service path
 and shows the guard's question; "Run anyway" sends the held-back panes alone, approved (``anyway=True``). Nothing here keeps runs: the session holds only
-the last comparison's run ids, letters and names (for the vote), and the ledger holds the rest.
+the last comparison's run ids, letters and names (for the vote) and a chat comparison's id (``chat_comparison``), and
+the ledger holds the rest: a comparison reopens from its runs (``recorded``), its views derived as the live ones.
 """
 
 from __future__ import annotations

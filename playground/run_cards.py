@@ -398,16 +398,16 @@ def tab_values(task: Task, card: dict[str, Any], again: str | None = None) -> li
             asked += [{"role": "user", "content": {"path": p}} for p in message["files"]]
             reply = str(card.get("output") or "") + (TRUNCATED if card.get("truncated") else "")
             history, message = [*history, *asked, {"role": "assistant", "content": reply}], {"text": "", "files": []}
-            again_default = "press ↻ Retry the last message to ask it again"
+            next_step = "press ↻ Retry the last message to ask it again"
         else:
-            again_default = "press Send to ask it again"
+            next_step = "press Send to ask it again"
         values = [message, system, *(_input_value(card, s.kind, inputs.get(s.name)) for s in task.inputs[2:])]
         output = history
     else:
         values = [_input_value(card, spec.kind, inputs.get(spec.name)) for spec in task.inputs]
         output, note = shown_output(task, card)
-        again_default = "press Run to run it again"
-    again = again or again_default
+        next_step = "press Run to run it again"
+    again = again or next_step
     shown = [_param_value(spec, params.pop(spec.name, None)) for spec in task.params]
     extra = json.dumps(params, ensure_ascii=False) if params else ""
     raw = json.dumps(card.get("exchange") or {}, indent=2, ensure_ascii=False)
