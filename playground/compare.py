@@ -739,7 +739,7 @@ def recorded(runs: list[ledger.Run], store: ledger.Ledger, reader: ledger.Owner,
                              status, raw, recorded_cost=(run.cost_usd, run.cost_basis)))
     when = started.strftime("%Y-%m-%d %H:%M:%S")
     what = (f"“all providers of {runs[0].model}” ({len(shown)} providers)" if every else
-            f"chat comparison of {len(panes)} panes" if task.renderer == "chat" else f"comparison of {len(panes)} panes")
+            f"{'chat ' if task.renderer == 'chat' else ''}comparison of {len(panes)} panes")
     shows = ("every provider's run in the table below" if every else
              "every pane's conversation" if task.renderer == "chat" else "every pane")
     note = (f"📸 **Read-only snapshot** of a {what} run {when} UTC, published by its owner: {shows} as it was "
