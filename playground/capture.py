@@ -94,6 +94,19 @@ class Exchange:
             out["note"] = self.note
         return out
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Exchange":
+        """An exchange as ``to_dict`` wrote it (a recorded run's raw exchange, secrets redacted already): what the
+        views of a run reopened from the ledger read (status, headers, timing), as they read a live run's."""
+        request, response = data.get("request") or {}, data.get("response") or {}
+        elapsed_ms = response.get("elapsed_ms")
+        return cls(method=request.get("method", ""), url=request.get("url", ""),
+                   request_headers=dict(request.get("headers") or {}), request_body=request.get("body"), started=0.0,
+                   status=response.get("status"), response_headers=dict(response.get("headers") or {}),
+                   response_body=response.get("body"), elapsed_s=None if elapsed_ms is None else elapsed_ms / 1000,
+                   error=data.get("error"), wait_before_s=float(data.get("waited_before_s") or 0.0),
+                   note=data.get("note"))
+
 
 class Recorder:
     """Collects the exchanges of one run. Knows the secrets it must never show."""

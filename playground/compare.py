@@ -13,7 +13,8 @@ Every pane's run is a ledger record (source ``compare``), owned like a tab's run
 that fails shows its own error; the others are not touched. Every pane's request carries the spend guard
 (``spend_guard.Guard``, the page's budgets): a pane whose run would pass a budget is held back on the service path
 and shows the guard's question; "Run anyway" sends the held-back panes alone, approved (``anyway=True``). Nothing here keeps runs: the session holds only
-the last comparison's run ids, letters and names (for the vote), and the ledger holds the rest.
+the last comparison's run ids, letters and names (for the vote) and a chat comparison's id (``chat_comparison``), and
+the ledger holds the rest: a comparison reopens from its runs (``recorded``), its views derived as the live ones.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ __all__ = [
 
 MIN_PANES, MAX_PANES = 2, 4
 MAX_PROVIDERS = 8  # "all providers of this model": one run per live provider, up to this many
+PROVIDERS = "providers"  # the ledger's kind of such a comparison (``ledger_runs.comparison_kind``)
 LETTERS = "ABCDEFGH"
 STREAM_UPDATE_S = handlers.STREAM_UPDATE_S  # panes streaming at once are shown together, at this pace
 ELO_K, ELO_START = 32.0, 1000.0
@@ -101,6 +103,7 @@ class PaneRun:
     ttft_s: float | None = None  # chat: seconds until the first token
     done_s: float | None = None  # chat: seconds until the last (both counted from the pane's start)
     history: list[dict[str, Any]] = field(default_factory=list)  # chat: the pane's conversation, as shown
+    recorded_cost: tuple[float | None, str] | None = None  # a run reopened from the ledger: its cost as recorded
 
     @property
     def ok(self) -> bool:
@@ -108,6 +111,8 @@ class PaneRun:
 
     @property
     def cost(self) -> tuple[float | None, str]:
+        if self.recorded_cost is not None:
+            return self.recorded_cost
         if self.result is None:
             return None, "unknown: no request was sent"
         return ledger_cost.estimate(self.result)
@@ -144,17 +149,18 @@ def _input_error(index: int, target: PaneTarget, task: Task, err: PlaygroundErro
 
 def run_pane(task: Task, index: int, target: PaneTarget, input_values: tuple, token: str | None = None,
              bill_to: str | None = None, owner: Any = None, session: str = "", advanced: tuple = (),
-             guard: spend_guard.Guard | None = None, comparison_id: str = "", source: str = "compare") -> PaneRun:
+             guard: spend_guard.Guard | None = None, comparison_id: str = "", kind: str = "",
+             source: str = "compare") -> PaneRun:
     """One pane's run through the one service path (recorded, source ``compare`` unless another page's ``source``,
-    as pane ``index`` of ``comparison_id``; held back by the spend guard when it would pass ``guard``'s budget).
-    Never raises."""
+    as pane ``index`` of ``comparison_id``, of ``kind``: "providers" or none; held back by the spend guard when it
+    would pass ``guard``'s budget). Never raises."""
     try:
         request = handlers.task_request(task, token, target.provider, target.endpoint_url, bill_to, target.model,
                                         target.revision, (*input_values, *target.params), advanced, session, owner,
                                         source=source, guard=guard)
     except InputError as err:
         return _input_error(index, target, task, err)
-    request.comparison_id, request.comparison_pane = comparison_id, index
+    request.comparison_id, request.comparison_pane, request.comparison_kind = comparison_id, index, kind
     result = service.run(request)
     rendered, _, raw = handlers.shown(task, result)  # (shown() notes an unreadable answer in result.error)
     return PaneRun(index, target, result, rendered, pane_status(result), raw)
@@ -163,14 +169,16 @@ def run_pane(task: Task, index: int, target: PaneTarget, input_values: tuple, to
 def run_all(task: Task, targets: list[PaneTarget], input_values: tuple, token: str | None = None,
             bill_to: str | None = None, owner: Any = None, session: str = "",
             advanced: tuple = (), guard: spend_guard.Guard | None = None,
-            only: set[int] | None = None, comparison_id: str = "", source: str = "compare") -> Iterator[PaneRun]:
+            only: set[int] | None = None, comparison_id: str = "", kind: str = "",
+            source: str = "compare") -> Iterator[PaneRun]:
     """Every pane's run at once (or the panes ``only`` names), one thread each, recorded as panes of one comparison
-    (``comparison_id``, a new one when not given); yields each pane as it finishes (the fastest first)."""
+    (``comparison_id``, a new one when not given; of ``kind``, see ``run_pane``); yields each pane as it finishes
+    (the fastest first)."""
     picked = [(i, t) for i, t in enumerate(targets) if only is None or i in only]
     comparison_id = comparison_id or uuid.uuid4().hex
     with ThreadPoolExecutor(max_workers=max(1, len(picked)), thread_name_prefix="compare") as pool:
         futures = [pool.submit(run_pane, task, i, t, tuple(input_values), token, bill_to, owner, session, advanced,
-                               guard, comparison_id, source) for i, t in picked]
+                               guard, comparison_id, kind, source) for i, t in picked]
         for future in as_completed(futures):
             yield future.result()
 
@@ -178,21 +186,25 @@ def run_all(task: Task, targets: list[PaneTarget], input_values: tuple, token: s
 # ------------------------------------------------------------------------------------------ chat
 
 
-def _chat_request(task: Task, target: PaneTarget, messages: list[dict[str, Any]], extras: tuple, token, bill_to,
-                  owner, session, advanced, guard=None) -> service.RunRequest:
+def _chat_request(task: Task, index: int, target: PaneTarget, messages: list[dict[str, Any]], extras: tuple, token,
+                  bill_to, owner, session, advanced, guard=None, comparison_id: str = "",
+                  kind: str = "") -> service.RunRequest:
     request = handlers.task_request(task, token, target.provider, target.endpoint_url, bill_to, target.model,
                                     target.revision, (None, *extras, *target.params), advanced, session, owner,
                                     source="compare", guard=guard)
     request.inputs = {**request.inputs, "messages": messages}
+    request.comparison_id, request.comparison_pane, request.comparison_kind = comparison_id, index, kind
     return request
 
 
 def chat_round(task: Task, targets: list[PaneTarget], histories: list[list[dict[str, Any]]], message: str,
                extras: tuple = (), token: str | None = None, bill_to: str | None = None, owner: Any = None,
                session: str = "", advanced: tuple = (), guard: spend_guard.Guard | None = None,
-               only: set[int] | None = None) -> Iterator[list[PaneRun]]:
+               only: set[int] | None = None, comparison_id: str = "", kind: str = "") -> Iterator[list[PaneRun]]:
     """One user turn sent to every pane at once (or to the panes ``only`` names: the others keep their
-    conversation, and their state has no status), each with its own history; the replies stream together.
+    conversation, and their state has no status), each with its own history; the replies stream together. Every
+    turn of one chat comparison is recorded with its ``comparison_id`` (a new one when not given) and each pane's
+    number, so that the comparison reopens as a whole (``recorded``).
     ``extras`` are the chat's other inputs (system prompt, tools, schema). Yields every pane's state, at most
     every ``STREAM_UPDATE_S`` and once at the end (then every pane sent has its RunResult)."""
     message = (message or "").strip()
@@ -208,12 +220,13 @@ def chat_round(task: Task, targets: list[PaneTarget], histories: list[list[dict[
         yield states
         return
     events: queue.Queue = queue.Queue()
+    comparison_id = comparison_id or uuid.uuid4().hex
 
     def pump(i: int) -> None:
         state, started = states[i], time.perf_counter()
         try:
-            request = _chat_request(task, state.target, handlers.chat_messages(state.history) + [asked], extras,
-                                    token, bill_to, owner, session, advanced, guard)
+            request = _chat_request(task, i, state.target, handlers.chat_messages(state.history) + [asked], extras,
+                                    token, bill_to, owner, session, advanced, guard, comparison_id, kind)
             for event in service.run_stream(request):
                 if isinstance(event, StreamDelta) and state.ttft_s is None:
                     state.ttft_s = time.perf_counter() - started
@@ -436,18 +449,20 @@ def run_providers(task: Task, model: str, revision: str, providers: list[str], i
                   token: str | None = None, bill_to: str | None = None, owner: Any = None, session: str = "",
                   advanced: tuple = (), guard: spend_guard.Guard | None = None) -> list[PaneRun]:
     """One run per provider at once (chat streams, for time to first token and tokens/s), in ``providers``' order;
-    each held back by the spend guard when it would pass ``guard``'s budget."""
+    each held back by the spend guard when it would pass ``guard``'s budget. The runs are recorded as one comparison
+    of kind "providers", which reopens as its table."""
     targets = [PaneTarget(model, p, "", revision, tuple(params)) for p in providers]
+    comparison_id = uuid.uuid4().hex
     if task.renderer == "chat":
         message, *extras = input_values
         text = message.get("text", "") if isinstance(message, dict) else message
         runs: list[PaneRun] = []
         for runs in chat_round(task, targets, [[] for _ in targets], text, tuple(extras), token, bill_to, owner,
-                               session, advanced, guard):
+                               session, advanced, guard, comparison_id=comparison_id, kind=PROVIDERS):
             pass
         return runs
-    return sorted(run_all(task, targets, input_values, token, bill_to, owner, session, advanced, guard),
-                  key=lambda r: r.index)
+    return sorted(run_all(task, targets, input_values, token, bill_to, owner, session, advanced, guard,
+                          comparison_id=comparison_id, kind=PROVIDERS), key=lambda r: r.index)
 
 
 def _difference(task: Task, first: PaneRun, run: PaneRun) -> str:
@@ -682,37 +697,69 @@ def snapshot_query(snapshot_id: str) -> str:
     return f"./compare?{urlencode({'snapshot': snapshot_id})}"
 
 
+def _pane_runs(runs: list[ledger.Run]) -> list[ledger.Run]:
+    """A comparison's runs (pane by pane, each pane's in time order), one per pane as the page shows them: for "all
+    providers of this model", every provider's run (up to ``MAX_PROVIDERS``); for panes, each pane's last run (a
+    chat pane's last turn holds its whole conversation), up to ``MAX_PANES``."""
+    if runs[0].comparison_kind == PROVIDERS:
+        return runs[:MAX_PROVIDERS]
+    last: dict[Any, ledger.Run] = {}
+    for run in runs:
+        last[run.comparison_pane] = run
+    return list(last.values())[:MAX_PANES]
+
+
 def recorded(runs: list[ledger.Run], store: ledger.Ledger, reader: ledger.Owner, snapshot: bool = False
              ) -> dict[str, Any]:
     """A comparison as its runs recorded it, as the page builds it (``pages.compare.layout_of``'s link): its task,
     the shared inputs (of its first pane's run), and per pane the target's values (``PANE_FIELDS``, parameters,
-    extra JSON), the rendered output, the status line and the raw exchange. Read from the ledger, nothing run
-    again; ``snapshot``: read-only, for whoever has the link."""
-    from .run_cards import card_of, header_values, result_of, tab_values
+    extra JSON), the rendered output (a chat pane: its whole conversation), the status line and the raw exchange;
+    the diffs and the exchange table, derived from the recorded runs as the live page derives them; for "all
+    providers of this model", its table (one row per provider) and pane 1's target. Read from the ledger, nothing
+    run again; ``snapshot``: read-only, for whoever has the link; a chat comparison reopened by its owner goes on
+    as the same comparison (``chat``, the session's ``chat_comparison``)."""
+    from .run_cards import card_of, header_values, recorded_output, result_of, tab_values
 
     task = get_task(runs[0].task)
-    runs = [r for r in runs if r.task == task.id][:MAX_PANES]
+    started = min(r.created for r in runs)
+    runs = _pane_runs([r for r in runs if r.task == task.id])
+    every = runs[0].comparison_kind == PROVIDERS
     k, p = len(task.inputs), len(task.params)
+    again = "read-only" if snapshot else "send a message to go on" if task.renderer == "chat" else None
     panes, inputs, shown = [], None, []
     for j, run in enumerate(runs):
         card = {**card_of(run, store, reader), "snapshot": snapshot}
-        model, revision, *rest = tab_values(task, card)
+        model, revision, *rest = tab_values(task, card, again)
         provider, endpoint, _ = header_values(card)
         values, params, (extra, output, status, raw) = rest[:k], rest[k:k + p], rest[k + p:]
-        if snapshot:  # nothing to run on a snapshot
-            status = status.replace("press Run to run it again", "read-only")
         inputs = values if inputs is None else inputs
         panes.append({"values": [model, provider, endpoint, revision, *params, extra],
                       "output": output, "status": status, "raw": raw})
-        shown.append(PaneRun(j, PaneTarget(model, provider, endpoint, revision), result_of(card), output, status, raw))
-    when = runs[0].created.strftime("%Y-%m-%d %H:%M:%S")
-    note = (f"📸 **Read-only snapshot** of a comparison of {len(panes)} panes run {when} UTC, published by its owner: "
-            "every pane as it was recorded." if snapshot else
-            f"↩️ **Reopened** the comparison of {when} UTC from your History: every pane as it was recorded. "
-            "Press Run to run it again.")
-    diffs = diff_values(task, shown, names_of([r.target for r in shown], False)) if len(shown) >= MIN_PANES else []
+        result = result_of(card)  # with its recorded exchanges, for the exchange table
+        result.output = recorded_output(task, card) if result.ok else None  # for the diffs
+        shown.append(PaneRun(j, PaneTarget(model, provider, endpoint, revision, (*params, extra)), result, output,
+                             status, raw, recorded_cost=(run.cost_usd, run.cost_basis)))
+    when = started.strftime("%Y-%m-%d %H:%M:%S")
+    what = (f"“all providers of {runs[0].model}” ({len(shown)} providers)" if every else
+            f"{'chat ' if task.renderer == 'chat' else ''}comparison of {len(panes)} panes")
+    shows = ("every provider's run in the table below" if every else
+             "every pane's conversation" if task.renderer == "chat" else "every pane")
+    note = (f"📸 **Read-only snapshot** of a {what} run {when} UTC, published by its owner: {shows} as it was "
+            "recorded." if snapshot else
+            f"↩️ **Reopened** the {what} of {when} UTC from your History: {shows} as it was recorded. " +
+            ("Send a message to go on." if task.renderer == "chat" and not every else "Press Run to run it again."))
+    names = names_of([r.target for r in shown], False)
+    if every:  # as the live run showed it: its table, pane 1's target
+        panes, diffs, exchange, table = panes[:1], [], None, providers_table(task, shown)
+    else:
+        diffs = diff_values(task, shown, names) if len(shown) >= MIN_PANES else []
+        exchange, table = exchange_table(shown, names), None
+    chat = None
+    if task.renderer == "chat" and not every and not snapshot:
+        chat = {"id": runs[0].comparison_id, "targets": [list(pane["values"][:4]) for pane in panes]}
     return {"task": task.id, "n": max(MIN_PANES, len(panes)), "values": inputs or [], "panes": panes,
-            "diffs": diffs, "readonly": snapshot, "note": note}
+            "diffs": diffs, "exchange": exchange, "providers": table, "chat": chat, "readonly": snapshot,
+            "note": note}
 
 
 def reopened(owner_state: Any, comparison_id: str = "", snapshot_id: str = "") -> dict[str, Any]:
@@ -947,18 +994,29 @@ def vote_handler(n: int, choice: str) -> Callable:
     return handler
 
 
+def chat_comparison(kept: Any, targets: list[PaneTarget]) -> dict[str, Any]:
+    """The chat comparison a turn belongs to (the session's ``{"id", "targets"}``): the one kept, while the panes'
+    targets (model, provider, endpoint, revision) stay as they were; else a new one. Clearing the conversations
+    forgets it (the page's Clear), so the next turn starts a new comparison."""
+    now = [[t.model, t.provider, t.endpoint_url, t.revision] for t in targets]
+    if isinstance(kept, dict) and kept.get("id") and kept.get("targets") == now:
+        return kept
+    return {"id": uuid.uuid4().hex, "targets": now}
+
+
 def chat_handler(task: Task, n: int, anyway: bool = False) -> Callable:
     """Send of a chat comparison: the message to every pane, each with its own history, streaming together
     (``anyway``: the "Run anyway" button, which sends the last message again to the panes the spend guard held back,
-    approved, and leaves the others). Inputs: session token, owner, bill-to, budget, guard state, ``kept`` (the
-    panes held back and their message), the message, system prompt, each pane's target, each pane's conversation.
-    Outputs: each pane's (conversation, status, raw), the message box, the exchange table, the reply diffs,
-    ``kept`` and the Run anyway button."""
+    approved, and leaves the others). Every turn is recorded as part of the chat comparison kept in the session
+    (``chat_comparison``), which reopens from History as a whole. Inputs: session token, owner, bill-to, budget,
+    guard state, ``kept`` (the panes held back and their message), the chat comparison, the message, system prompt,
+    each pane's target, each pane's conversation. Outputs: each pane's (conversation, status, raw), the message box,
+    the exchange table, the reply diffs, ``kept``, the Run anyway button and the chat comparison."""
     extras = len(task.inputs) - 1
 
     def handler(*args):
         *args, request = args
-        session_token, owner, bill_to, budget, guard_state, kept, message, *rest = args
+        session_token, owner, bill_to, budget, guard_state, kept, chat, message, *rest = args
         extra_values, rest = tuple(rest[:extras]), rest[extras:]
         width = pane_width(task)
         targets = targets_of(task, n, tuple(rest[:n * width]))
@@ -971,14 +1029,15 @@ def chat_handler(task: Task, n: int, anyway: bool = False) -> Callable:
         token = handlers.request_token(None, session_token, request)
         session = getattr(request, "session_hash", "") or ""
         names = names_of(targets, False)
+        chat = chat_comparison(chat, targets)
         states: list[PaneRun] = []
         sent = lambda s: only is None or s.index in only  # noqa: E731
         tail = [gr.skip()] * (1 + diff_slots(task, n) + 2)
         for states in chat_round(task, targets, histories, text, extra_values, token, bill_to, owner, session,
-                                 guard=guard_for(budget, guard_state, anyway), only=only):
+                                 guard=guard_for(budget, guard_state, anyway), only=only, comparison_id=chat["id"]):
             panes = [v for s in states for v in ((s.rendered, s.status, s.raw or gr.skip()) if sent(s)
                                                  else (gr.skip(),) * 3)]
-            yield [*panes, "" if not anyway else gr.skip(), *tail]
+            yield [*panes, "" if not anyway else gr.skip(), *tail, chat]
         finished = {s.index: s for s in states if s.result is not None}
         if kept:  # the panes not sent again keep their last turn, for the table and the diffs
             finished = {**kept["runs"], **finished}
@@ -989,9 +1048,9 @@ def chat_handler(task: Task, n: int, anyway: bool = False) -> Callable:
         kept = {"held": held, "message": text, "runs": finished} if held else None
         box = gr.skip() if anyway else ("" if ok else text)
         yield [*panes, box, exchange_table(list(finished.values()), names), *diff_values(task, merged, names),
-               kept, gr.Button(visible=bool(held))]
+               kept, gr.Button(visible=bool(held)), chat]
 
-    names = ["session_token", "owner", "bill_to", *GUARD_FIELDS, "kept", "message",
+    names = ["session_token", "owner", "bill_to", *GUARD_FIELDS, "kept", "chat_comparison", "message",
              *(s.name for s in task.inputs[1:])]
     for i in range(n):
         names += [f"{f}_{i + 1}" for f in (*PANE_FIELDS, *(p.name for p in task.params), "extra_parameters")]

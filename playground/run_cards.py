@@ -337,7 +337,9 @@ def recorded_output(task: Task, card: dict[str, Any]) -> Any:
 
 
 def result_of(card: dict[str, Any]) -> Any:
-    """The card's run as a ``service.RunResult`` (without its exchanges): what its status line is written from."""
+    """The card's run as a ``service.RunResult``, with its recorded exchanges (redacted): what its status line and the
+    views of its exchanges (``compare.exchange_table``) are written from."""
+    from .capture import Exchange
     from .errors import PlaygroundError
     from .service import RunResult
 
@@ -349,6 +351,8 @@ def result_of(card: dict[str, Any]) -> Any:
         task=card.get("task", ""), model=card.get("model", ""),
         revision=card.get("commit_sha") or card.get("revision") or "main",
         provider_requested=provider.get("asked") or "", provider_served=provider.get("served"),
+        exchanges=[Exchange.from_dict(e) for key in ("exchanges", "hub_lookups")
+                   for e in (card.get("exchange") or {}).get(key) or [] if isinstance(e, dict)],
         latency_s=float(card.get("latency_ms") or 0) / 1000, usage=usage,
         error=PlaygroundError(**{k: v for k, v in error.items() if k in known}) if isinstance(error, dict) else None,
         retries=int(card.get("retries") or 0), waited_s=float(card.get("waited_s") or 0),
@@ -376,10 +380,11 @@ def shown_output(task: Task, card: dict[str, Any]) -> tuple[Any, str | None]:
         return renderer.empty, f"⚠️ The result cannot be shown again ({type(err).__name__}: {err}); it is in the raw exchange."
 
 
-def tab_values(task: Task, card: dict[str, Any]) -> list[Any]:
+def tab_values(task: Task, card: dict[str, Any], again: str | None = None) -> list[Any]:
     """The values of the task tab's fields, in ``ui``'s order: model, revision, each input, each parameter, the
     extra JSON, then the result as it was: the rendered output (a chat: the conversation with its reply), the
-    status line and the raw exchange."""
+    status line and the raw exchange. ``again``: what the status line says to do next (by default the tab's: Run,
+    Send or Retry)."""
     request = card.get("request") or {}
     inputs = dict(request.get("inputs") or {})
     params = dict(request.get("parameters") or {})
@@ -393,15 +398,16 @@ def tab_values(task: Task, card: dict[str, Any]) -> list[Any]:
             asked += [{"role": "user", "content": {"path": p}} for p in message["files"]]
             reply = str(card.get("output") or "") + (TRUNCATED if card.get("truncated") else "")
             history, message = [*history, *asked, {"role": "assistant", "content": reply}], {"text": "", "files": []}
-            again = "press ↻ Retry the last message to ask it again"
+            next_step = "press ↻ Retry the last message to ask it again"
         else:
-            again = "press Send to ask it again"
+            next_step = "press Send to ask it again"
         values = [message, system, *(_input_value(card, s.kind, inputs.get(s.name)) for s in task.inputs[2:])]
         output = history
     else:
         values = [_input_value(card, spec.kind, inputs.get(spec.name)) for spec in task.inputs]
         output, note = shown_output(task, card)
-        again = "press Run to run it again"
+        next_step = "press Run to run it again"
+    again = again or next_step
     shown = [_param_value(spec, params.pop(spec.name, None)) for spec in task.params]
     extra = json.dumps(params, ensure_ascii=False) if params else ""
     raw = json.dumps(card.get("exchange") or {}, indent=2, ensure_ascii=False)

@@ -99,6 +99,7 @@ class RunRequest:
     batch_row: str = ""  # without running a finished row again
     comparison_id: str = ""  # a pane of a Compare comparison (``playground.compare``): the ledger keeps both, so
     comparison_pane: int | None = None  # the comparison reopens and is shared from its runs
+    comparison_kind: str = ""  # "providers": a run of "all providers of this model" (else the panes' own targets)
     guard: spend_guard.Guard | None = None  # the spend guard's budget, session start and "Run anyway" (None: none)
 
 

@@ -81,6 +81,13 @@ def wait_for_rows(table, text: str, timeout: float = 90.0) -> list[str]:
     raise AssertionError(f"no row holds {text!r}: {table.locator('[role=row]').all_inner_texts()}")
 
 
+def history_rows(page, total: int) -> list[str]:
+    """History opened from the page's navigation, once it lists ``total`` runs: its rows, as text."""
+    page.get_by_role("link", name="History").first.click()
+    page.locator(".prose.history-counts").get_by_text(f"Runs 1–{total} of {total}").wait_for(timeout=90_000)
+    return page.locator(".history-table [role=row]").all_inner_texts()[1:]
+
+
 def status(page, i: int):
     return page.locator(".compare-pane").nth(i).locator(".prose.compare-status")
 
@@ -254,8 +261,9 @@ def test_a_pane_past_the_budget_is_held_back_then_run_anyway_sends_it(app, fake)
 
 def test_a_comparison_reopens_from_history_and_its_snapshot_opens_read_only_elsewhere(app, fake):
     """Issue 11: a 2-pane comparison, found in History as "compare ×2", opened again as a whole (every pane as
-    recorded, nothing run again); its published snapshot opened read-only in another browser profile, with no
-    token in the link or the page."""
+    recorded, its exchange table too, nothing run again); its published snapshot opened read-only in another
+    browser profile, with no token in the link or the page. Then a 2-pane chat comparison of two turns, found in
+    History as "compare ×4", reopened as a whole (both panes' two turns) and taken on by one more turn."""
     import secrets
 
     from tests.browser import ARGS, CHROMIUM
@@ -279,9 +287,7 @@ def test_a_comparison_reopens_from_history_and_its_snapshot_opens_read_only_else
             ledger.current().flush()
             sent = len(fake.received)
 
-            page.get_by_role("link", name="History").first.click()
-            page.locator(".prose.history-counts").get_by_text("Runs 1–2 of 2").wait_for(timeout=90_000)
-            rows = page.locator(".history-table [role=row]").all_inner_texts()[1:]
+            rows = history_rows(page, 2)
             assert len(rows) == 2 and all("compare ×2" in r for r in rows), rows
             page.locator(".history-table [role=row]").nth(1).get_by_text("compare ×2").first.click()
             page.get_by_role("button", name="📸 Publish the whole comparison").click()
@@ -301,6 +307,8 @@ def test_a_comparison_reopens_from_history_and_its_snapshot_opens_read_only_else
             assert page.locator(".compare-pane").nth(1).get_by_label("Model", exact=True).input_value() == ROBERTA
             assert page.get_by_label("Text", exact=True).first.input_value() == "This movie was a waste of two hours."
             page.locator(".compare-bars").locator("canvas, svg").first.wait_for(timeout=90_000)  # the diff, again
+            rows = wait_for_rows(page.locator(".compare-exchanges"), "fake-req-1")  # from the recorded exchanges
+            assert len(rows) == 2 and all("200" in r and "hf-inference" in r for r in rows), rows
             assert len(fake.received) == sent  # read from the ledger, nothing run again
             page.screenshot(path=shot("compare-reopened.png"), full_page=True)
 
@@ -319,5 +327,69 @@ def test_a_comparison_reopens_from_history_and_its_snapshot_opens_read_only_else
             assert stranger.locator(".compare-pane").nth(0).get_by_label("Model", exact=True).is_disabled()
             assert token not in stranger.content()
             stranger.screenshot(path=shot("compare-snapshot.png"), full_page=True)
+
+            chat_turns_reopened_and_one_more(page, app, fake, token)
         finally:
             browser.close()
+
+
+def replies(pane):
+    """A chat pane's replies (the fake router's answer), as its chatbot shows them."""
+    return pane.get_by_test_id("bot").filter(has_text="Paris is the capital of France.")
+
+
+def chat_turns_reopened_and_one_more(page, app, fake, token: str) -> None:
+    """A 2-pane chat comparison of two turns, reopened from History as a whole, then one more turn sent in it."""
+    questions = ("What is the capital of France?", "And of Italy?", "And of Spain?")
+    open_compare(page, app, token=token)
+    pick_dropdown(page, "Task", "Chat · Chat & text generation")
+    message = page.get_by_label("Message (sent to every pane)")
+    message.wait_for(timeout=90_000)
+    for i, provider in enumerate(("together", "fireworks-ai")):
+        set_pane(page, i, QWEN, provider)
+    panes = page.locator(".compare-pane")
+    for turn, question in enumerate(questions[:2]):
+        message.fill(question)
+        message.press("Enter")
+        for i in range(2):
+            panes.nth(i).get_by_text(question, exact=True).wait_for(timeout=90_000)
+            replies(panes.nth(i)).nth(turn).wait_for(timeout=90_000)
+            status(page, i).get_by_text("served by").wait_for(timeout=90_000)
+    ledger.current().flush()
+    sent = len(fake.received)
+
+    rows = history_rows(page, 6)
+    assert sum("compare ×4" in r for r in rows) == 4 and sum("compare ×2" in r for r in rows) == 2, rows
+    page.locator(".history-table [role=row]").nth(1).get_by_text("compare ×4").first.click()
+    page.locator(".history-open-comparison").get_by_text("Open the comparison").click()
+
+    page.locator(".prose.compare-reopened").get_by_text("chat comparison of 2 panes").wait_for(timeout=90_000)
+    for i, provider in enumerate(("together", "fireworks-ai")):
+        pane = panes.nth(i)
+        for question in questions[:2]:
+            pane.get_by_text(question, exact=True).wait_for(timeout=90_000)
+        assert replies(pane).count() == 2  # both replies (the raw exchange holds the last one too)
+        assert f"served by {provider}" in status(page, i).inner_text() and "Reopened" in status(page, i).inner_text()
+        assert pane.get_by_label("Provider", exact=True).input_value() == provider
+    rows = wait_for_rows(page.locator(".compare-exchanges"), "200")
+    assert len(rows) == 2, rows
+    assert len(fake.received) == sent  # read from the ledger, nothing run again
+    page.screenshot(path=shot("compare-chat-reopened.png"), full_page=True)
+
+    page.get_by_label("Hugging Face token").fill(token)  # (each page asks for the token once)
+    page.get_by_label("Hugging Face token").press("Enter")
+    page.get_by_text("Token of").first.wait_for(timeout=90_000)
+    message = page.get_by_label("Message (sent to every pane)")
+    message.fill(questions[2])
+    message.press("Enter")
+    for i in range(2):
+        panes.nth(i).get_by_text(questions[2], exact=True).wait_for(timeout=90_000)
+        replies(panes.nth(i)).nth(2).wait_for(timeout=90_000)
+        status(page, i).get_by_text("served by").wait_for(timeout=90_000)
+    bodies = [json.loads(r.body) for r in fake.received[sent:] if r.path.endswith("/chat/completions")]
+    assert [len(b["messages"]) for b in bodies] == [5, 5]  # each pane's two turns, then the new one
+    page.screenshot(path=shot("compare-chat-reopened-third-turn.png"), full_page=True)
+    ledger.current().flush()
+    rows = history_rows(page, 8)
+    assert sum("compare ×6" in r for r in rows) == 6, rows  # the third turn joined the same comparison
+    assert token not in page.content()

@@ -342,8 +342,9 @@ def pane_values(task, *targets: tuple[str, str]) -> list:
     return [v for model, provider in targets for v in (model, provider, "", "main", *([None] * len(task.params)), "")]
 
 
-def chat_send(handler, me, budget, guard, kept, message, task, panes, histories):
-    return list(handler(TOKEN, me, "", budget, guard, kept, message, *([""] * (len(task.inputs) - 1)),
+def chat_send(handler, me, budget, guard, kept, message, task, panes, histories, chat=None):
+    """The page's Send (or Run anyway) as Gradio calls it; ``chat``: the chat comparison the session keeps."""
+    return list(handler(TOKEN, me, "", budget, guard, kept, chat, message, *([""] * (len(task.inputs) - 1)),
                         *pane_values(task, *panes), *histories, None))
 
 
@@ -361,7 +362,7 @@ def test_a_chat_pane_past_the_budget_is_held_back_alone_and_run_anyway_sends_it(
                       panes, [[], []])
     final = first[-1]
     (chat1, status1, _raw1), (chat2, status2, _raw2) = final[0:3], final[3:6]
-    box, table, _diff, kept, anyway = final[6:]
+    box, table, _diff, kept, anyway, chat = final[6:]
     assert spend_guard.asks(status1) and "would pass your session budget" in status1 and "Run anyway" in status1
     assert chat1 == []  # the pane's conversation as it was: the question was not sent
     assert status2.startswith("✅"), status2
@@ -375,16 +376,18 @@ def test_a_chat_pane_past_the_budget_is_held_back_alone_and_run_anyway_sends_it(
     assert ledger.current().list_runs(owners.owner_of(me), source="compare").total == 1  # the held pane: no record
 
     again = chat_send(compare.chat_handler(task, 2, anyway=True), me, budget, guard, kept, "", task, panes,
-                      [chat1, chat2])[-1]
+                      [chat1, chat2], chat)[-1]
     assert again[1].startswith("✅") and "served by together" in again[1]
     assert again[0][-1]["role"] == "assistant" and again[0][-1]["content"]
     assert again[3:6] == [{"__type__": "update"}] * 3  # pane 2 untouched
-    assert again[-2] is None and again[-1].constructor_args["visible"] is False
+    assert again[-3] is None and again[-2].constructor_args["visible"] is False and again[-1] == chat
     assert list(again[7]["HTTP status"]) == ["200", "200"]  # the table: pane 1 now, pane 2's last turn
     routed = [r.path for r in fake.received if r.path.endswith("/chat/completions")]
     assert len(routed) == 2
     ledger.current().flush()
-    assert ledger.current().list_runs(owners.owner_of(me), source="compare").total == 2
+    kept_runs = ledger.current().list_runs(owners.owner_of(me), source="compare").runs
+    assert len(kept_runs) == 2 and {r.comparison_id for r in kept_runs} == {chat["id"]}  # one comparison, two panes
+    assert sorted(r.comparison_pane for r in kept_runs) == [0, 1]
     assert TOKEN not in json.dumps([v for v in again if isinstance(v, str)])
 
 
@@ -462,3 +465,99 @@ def test_a_published_comparison_opens_read_only_for_anyone_without_a_token(fake,
     assert [p["values"][0] for p in compare.reopened(None, snapshot_id=snapshot_id)["panes"]] == [SST2]
     with pytest.raises(compare.PlaygroundError, match="Not published"):
         compare.reopened(None, snapshot_id="nope")
+
+
+def test_a_chat_comparison_is_one_comparison_from_its_first_turn_until_cleared_or_retargeted(fake, me):
+    """Every turn of a chat comparison carries the same comparison id and its pane; it reopens as a whole (each
+    pane's conversation, all turns in order, its target and status) ready to go on as the same comparison; its
+    snapshot shows the same read-only. Clearing the chat, or changing a target, starts another comparison."""
+    task = TASKS["chat-completion"]
+    panes = [(QWEN, "together"), (QWEN, "fireworks-ai")]
+    first = chat_send(compare.chat_handler(task, 2), me, None, None, None, "What is the capital of France?", task,
+                      panes, [[], []])[-1]
+    chat = first[-1]
+    second = chat_send(compare.chat_handler(task, 2), me, None, None, None, "And of Italy?", task, panes,
+                       [first[0], first[3]], chat)[-1]
+    assert second[-1] == chat  # the same comparison
+    store = ledger.current()
+    store.flush()
+    owner = owners.owner_of(me)
+    runs = store.comparison(owner, chat["id"])
+    assert [(r.comparison_pane, r.inputs["messages"][-1]["content"]) for r in runs] == [
+        (0, "What is the capital of France?"), (0, "And of Italy?"),
+        (1, "What is the capital of France?"), (1, "And of Italy?")]
+    sent = len(fake.received)
+
+    link = compare.reopened(me, chat["id"])
+    assert len(fake.received) == sent  # read back, never run again
+    assert link["task"] == "chat-completion" and link["n"] == 2 and not link["readonly"]
+    for pane, live, provider in zip(link["panes"], (second[0], second[3]), ("together", "fireworks-ai")):
+        assert pane["values"][:2] == [QWEN, provider]
+        assert [(m["role"], m["content"]) for m in pane["output"]] == [(m["role"], m["content"]) for m in live]
+        assert [m["content"] for m in pane["output"] if m["role"] == "user"] == [
+            "What is the capital of France?", "And of Italy?"]
+        assert "Reopened" in pane["status"] and f"served by {provider}" in pane["status"]
+        assert "send a message to go on" in pane["status"] and "Retry" not in pane["status"]
+    assert link["chat"] == chat  # the session goes on with the same comparison
+    assert list(link["exchange"]["HTTP status"]) == ["200", "200"]
+
+    third = chat_send(compare.chat_handler(task, 2), me, None, None, None, "And of Spain?", task,
+                      [tuple(p["values"][:2]) for p in link["panes"]], [p["output"] for p in link["panes"]],
+                      link["chat"])[-1]
+    assert third[-1] == chat
+    bodies = [json.loads(r.body) for r in fake.received[sent:] if r.path.endswith("/chat/completions")]
+    assert [len(b["messages"]) for b in bodies] == [5, 5]  # each pane's whole conversation, then the new turn
+    store.flush()
+    again = compare.reopened(me, chat["id"])
+    assert [len(p["output"]) for p in again["panes"]] == [6, 6]
+    assert store.comparison_sizes(owner, [chat["id"]]) == {chat["id"]: 6}
+
+    snapshot = compare.reopened(None, snapshot_id=store.publish_comparison(owner, chat["id"]))
+    assert snapshot["readonly"] and snapshot["chat"] is None and "Read-only snapshot" in snapshot["note"]
+    assert [p["output"] for p in snapshot["panes"]] == [p["output"] for p in again["panes"]]
+    assert all("read-only" in p["status"] and "send a message" not in p["status"] for p in snapshot["panes"])
+    assert TOKEN not in json.dumps(snapshot, default=str)
+
+    cleared = chat_send(compare.chat_handler(task, 2), me, None, None, None, "Hello", task, panes, [[], []],
+                        None)[-1]  # the page's Clear forgets the comparison
+    retargeted = chat_send(compare.chat_handler(task, 2), me, None, None, None, "Hello", task,
+                           [(QWEN, "together"), (QWEN, "hf-inference")], [[], []], cleared[-1])[-1]
+    assert len({chat["id"], cleared[-1]["id"], retargeted[-1]["id"]}) == 3
+
+
+def test_a_reopened_comparisons_exchange_table_is_derived_from_its_recorded_exchanges(fake, me):
+    """The table of the panes' HTTP exchanges, reopened, says what the live one said: status, provider header,
+    request id, calls, host (``exchange_table`` on the recorded exchanges)."""
+    runs = run("text-classification", [target("text-classification", SST2),
+                                       target("text-classification", "errors/no-such-model")], "I like it", owner=me)
+    names = compare.names_of([r.target for r in runs], False)
+    live = compare.exchange_table(runs, names)
+    store = ledger.current()
+    store.flush()
+    comparison_id = store.get_run(owners.owner_of(me), runs[0].result.run_id).comparison_id
+    table = compare.reopened(me, comparison_id)["exchange"]
+    same = ["Pane", "HTTP status", "x-inference-provider", "Request id", "Run time", "Calls", "Host"]
+    assert table[same].to_dict("records") == live[same].to_dict("records")
+    assert list(table["HTTP status"]) == ["200", "no call"] and table["Request id"][0] != "–"
+    assert table["Call time"][0].endswith(" ms")  # (recorded to 0.1 ms)
+
+
+def test_all_providers_of_a_model_reopen_as_their_table_past_four(fake, me):
+    """"All providers of this model" with 6 providers: recorded as one comparison of that kind, it reopens as the
+    live run showed it, one table row per provider (all 6), and pane 1's target."""
+    task = TASKS["chat-completion"]
+    providers = ["together", "fireworks-ai", "hf-inference"] * 2
+    runs = compare.run_providers(task, QWEN, "main", providers, ("Hi", "", "", ""), (None,) * 5 + ("",), TOKEN,
+                                 owner=me)
+    live = compare.providers_table(task, runs)
+    store = ledger.current()
+    store.flush()
+    kept = [store.get_run(owners.owner_of(me), r.result.run_id) for r in runs]
+    assert len({k.comparison_id for k in kept}) == 1 and kept[0].comparison_id
+    assert [k.comparison_pane for k in kept] == list(range(6)) and {k.comparison_kind for k in kept} == {"providers"}
+    link = compare.reopened(me, kept[0].comparison_id)
+    table = link["providers"]
+    same = ["Provider", "Status", "Latency", "Output", "Difference from first"]
+    assert len(table) == 6 and table[same].to_dict("records") == live[same].to_dict("records")
+    assert link["n"] == 2 and [p["values"][:2] for p in link["panes"]] == [[QWEN, "together"]]
+    assert link["exchange"] is None and link["chat"] is None and "all providers of" in link["note"]

@@ -564,7 +564,7 @@ def test_migrations_build_exactly_the_schema(store, database):
         with engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE, "compare_type": True})
             assert compare_metadata(context, metadata) == []
-            assert context.get_current_heads() == ("0006",)
+            assert context.get_current_heads() == ("0007",)
         migrate(engine)  # at head: nothing to do
     finally:
         engine.dispose()
@@ -585,6 +585,17 @@ def test_a_comparisons_runs_are_read_pane_by_pane_and_shared_only_as_published(f
     found, reader = store.shared_comparison(snapshot_id)
     assert [r.inputs["text"] for r in found] == ["a", "b"]
     assert store.get_run(reader, alone.run_id) is None  # the reader sees the comparison's runs alone
+
+
+def test_a_comparison_of_every_provider_says_so_in_its_runs(fake, store):
+    """Migration 0007: the runs of "all providers of this model" keep that kind, so it reopens as its table; a
+    pane's run keeps none."""
+    provider = classify("a", comparison_id="p" * 32, comparison_pane=0, comparison_kind="providers")
+    pane = classify("b", comparison_id="q" * 32, comparison_pane=0)
+    store.flush()
+    assert [r.comparison_kind for r in store.comparison(ME, "p" * 32)] == ["providers"]
+    assert store.get_run(ME, provider.run_id).comparison_kind == "providers"
+    assert store.get_run(ME, pane.run_id).comparison_kind is None
 
 
 def test_the_converter_keeps_outputs_as_received_media_by_hash_and_no_secret():

@@ -36,9 +36,10 @@ def test_every_task_builds_its_panes_and_diffs(n):
         width = compare.pane_width(task)
         extra_inputs = len(task.inputs) - 1 if task.renderer == "chat" else len(task.inputs) + 1
         chats = n if task.renderer == "chat" else 0
-        assert len(run.inputs) == 6 + extra_inputs + (1 if task.renderer == "chat" else 0) + n * width + chats, task.id
+        chat = 2 if task.renderer == "chat" else 0  # (the message, the chat comparison)
+        assert len(run.inputs) == 6 + extra_inputs + chat + n * width + chats, task.id
         per_pane = 3 if task.renderer == "chat" else 4
-        tail = (2 if task.renderer == "chat" else 4) + 2 + compare.diff_slots(task, n)  # (+ kept, Run anyway)
+        tail = (3 if task.renderer == "chat" else 4) + 2 + compare.diff_slots(task, n)  # (+ kept, Run anyway)
         assert len(run.outputs) == per_pane * n + tail, task.id
         assert kinds.count("Markdown") >= n, task.id
 
@@ -160,3 +161,71 @@ def test_a_comparison_link_reopens_its_panes_as_recorded_and_a_snapshot_read_onl
     assert run_row.parent.visible is False  # read-only: nothing to run
     assert all(not getattr(b, "interactive", False) for b in blocks.blocks.values() if getattr(b, "label", "") == "Model")
     assert TOKEN not in json.dumps(link, default=str) and TOKEN not in blocks.get_config_file().__repr__()
+
+
+def _built(task_id: str, n: int, link: dict):
+    """The panes of a task built for ``link`` as the page's render builds them."""
+    with gr.Blocks() as blocks:
+        header = [gr.State(), gr.State(), gr.Textbox(), gr.State(), gr.State()]
+        if TASKS[task_id].renderer == "chat":
+            page._build_chat(TASKS[task_id], n, link, header, header[0])
+        else:
+            page._build_runs(TASKS[task_id], n, link, gr.Checkbox(), False, header, header[0], header[1], gr.State(),
+                             gr.Dataframe())
+    return blocks
+
+
+def test_a_chat_comparison_link_reopens_every_panes_conversation_ready_to_go_on(fake):
+    """``?comparison=<id>`` of a two-turn chat comparison: each pane's chatbot holds its two turns, its target and
+    status; the exchange table is filled; Send goes on with the same comparison. Its snapshot: read-only."""
+    me = owners.load(None)[1]
+    task = TASKS["chat-completion"]
+    panes = ["Qwen/Qwen2.5-7B-Instruct", "together", "", "main", *([None] * len(task.params)), "",
+             "Qwen/Qwen2.5-7B-Instruct", "fireworks-ai", "", "main", *([None] * len(task.params)), ""]
+    extras = [""] * (len(task.inputs) - 1)
+    chat, histories = None, [[], []]
+    for message in ("What is the capital of France?", "And of Italy?"):
+        final = list(compare.chat_handler(task, 2)(TOKEN, me, "", None, None, None, chat, message, *extras, *panes,
+                                                   *histories, None))[-1]
+        chat, histories = final[-1], [final[0], final[3]]
+    store = ledger.current()
+    store.flush()
+    task_id, link = page.linked(SimpleNamespace(query_params={"comparison": chat["id"]}), me)
+    assert task_id == "chat-completion" and page.linked_count(link) == 2
+    blocks = _built(task_id, 2, link)
+    bots = [b for b in blocks.blocks.values() if isinstance(b, gr.Chatbot)]
+    for bot in bots:
+        said = [m["content"][0]["text"] if isinstance(m["content"], list) else m["content"] for m in bot.value]
+        assert said[0] == "What is the capital of France?" and said[2] == "And of Italy?" and len(said) == 4
+    state = next(b for b in blocks.blocks.values() if isinstance(b, gr.State) and b.value == chat)
+    assert state.value["id"] == chat["id"]  # Send goes on as the same comparison
+    send = next(b for b in blocks.blocks.values() if isinstance(b, gr.Button) and b.value == "Send to every pane")
+    assert send.parent.visible is not False
+    exchange = next(b for b in blocks.blocks.values() if "compare-exchanges" in (b.elem_classes or []))
+    assert [row[1] for row in exchange.value["data"]] == ["200", "200"]
+
+    snapshot_id = store.publish_comparison(owners.owner_of(me), chat["id"])
+    task_id, link = page.linked(SimpleNamespace(query_params={"snapshot": snapshot_id}), None)
+    blocks = _built(task_id, 2, link)
+    send = next(b for b in blocks.blocks.values() if isinstance(b, gr.Button) and b.value == "Send to every pane")
+    assert send.parent.visible is False and link["chat"] is None
+    assert all(len(b.value) == 4 for b in blocks.blocks.values() if isinstance(b, gr.Chatbot))
+    assert TOKEN not in blocks.get_config_file().__repr__()
+
+
+def test_all_providers_of_a_model_reopens_as_its_table_of_every_provider(fake):
+    """``?comparison=<id>`` of "all providers of this model" with 6 providers: the providers table shown with its 6
+    rows, pane 1 holding the model."""
+    me = owners.load(None)[1]
+    task = TASKS["text-classification"]
+    runs = compare.run_providers(task, SST2, "main", ["hf-inference"] * 6, ("I like it",), (None, None, ""), TOKEN,
+                                 owner=me)
+    ledger.current().flush()
+    comparison_id = ledger.current().get_run(owners.owner_of(me), runs[0].result.run_id).comparison_id
+    task_id, link = page.linked(SimpleNamespace(query_params={"comparison": comparison_id}), me)
+    blocks = _built(task_id, page.linked_count(link), link)
+    table = next(b for b in blocks.blocks.values() if "compare-providers" in (b.elem_classes or []))
+    assert table.visible is True and len(table.value["data"]) == 6
+    assert [row[0] for row in table.value["data"]] == ["hf-inference"] * 6
+    assert [row[-1] for row in table.value["data"]][0] == "(reference)"
+    assert SST2 in [getattr(b, "value", None) for b in blocks.blocks.values()]

@@ -217,6 +217,7 @@ def row_of(result: Any, run_id: str, started_ms: int, notes: list[str], secrets:
         "batch_row": getattr(request, "batch_row", "") or None,
         "comparison_id": getattr(request, "comparison_id", "") or None,  # a pane of a comparison (playground/compare.py)
         "comparison_pane": getattr(request, "comparison_pane", None),
+        "comparison_kind": getattr(request, "comparison_kind", "") or None,
         "inputs": inputs,
         "params": convert(dict(request.params) if request is not None else {}),
         "target": convert(_target(target)) if target is not None else {},

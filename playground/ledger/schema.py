@@ -10,8 +10,9 @@ The database itself is created and upgraded by the Alembic migrations in ``migra
     ledger_votes        Compare's blind votes: the choice, and per letter the target and the run it showed
     ledger_owner_users  the Hub users a browser's owner key showed a checked token for: it sees their runs too
     ledger_snapshots    read-only snapshots of runs their owners published (share links), by an unguessable id
-    (a run of Compare keeps its comparison's id and its pane, ``ledger_runs.comparison_id``: the comparison is
-    read back, reopened and shared from its runs)
+    (a run of Compare keeps its comparison's id and its pane, ``ledger_runs.comparison_id``, and whether the
+    comparison was "all providers of this model", ``comparison_kind``: the comparison is read back, reopened and
+    shared from its runs, in the form it was run)
     ledger_batches      a batch's definition (task, targets, column mapping) and its data file, so that it can
                         resume after a restart; its rows are runs (``ledger_runs.batch_id``), never copies
     ledger_decks        presentation decks: an ordered list of steps (task, target, inputs, parameters, speaker
@@ -71,6 +72,7 @@ runs = sa.Table(
     sa.Column("batch_row", sa.String(64)),  # its row (and target) in that batch: what a resumed batch skips
     sa.Column("comparison_id", sa.String(32)),  # the Compare comparison the run is a pane of (migration 0006)
     sa.Column("comparison_pane", sa.Integer),  # its pane (0, 1...): the comparison reopens from its runs
+    sa.Column("comparison_kind", sa.String(16)),  # "providers": one run per provider of a model (migration 0007)
     sa.Index("ix_ledger_runs_owner_created", "owner", "created_ms"),
     sa.Index("ix_ledger_runs_hub_user_created", "hub_user", "created_ms"),
     sa.Index("ix_ledger_runs_created", "created_ms"),

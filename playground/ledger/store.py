@@ -300,6 +300,7 @@ class Run(RunSummary):
     error: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
+    comparison_kind: str | None = None  # "providers": a run of "all providers of this model" (None: a pane's)
 
 
 _SUMMARY = [runs.c[f.name] for f in fields(RunSummary) if f.name != "created"] + [runs.c.created_ms]

@@ -169,13 +169,18 @@ def _shared_inputs(task: Task, link: dict[str, Any]) -> list[gr.components.Compo
     return inputs
 
 
-def _build_views(task: Task, n: int, exchange_label: str) -> tuple[list, gr.Dataframe, gr.Dataframe]:
+def _build_views(task: Task, n: int, exchange_label: str, link: dict[str, Any]
+                 ) -> tuple[list, gr.Dataframe, gr.Dataframe]:
     """What sits below the panes: the diffs that fit the task, the HTTP exchanges side by side, and the table of
-    every provider of pane 1's model (shown when asked)."""
+    every provider of pane 1's model (shown when asked); a reopened comparison's, as derived from its record."""
     diffs = _build_diffs(task, n, [f"Pane {j + 1}" for j in range(n)])
-    exchange = gr.Dataframe(label=exchange_label, interactive=False, wrap=True, elem_classes=["compare-exchanges"])
-    providers = gr.Dataframe(label="All providers of pane 1's model", interactive=False, wrap=True, visible=False,
-                             elem_classes=["compare-providers"])
+    exchange = gr.Dataframe(link.get("exchange"), label=exchange_label, interactive=False, wrap=True,
+                            elem_classes=["compare-exchanges"])
+    every = link.get("providers")
+    providers = gr.Dataframe(every, label="All providers of pane 1's model", interactive=False, wrap=True,
+                             visible=every is not None, elem_classes=["compare-providers"])
+    for component, value in zip(diffs, link.get("diffs") or []):
+        _filled(component, value)
     return diffs, exchange, providers
 
 
@@ -200,9 +205,7 @@ def _build_runs(task: Task, n: int, link: dict[str, Any], blind: gr.Checkbox, is
     with gr.Row(visible=False, elem_classes=["compare-vote"]) as vote_row:
         votes = [(gr.Button(label, size="sm"), choice) for label, choice in compare.vote_choices(n)]
     reveal = gr.Markdown(elem_classes=["compare-reveal"])
-    diffs, exchange, providers = _build_views(task, n, "HTTP exchanges side by side")
-    for component, value in zip(diffs, link.get("diffs") or []):  # a reopened comparison's diffs, from its record
-        _filled(component, value)
+    diffs, exchange, providers = _build_views(task, n, "HTTP exchanges side by side", link)
 
     values = [v for p in panes for v in p["values"]]
     answers = [c for p in panes for c in (p["title"], p["output"], p["status"], p["raw"])]
@@ -221,36 +224,43 @@ def _build_runs(task: Task, n: int, link: dict[str, Any], blind: gr.Checkbox, is
 
 
 def _build_chat(task: Task, n: int, link: dict[str, Any], header: list, session_token: gr.State) -> None:
-    """A chat comparison: each message goes to every pane, each pane keeps its own conversation, all stream."""
+    """A chat comparison: each message goes to every pane, each pane keeps its own conversation, all stream. Its turns
+    are one comparison (``compare.chat_comparison``) until the conversations are cleared or the targets change; a
+    reopened one goes on as the same comparison, and a snapshot is read-only."""
     from .. import ui
 
+    editable = not link.get("readonly")
     with gr.Row(equal_height=False):
         panes = [_build_pane(task, i, link, False, session_token) for i in range(n)]
     message = gr.Textbox(label="Message (sent to every pane)", placeholder="Ask anything… (Enter to send)",
                          value=link.get("inputs", {}).get("messages", ""), lines=1, max_lines=8,
-                         elem_classes=["compare-message"])
+                         elem_classes=["compare-message"], visible=editable)
     system = ui._input_component(task.inputs[1])
     with gr.Accordion("Tools and structured output", open=False):
         extras = [ui._input_component(spec) for spec in task.inputs[2:]]
+    for component, value in zip([system, *extras], (link.get("values") or [])[1:]):  # a reopened chat's own
+        _filled(component, value)
+        component.interactive = editable and component.interactive
     kept = gr.State()  # the panes the spend guard held back, and their message
-    with gr.Row():
+    chat = gr.State(link.get("chat"))  # the chat comparison the turns belong to (a reopened one's, to go on)
+    with gr.Row(visible=editable):  # a snapshot is read-only: nothing to send
         send = gr.Button("Send to every pane", variant="primary", elem_classes=["compare-send"])
         anyway = _anyway_button()
         clear = gr.Button("Clear the conversations")
         every = gr.Button("⚡ All providers of pane 1's model", elem_classes=["compare-all-providers"])
     text_examples = [list(e) for e in task.examples if isinstance(e[0], str)]
-    if text_examples:
+    if text_examples and editable:
         gr.Examples(text_examples, inputs=[message, system, *extras], label="Examples (one click)")
-    diffs, exchange, providers = _build_views(task, n, "HTTP exchanges side by side (last turn)")
+    diffs, exchange, providers = _build_views(task, n, "HTTP exchanges side by side (last turn)", link)
     values = [v for p in panes for v in p["values"]]
     chats = [p["output"] for p in panes]
     answers = [c for p in panes for c in (p["output"], p["status"], p["raw"])]
     for triggers, again in (([send.click, message.submit], False), ([anyway.click], True)):
         gr.on(triggers, compare.chat_handler(task, n, anyway=again),
-              [*header, kept, message, system, *extras, *values, *chats],
-              [*answers, message, exchange, *diffs, kept, anyway], show_progress="minimal", **PRIVATE)
-    clear.click(lambda: [*(v for _ in panes for v in ([], "", "")), None, gr.Button(visible=False)], None,
-                [*answers, kept, anyway], **PRIVATE)
+              [*header, kept, chat, message, system, *extras, *values, *chats],
+              [*answers, message, exchange, *diffs, kept, anyway, chat], show_progress="minimal", **PRIVATE)
+    clear.click(lambda: [*(v for _ in panes for v in ([], "", "")), None, gr.Button(visible=False), None], None,
+                [*answers, kept, anyway, chat], **PRIVATE)  # the next turn starts a new comparison
     every.click(lambda: gr.Dataframe(visible=True), None, providers, **PRIVATE).then(
         compare.providers_handler(task), [*header, message, system, *extras, *panes[0]["values"]], providers,
         show_progress="minimal", **PRIVATE)
