@@ -806,8 +806,8 @@ class Progress:
     state: str  # running, paused, cancelled, done, interrupted
     total: int  # requests in the batch (rows x targets)
     done: int  # finished: succeeded or failed for good
-    ok: int
-    errors: int  # failed for good so far
+    ok: int  # succeeded (in the whole batch: a resumed batch's earlier rows too)
+    errors: int  # failed for good so far (the whole batch's)
     retrying: int  # rows waiting to be sent again after a transient failure
     cost_usd: float
     cost_unknown: int
@@ -870,6 +870,7 @@ class Job:
         self._lock = threading.Lock()
         self.total = len(data.rows) * len(spec.targets)
         self.ok = self.errors = self.skipped = 0
+        self._earlier_errors = 0  # rows failed for good before this start (a resumed batch)
         self.cost = 0.0
         self.cost_unknown = 0
         self._tries: dict[str, int] = {}
@@ -887,9 +888,14 @@ class Job:
 
     # -------------------------------------------------------------------------------- control
 
-    def start(self, finished: set[str] = frozenset()) -> Job:
-        """Run every request not in ``finished`` (row keys already done), in the background."""
+    def start(self, finished: dict[str, ledger.BatchRow] | None = None) -> Job:
+        """Run every request not in ``finished`` (the rows already done: ``finished_rows``), in the background. Its
+        progress counts those too: its ``ok``, ``errors`` and cost are the whole batch's."""
+        finished = finished or {}
         self.skipped = len(finished)
+        self._earlier_errors = sum(1 for row in finished.values() if row.status != "ok")
+        self.cost += sum(row.cost_usd or 0.0 for row in finished.values())
+        self.cost_unknown += sum(1 for row in finished.values() if row.cost_usd is None)
         self._thread = threading.Thread(target=self._dispatch, args=(set(finished),), name=f"batch-{self.id[:8]}",
                                         daemon=True)
         self._thread.start()
@@ -938,7 +944,8 @@ class Job:
             rate = (len(recent) - (1 if len(recent) > 1 else 0)) / span if span > 0 and recent else 0.0
             left = self.total - done
             gates = list(self.gates.values())
-            return Progress(self.id, self.state, self.total, done, self.ok, self.errors, len(self._retry_queue),
+            return Progress(self.id, self.state, self.total, done, self.ok + self.skipped - self._earlier_errors,
+                            self.errors + self._earlier_errors, len(self._retry_queue),
                             self.cost, self.cost_unknown, rate, left / rate if rate > 0 and left else None,
                             sum(g.limit for g in gates), sum(g.in_flight for g in gates),
                             max((g.cooldown_left() for g in gates), default=0.0), self.skipped, self.message)
@@ -1084,11 +1091,12 @@ def _same_owner(a: ledger.Owner, b: ledger.Owner) -> bool:
     return bool((a.key and a.key == b.key) or (a.hub_user and a.hub_user == b.hub_user))
 
 
-def finished_rows(owner: ledger.Owner, batch_id: str) -> set[str]:
-    """Row keys the ledger holds as done: their last run succeeded, or failed for a reason a retry cannot fix."""
+def finished_rows(owner: ledger.Owner, batch_id: str) -> dict[str, ledger.BatchRow]:
+    """The rows the ledger holds as done, by row key (their last run): it succeeded, or failed for a reason a
+    retry cannot fix."""
     store = _store()
     rows = store.batch_rows(owner, batch_id, outputs=False)
-    return {key for key, row in rows.items() if row.status == "ok" or row.error_kind not in TRANSIENT}
+    return {key: row for key, row in rows.items() if row.status == "ok" or row.error_kind not in TRANSIENT}
 
 
 def _store() -> ledger.Ledger:
@@ -1115,7 +1123,7 @@ def start(spec: Spec, data: Dataset, owner_state: Any, token: str | None, *, dat
                                                    spec.to_json(), data_bytes))
     except Exception as exc:
         raise _bad("The batch cannot be kept", ledger.describe(exc), "Check the ledger's database, then try again.") from None
-    return _launch(batch_id, spec, data, owner_state, token, session, retry, set(), guard)
+    return _launch(batch_id, spec, data, owner_state, token, session, retry, {}, guard)
 
 
 def _warm_prices(spec: Spec, token: str | None) -> None:

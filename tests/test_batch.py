@@ -291,6 +291,11 @@ def test_cancel_then_resume_after_a_restart_never_pays_twice(fake, me):
     resumed = batch.resume(job.id, me, TOKEN, retry=FAST)
     assert resumed.wait(30) and resumed.state == "done"
     assert resumed.skipped == sent and resumed.ok == 12 - sent
+    shown = resumed.progress()  # the whole batch's counts, the rows done before the restart too
+    assert (shown.done, shown.ok, shown.errors, shown.cost_unknown) == (12, 12, 0, 12) and "12 ok" in shown.markdown()
+    batch._JOBS.clear()
+    counted = batch.progress_of(owner, job.id)  # the ledger agrees
+    assert (counted.done, counted.ok, counted.errors, counted.cost_unknown) == (12, 12, 0, 12)
     calls = model_calls(fake)
     assert len(calls) == 12  # each row paid once
     assert sorted(json.loads(c.body)["inputs"] for c in calls) == sorted(f"row {i}" for i in range(12))
