@@ -24,10 +24,10 @@ def me():
 
 
 def fields(task="text-classification", model=SST2, provider="hf-inference", slots=("text",), expected="expected",
-           fixed="", params="", concurrency=2, adaptive=True, more=""):
+           fixed="", params="", concurrency=2, adaptive=True, more="", bundle=page.DEFAULT_BUNDLE):
     """The page's fields, in ``spec_from``'s order."""
     slots = [*slots, *[""] * (page.SLOTS - len(slots))]
-    return [task, model, provider, "main", more, *slots, expected, fixed, params, concurrency, adaptive]
+    return [task, model, provider, "main", more, *slots, expected, fixed, params, concurrency, adaptive, bundle]
 
 
 def test_a_file_is_previewed_and_its_columns_mapped_from_the_registry():
@@ -41,6 +41,20 @@ def test_a_file_is_previewed_and_its_columns_mapped_from_the_registry():
     # question answering: two inputs, two pickers, relabelled from the registry
     qa = page.choose_task("question-answering", ["question", "context", "answer"])
     assert [s.value for s in qa[:2]] == ["question", "context"] and "Question" in qa[0].label
+
+
+def test_rows_per_request_bundle_a_task_that_bundles_and_the_page_says_which(me):
+    embed = dict(task="feature-extraction", model="sentence-transformers/all-MiniLM-L6-v2", expected="")
+    assert page.spec_from(*fields(**embed)).bundle == page.DEFAULT_BUNDLE == 8
+    plan = page.check_plan(me, None, None, REVIEWS, *fields(**embed))
+    assert "8 requests" in plan and "up to 8 rows per request, so **1 router call**" in plan
+    assert "router call" not in page.check_plan(me, None, None, REVIEWS, *fields(**embed, bundle=1))
+    # a task that does not bundle sends one row per request, whatever the slider says: the note says so
+    assert page.spec_from(*fields()).bundle == 1
+    assert "router call" not in page.check_plan(me, None, None, REVIEWS, *fields())
+    note = page.bundling_note()
+    assert "**Feature extraction (embeddings)** on " in note and "hf-inference" in note and "local" in note
+    assert "text classification's keeps only the first answer" in note
 
 
 def test_a_bad_file_says_why_and_the_page_goes_on(tmp_path):

@@ -32,10 +32,11 @@ from ..tasks import ASSETS, TASKS
 
 __all__ = ["build", "SLOTS", "load_file", "load_hub", "choose_task", "spec_from", "check_plan", "start_batch", "tick",
            "pause", "resume", "cancel", "export_results", "batch_choices", "open_batch", "api_start", "api_poll", "api_results",
-           "EXAMPLES"]
+           "bundling_note", "EXAMPLES"]
 
 SLOTS = max(len(t.inputs) for t in TASKS.values())  # column pickers: as many as the task with most inputs
 NONE = ("(none)", "")
+DEFAULT_BUNDLE = 8  # rows per request for a task that bundles: on by default there (bench/bench_batch.py: the gain)
 LIVE_TABLE_ROWS = 300  # below this, the results table follows the batch live; above, it is read at the end
 SHOWN_ROWS = 1000  # rows shown in the page's table (the downloads hold them all)
 EXAMPLES = [  # (file, task, model, provider): one click fills the page
@@ -134,15 +135,26 @@ def _targets(model: str, provider: str, revision: str, more: str) -> tuple[batch
 
 def spec_from(task_id, model, provider, revision, more, *rest) -> batch.Spec:
     """The page's fields -> a Spec: (task, model, provider, revision, more targets, *SLOTS columns, expected,
-    fixed inputs JSON, parameters JSON, concurrency, adaptive)."""
-    slots, (expected, fixed, params, concurrency, adaptive) = rest[:SLOTS], rest[SLOTS:]
+    fixed inputs JSON, parameters JSON, concurrency, adaptive[, rows per request]). Rows per request applies to a
+    task that bundles (the page says which); the others send one row per request."""
+    slots, (expected, fixed, params, concurrency, adaptive, *bundle) = rest[:SLOTS], rest[SLOTS:]
     task = TASKS.get(task_id)
     if task is None:
         raise InputError("Pick a task", "", "Choose the task to run on every row.")
     mapping = {spec.name: column for spec, column in zip(task.inputs, slots) if column}
     return batch.Spec(task.id, _targets(model, provider, revision, more), mapping, expected or "",
                       json_object(fixed, "Fixed inputs"), json_object(params, "Parameters"),
-                      int(concurrency or 4), bool(adaptive))
+                      int(concurrency or 4), bool(adaptive), int(bundle[0] or 1) if bundle and task.bundles else 1)
+
+
+def bundling_note() -> str:
+    """Which tasks and providers bundle rows, and why the others do not (from the registry and huggingface_hub)."""
+    tasks = [t for t in TASKS.values() if t.bundles]
+    said = "; ".join(f"**{t.label}** on {', '.join(batch.bundling_providers(t))}" for t in tasks)
+    return (f"📦 Rows per request (bundling): {said}: several rows go in one request (InferenceClient sends the list "
+            "and reads one answer per row), each row still its own run in your history. Other tasks send one row per "
+            "request: their InferenceClient call takes one input (text classification's keeps only the first answer "
+            "of a list, although hf-inference's pipeline takes one).")
 
 
 def guard_for(budget: Any, guard_state: Any) -> spend_guard.Guard:
@@ -320,10 +332,11 @@ def _api_owner(request: Any) -> tuple[str, dict[str, Any]]:
 
 def api_start(file_name: str, data: str, task: str, model: str, provider: str = "auto", revision: str = "main",
               mapping: str = "", expected: str = "", fixed: str = "", params: str = "", concurrency: int = 4,
-              base64: bool = False, request: gr.Request = None) -> dict:
+              base64: bool = False, bundle: int = 1, request: gr.Request = None) -> dict:
     """Start a batch. ``data`` is the file's content (text; ``base64=True`` for Parquet or zip), ``mapping`` a JSON
     object {task input: column} (empty: matched by name), ``expected`` the column of expected answers (empty:
-    guessed by name; "-" for none). Returns {"batch_id", "plan"}. The token is the Authorization header."""
+    guessed by name; "-" for none), ``bundle`` the rows per request of a task that bundles (feature extraction).
+    Returns {"batch_id", "plan"}. The token is the Authorization header."""
     import base64 as b64
 
     token, state = _api_owner(request)
@@ -336,7 +349,8 @@ def api_start(file_name: str, data: str, task: str, model: str, provider: str = 
         columns = json_object(mapping, "mapping") or batch.auto_map(chosen, dataset.columns)
         expected = "" if expected == "-" else (expected or batch.guess_expected(dataset.columns, columns))
         spec = batch.Spec(chosen.id, _targets(model, provider, revision, ""), columns, expected,
-                          json_object(fixed, "fixed"), json_object(params, "params"), int(concurrency))
+                          json_object(fixed, "fixed"), json_object(params, "params"), int(concurrency),
+                          bundle=int(bundle or 1))
         spec.check(dataset)
         plan = batch.plan(spec, dataset, owners.owner_of(state))
         job = batch.start(spec, dataset, state, token, data_bytes=raw)
@@ -431,6 +445,9 @@ def build(demo: gr.Blocks) -> None:
             concurrency = gr.Slider(1, 32, value=4, step=1, label="Concurrency (requests at once, to start with)")
             adaptive = gr.Checkbox(True, label="Adaptive: halve on a rate limit (429) and honour Retry-After, "
                                                "then grow back slowly")
+            bundle = gr.Slider(1, batch.MAX_BUNDLE, value=DEFAULT_BUNDLE, step=1, label="Rows per request (bundling)",
+                               info="For a task that bundles (below); others send one row per request.")
+        gr.Markdown(bundling_note(), elem_classes=["batch-bundling"])
 
     gr.Markdown("### 3 · Run")
     plan_md = gr.Markdown("Upload a data file (or click an example) to see the plan.", elem_classes=["batch-plan"])
@@ -460,7 +477,7 @@ def build(demo: gr.Blocks) -> None:
         refresh_list = gr.Button("Refresh", size="sm", scale=0)
 
     private = dict(api_visibility="private", show_progress="hidden")
-    fields = [task, model, provider, revision, more, *slots, expected, fixed, params, concurrency, adaptive]
+    fields = [task, model, provider, revision, more, *slots, expected, fixed, params, concurrency, adaptive, bundle]
     buttons = [start, pause_btn, resume_btn, cancel_btn]
     shown = [progress, bar, timer, *buttons, table, checks, confusion, seen]
 
@@ -472,7 +489,7 @@ def build(demo: gr.Blocks) -> None:
     task.input(default_model, task, model, **private)
     task.change(choose_task, [task, columns], slots, **private)
     gr.on([file.change, task.change, model.change, provider.change, more.change, expected.change, concurrency.change,
-           *(s.change for s in slots)], check_plan, [owner, budget, guard, file, *fields], plan_md,
+           bundle.change, *(s.change for s in slots)], check_plan, [owner, budget, guard, file, *fields], plan_md,
           trigger_mode="always_last", **private)
     start.click(start_batch, [owner, session_token, budget, guard, file, *fields],
                 [batch_id, progress, bar, timer, *buttons, seen],
