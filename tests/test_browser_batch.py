@@ -127,6 +127,30 @@ def test_pause_then_resume_sends_every_row_once(app, fake):
     assert ledger.current().flush(10)
 
 
+def test_embeddings_go_eight_rows_to_a_request_and_each_row_is_its_own_run(app, fake, tmp_path):
+    texts = [f"Sentence number {i} to embed." for i in range(20)]
+    data = tmp_path / "sentences.csv"
+    data.write_text("text\n" + "\n".join(texts) + "\n")
+    with browser_page(height=1400) as page:
+        open_batch_page(page, app)
+        pick_dropdown(page, "Task", "Feature extraction (embeddings)")
+        pick_dropdown(page, "Provider", "hf-inference")
+        page.locator(".batch-file input[type=file]").set_input_files(str(data))
+        plan = wait_for_text(page.locator(".batch-plan"), "router calls")
+        assert "20 requests" in plan and "up to 8 rows per request, so 3 router calls" in " ".join(plan.split())
+        page.get_by_text("Fixed inputs, parameters and concurrency").click()
+        note = page.locator(".batch-bundling").first
+        assert "Feature extraction (embeddings) on" in note.inner_text() and "hf-inference" in note.inner_text()
+        page.screenshot(path=shot("batch-bundling.png"), full_page=True)
+        page.locator(".batch-start").click()
+        done = wait_for_text(page.locator(".batch-progress"), "Done")
+        assert "20 / 20" in done and "20 ok" in done
+        wait_for_text(page.locator(".batch-results"), texts[-1])
+    calls = [r for r in fake.received if r.method == "POST" and "/pipeline/feature-extraction" in r.path]
+    assert sorted(len(json.loads(c.body)["inputs"]) for c in calls) == [4, 8, 8]
+    assert ledger.current().flush(10)
+
+
 def test_a_private_hub_dataset_loaded_with_the_keyboard_runs_to_done(app, fake):
     from playground import hub
 

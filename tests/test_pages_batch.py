@@ -53,7 +53,7 @@ def test_rows_per_request_bundle_a_task_that_bundles_and_the_page_says_which(me)
     assert page.spec_from(*fields()).bundle == 1
     assert "router call" not in page.check_plan(me, None, None, REVIEWS, *fields())
     note = page.bundling_note()
-    assert "**Feature extraction (embeddings)** on " in note and "hf-inference" in note and "local" in note
+    assert "Feature extraction (embeddings) on " in note and "hf-inference" in note and "the local backend" in note
     assert "text classification's keeps only the first answer" in note
 
 

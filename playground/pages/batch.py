@@ -150,7 +150,8 @@ def spec_from(task_id, model, provider, revision, more, *rest) -> batch.Spec:
 def bundling_note() -> str:
     """Which tasks and providers bundle rows, and why the others do not (from the registry and huggingface_hub)."""
     tasks = [t for t in TASKS.values() if t.bundles]
-    said = "; ".join(f"**{t.label}** on {', '.join(batch.bundling_providers(t))}" for t in tasks)
+    named = {"custom": "a custom endpoint", "local": "the local backend"}
+    said = "; ".join(f"{t.label} on {', '.join(named.get(p, p) for p in batch.bundling_providers(t))}" for t in tasks)
     return (f"📦 Rows per request (bundling): {said}: several rows go in one request (InferenceClient sends the list "
             "and reads one answer per row), each row still its own run in your history. Other tasks send one row per "
             "request: their InferenceClient call takes one input (text classification's keeps only the first answer "
