@@ -311,6 +311,11 @@ class HubData:
         split = f", split **{self.split}**{config}" if self.split else ""
         return f"🤗 Read [{self.repo_id}]({where}){split} at `{self.revision}`{via}: {read}."
 
+    def source(self) -> dict[str, Any]:
+        """Where the data came from, as the batch's record keeps it (``Spec.source``)."""
+        return {"hub": "dataset", "repo_id": self.repo_id, "config": self.config, "split": self.split,
+                "revision": self.revision, "files": list(self.files)}
+
 
 def _parquet_revision() -> str:
     from .hub import PARQUET_REVISION
@@ -509,7 +514,8 @@ class Target:
 
 @dataclass(frozen=True)
 class Spec:
-    """What a batch runs: kept as JSON in the ledger with the data file, so it can resume."""
+    """What a batch runs: kept as JSON in the ledger with the data file, so it can resume (and, for a Hub dataset,
+    where its data came from: ``source``)."""
 
     task: str
     targets: tuple[Target, ...]
@@ -520,6 +526,7 @@ class Spec:
     concurrency: int = 4
     adaptive: bool = True
     bundle: int = 1  # rows per request, for a task that bundles (``Task.bundles``); 1: each row its own request
+    source: dict[str, Any] = field(default_factory=dict)  # a Hub dataset's repo id, config, split, revision, files
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "targets": [asdict(t) for t in self.targets]}

@@ -10,7 +10,9 @@ state, never into an event's inputs. A running batch holds it in memory until it
 
 A Hub dataset ("From the Hub": repo id, config, split, file, revision) is read with this tab's token
 (``batch.read_hub``) and handed to the page as a file, as an upload is: the same preview, mapping, plan and start,
-and the batch keeps its bytes and name as it keeps an upload's, so it resumes the same way.
+and the batch keeps its bytes and name as it keeps an upload's, so it resumes the same way; its record keeps where
+they came from (``Spec.source``: repo id, config, split, revision, files). The copy on disk is deleted once Start
+has read it into the batch (or another dataset is loaded, or the session ends): no private data is left behind.
 
 The spend guard: the browser's budgets (``ui.session_guard``: read on load into session states, passed to private
 events only) go into the plan (it says when the estimate would pass a budget) and into the batch (it stops at the
@@ -20,6 +22,7 @@ row that would pass one, with the reason; Resume goes on, within the budgets as 
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +35,7 @@ from ..tasks import ASSETS, TASKS
 
 __all__ = ["build", "SLOTS", "load_file", "load_hub", "choose_task", "spec_from", "check_plan", "start_batch", "tick",
            "pause", "resume", "cancel", "export_results", "batch_choices", "open_batch", "api_start", "api_poll", "api_results",
-           "bundling_note", "EXAMPLES"]
+           "bundling_note", "forget_copy", "EXAMPLES"]
 
 SLOTS = max(len(t.inputs) for t in TASKS.values())  # column pickers: as many as the task with most inputs
 NONE = ("(none)", "")
@@ -57,6 +60,9 @@ def _read(file: Any) -> tuple[batch.Dataset, bytes]:
     path = _path(file)
     if not path:
         raise InputError("No data file", "", "Upload a CSV, TSV, JSONL, Parquet or zip file, or click an example.")
+    if not Path(path).is_file():
+        raise InputError("The data file is gone", f"{Path(path).name} was a Hub dataset's copy, deleted once a batch "
+                         "had read it (the batch keeps its data).", "Load it from the Hub again, or upload a file.")
     data = Path(path).read_bytes()
     return batch.read_data(Path(path).name, data), data
 
@@ -98,17 +104,34 @@ def load_file(file: Any, task_id: str) -> tuple:
 
 
 def load_hub(session_token: str | None, repo_id: str, config: str, split: str, path: str, revision: str,
-             request: gr.Request = None) -> tuple:
-    """Load a Hub dataset's split (or one of its files) with this tab's token: (the data file, what was read).
-    The file then goes where an upload goes (``load_file``, the plan, Start)."""
+             copy: dict | None = None, request: gr.Request = None) -> tuple:
+    """Load a Hub dataset's split (or one of its files) with this tab's token: (the data file, what was read, the
+    copy: its path and source). The file then goes where an upload goes (``load_file``, the plan, Start).
+
+    The copy is the only one on disk: written in Gradio's upload folder (so Gradio serves it without copying it
+    again), and deleted (``forget_copy``) once a batch has read it (Start), when another dataset is loaded, or when
+    the session ends."""
     token = handlers.request_token(None, session_token, request)
     try:
         found = batch.read_hub(repo_id, split, config=config, path=path, revision=revision, token=token)
     except PlaygroundError as err:
-        return gr.skip(), _error(err)
-    folder = Path(tempfile.mkdtemp(prefix="playground-hub-data-"))
+        return gr.skip(), _error(err), gr.skip()
+    forget_copy(copy)
+    from gradio.utils import get_upload_folder
+
+    folder = Path(tempfile.mkdtemp(prefix="playground-hub-data-", dir=get_upload_folder()))
     (folder / found.file_name).write_bytes(found.data)
-    return str(folder / found.file_name), found.markdown()
+    return str(folder / found.file_name), found.markdown(), {"path": str(folder / found.file_name), **found.source()}
+
+
+def forget_copy(copy: Any) -> None:
+    """Delete a Hub dataset's copy (``load_hub``) and its folder: a private dataset is not left on the server's disk.
+    (Also the session state's ``delete_callback``.)"""
+    import shutil
+
+    path = copy.get("path") if isinstance(copy, dict) else None
+    if path and Path(path).parent.name.startswith("playground-hub-data-"):
+        shutil.rmtree(Path(path).parent, ignore_errors=True)
 
 
 def choose_task(task_id: str, columns: list[str] | None) -> tuple:
@@ -185,19 +208,27 @@ def _buttons(state: str) -> tuple:
             gr.Button(interactive=paused), gr.Button(interactive=running or state == "paused"))
 
 
-def start_batch(owner_state: Any, session_token: str | None, budget: Any, guard_state: Any, file: Any, *fields,
-                request: gr.Request = None) -> tuple:
-    """Start (within the spend guard's budgets): (batch id, progress, bar, timer, buttons..., rows seen)."""
+def start_batch(owner_state: Any, session_token: str | None, budget: Any, guard_state: Any, copy: Any, file: Any,
+                *fields, request: gr.Request = None) -> tuple:
+    """Start (within the spend guard's budgets): (batch id, progress, bar, timer, buttons..., rows seen, the Hub
+    copy). Data loaded from the Hub (``copy`` names the file): its source goes into the batch's record, and the copy
+    is deleted once the batch holds the data."""
     token = handlers.request_token(None, session_token, request)
+    from_hub = isinstance(copy, dict) and copy.get("path") == _path(file)
     try:
         data, raw = _read(file)
         spec = spec_from(*fields)
+        if from_hub:
+            spec = replace(spec, source={k: v for k, v in copy.items() if k != "path"})
         job = batch.start(spec, data, owner_state, token, data_bytes=raw,
                           session=getattr(request, "session_hash", "") or "", guard=guard_for(budget, guard_state))
     except InputError as err:
-        return (gr.skip(), _error(err), "", gr.Timer(active=False), *_buttons("done"), gr.skip())
+        return (gr.skip(), _error(err), "", gr.Timer(active=False), *_buttons("done"), gr.skip(), gr.skip())
+    if from_hub:
+        forget_copy(copy)
     progress = job.progress()
-    return (job.id, progress.markdown(), progress.html(), gr.Timer(active=True), *_buttons(progress.state), None)
+    return (job.id, progress.markdown(), progress.html(), gr.Timer(active=True), *_buttons(progress.state), None,
+            None if from_hub else gr.skip())
 
 
 def _results_outputs(owner: ledger.Owner, batch_id: str) -> tuple:
@@ -391,6 +422,7 @@ def build(demo: gr.Blocks) -> None:
                 "and a batch that stops resumes where it stopped, without paying twice for a row.")
     owner_browser, owner = owners.browser_state(), gr.State()
     columns, batch_id, seen = gr.State([]), gr.State(), gr.State()  # seen: rows done when the results were read
+    hub_copy = gr.State(None, delete_callback=forget_copy)  # a Hub dataset's copy on disk: its path and source
     with gr.Row(equal_height=True):
         token = gr.Textbox(label="Hugging Face token", type="password", placeholder="hf_…", scale=2,
                            info="Kept on the server for this browser tab (and by a running batch until it ends).")
@@ -485,15 +517,15 @@ def build(demo: gr.Blocks) -> None:
     demo.load(owners.load, owner_browser, [owner_browser, owner], **private).then(batch_choices, owner, mine, **private)
     file.change(load_file, [file, task], [preview, info, columns, *slots, expected], **private)
     hub_fields = [hub_repo, hub_config, hub_split, hub_path, hub_revision]
-    gr.on([hub_load.click, *(box.submit for box in hub_fields)], load_hub, [session_token, *hub_fields],
-          [file, hub_note], api_visibility="private", show_progress="minimal")
+    gr.on([hub_load.click, *(box.submit for box in hub_fields)], load_hub, [session_token, *hub_fields, hub_copy],
+          [file, hub_note, hub_copy], api_visibility="private", show_progress="minimal")
     task.input(default_model, task, model, **private)
     task.change(choose_task, [task, columns], slots, **private)
     gr.on([file.change, task.change, model.change, provider.change, more.change, expected.change, concurrency.change,
            bundle.change, *(s.change for s in slots)], check_plan, [owner, budget, guard, file, *fields], plan_md,
           trigger_mode="always_last", **private)
-    start.click(start_batch, [owner, session_token, budget, guard, file, *fields],
-                [batch_id, progress, bar, timer, *buttons, seen],
+    start.click(start_batch, [owner, session_token, budget, guard, hub_copy, file, *fields],
+                [batch_id, progress, bar, timer, *buttons, seen, hub_copy],
                 **private).then(batch_choices, [owner, batch_id], mine, **private)
     timer.tick(tick, [owner, batch_id, seen], shown, **private)
     pause_btn.click(pause, [owner, batch_id, seen], shown, **private)
