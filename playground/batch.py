@@ -569,7 +569,8 @@ class Spec:
             raise _bad(f"Rows per request must be between 1 and {MAX_BUNDLE}", f"Got {self.bundle}.", "Change it.")
         if self.bundle > 1 and not task.bundles:
             raise _bad(f"{task.label} does not bundle rows", "Its InferenceClient call takes one input: each row is "
-                       f"its own request. Tasks that bundle: {', '.join(bundling_tasks())}.", "Set Rows per request to 1.")
+                       f"its own request. Tasks that bundle: {', '.join(bundling_tasks())}.",
+                       "Set Rows per request to 1.")
 
 
 def bundling_tasks() -> list[str]:

@@ -12,10 +12,10 @@ model's next provider, each attempt recorded (status, wait before it, provider) 
 
 ``run(request)`` returns a RunResult; ``run_stream(request)`` yields ``StreamDelta`` text as it arrives
 and ends with the RunResult; ``run_bundle(requests)`` sends several inputs of a task that bundles in one request
-and returns one RunResult each (each recorded on its own). A local run first waits for its turn at the engine (``concurrency.LOCAL_ENGINE``):
-``run`` tells ``on_wait`` how many are ahead, ``run_stream`` yields ``InLine``. Nothing here keeps per-user
-state: the token travels inside the request, the exchange is recorded through a context variable
-(``capture.recording``).
+and returns one RunResult each (each recorded on its own). A local run first waits for its turn at the engine
+(``concurrency.LOCAL_ENGINE``): ``run`` tells ``on_wait`` how many are ahead, ``run_stream`` yields ``InLine``.
+Nothing here keeps per-user state: the token travels inside the request, the exchange is recorded through a context
+variable (``capture.recording``).
 """
 
 from __future__ import annotations

@@ -27,7 +27,8 @@ def start(env: dict[str, str], port: int | None = None) -> tuple[subprocess.Pope
     import httpx
 
     proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "replica.py"), str(port or free_port())], env=env,
-                            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True)
     line = proc.stdout.readline()
     assert line.startswith("ready "), f"the replica did not start: {line!r}"
     url = line.split()[1]

@@ -289,10 +289,9 @@ def test_a_bundling_task_sends_rows_several_to_a_request_and_records_each_alone(
     fake.script("/pipeline/feature-extraction", [(503, JSON, {"error": "Service Unavailable"})])  # retried as a whole
     job = run(spec, data, raw, me)
     assert (job.ok, job.errors) == (10, 0)
-    calls = embed_calls(fake)[1:]  # (after the 503)
-    assert sorted(len(b) if isinstance(b, list) else 1 for b in (json.loads(c.body)["inputs"] for c in calls)) == sizes
-    assert sorted(t for c in calls for t in (lambda b: b if isinstance(b, list) else [b])(json.loads(c.body)["inputs"])) \
-        == sorted(texts)  # each row sent once
+    sent = [(lambda b: b if isinstance(b, list) else [b])(json.loads(c.body)["inputs"]) for c in embed_calls(fake)[1:]]
+    assert sorted(len(texts_sent) for texts_sent in sent) == sizes  # (after the 503, retried)
+    assert sorted(t for texts_sent in sent for t in texts_sent) == sorted(texts)  # each row sent once
     rows = ledger.current().batch_rows(owner, job.id)
     assert sorted(rows) == sorted(f"{i}:0" for i in range(10)) and len({r.run_id for r in rows.values()}) == 10
     if bundle > 1:  # each row its own answer (the fake: the text's length first)

@@ -300,7 +300,8 @@ EMBED = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 def _embed(text: str, **changes) -> RunRequest:
-    return RunRequest("feature-extraction", EMBED, {"text": text}, target=Target("hf-inference", token=TOKEN), **changes)
+    return RunRequest("feature-extraction", EMBED, {"text": text}, target=Target("hf-inference", token=TOKEN),
+                      **changes)
 
 
 def test_a_bundle_sends_its_inputs_in_one_request_and_gives_each_its_own_answer_and_record(fake):
@@ -343,7 +344,8 @@ def test_a_bad_input_in_a_bundle_fails_alone_and_a_failed_call_fails_each(fake):
 
 
 def test_an_answer_that_is_not_one_per_input_is_an_error_for_each(fake):
-    fake.script("/pipeline/feature-extraction", [(200, {"content-type": "application/json"}, json.dumps([[0.5] * 384]).encode())])
+    one_answer = json.dumps([[0.5] * 384]).encode()
+    fake.script("/pipeline/feature-extraction", [(200, {"content-type": "application/json"}, one_answer)])
     results = service.run_bundle([_embed("a"), _embed("b")])
     assert [r.error and r.error.kind for r in results] == ["answer_shape", "answer_shape"]
     assert "1 answers to 2 inputs" in results[0].error.title
