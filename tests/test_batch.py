@@ -300,6 +300,24 @@ def test_a_bundling_task_sends_rows_several_to_a_request_and_records_each_alone(
     assert [r["status"] for r in found.rows] == ["ok"] * 10 and found.rows[0]["output"] == "[1 × 384 numbers]"
 
 
+def test_a_bundled_batch_cancelled_and_resumed_after_a_restart_sends_each_row_once(fake, me):
+    texts = [f"sentence {i}" for i in range(24)]
+    raw = csv_bytes([{"text": t} for t in texts])
+    data = batch.read_data("resume-bundles.csv", raw)
+    fake.chaos(latency_s=0.1)
+    job = _cancelled_after(batch.start(embed(data, concurrency=1, bundle=4), data, me, TOKEN, data_bytes=raw,
+                                       retry=FAST), 8, 20)
+    owner = owners.owner_of(me)
+    done = batch.progress_of(owner, job.id).done
+    assert 8 <= done < 24 and done % 4 == 0  # whole requests: a bundle's rows end together
+    batch._JOBS.clear()  # a restart
+    resumed = batch.resume(job.id, me, TOKEN, retry=FAST)
+    assert resumed.wait(30) and resumed.state == "done" and resumed.skipped == done
+    sent = [t for c in embed_calls(fake) for t in json.loads(c.body)["inputs"]]
+    assert sorted(sent) == sorted(texts)  # each row paid once, in bundles of 4 before and after
+    assert len(ledger.current().batch_rows(owner, job.id)) == 24
+
+
 def test_only_a_task_that_bundles_takes_rows_per_request(me):
     data = batch.read_data("t.csv", b"text\na\nb\n")
     with pytest.raises(InputError, match="does not bundle") as err:
