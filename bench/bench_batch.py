@@ -7,7 +7,10 @@ Prints, for adaptive concurrency (AIMD) and for a fixed concurrency of 8:
 - rows lost (no successful record in the ledger) and duplicated (more than one successful record);
 - the lowest and final adaptive limit, and the RSS growth over the batch.
 Then the ceiling of one machine: a batch against a fake router that answers at once, in rows per second.
-Run: .venv/bin/python bench/bench_batch.py [--rows 10000] [--concurrency 8]
+Then bundling: feature extraction (the task that bundles) over --bundle-rows rows at concurrency 8, 50 ms a call, one
+row per request against 8 rows per request, interleaved (--rounds each): rows per second, router calls, the gain.
+Run: .venv/bin/python bench/bench_batch.py [--rows 10000] [--concurrency 8] [--bundle-rows 2000] [--rounds 3]
+     [--only-bundling]
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import argparse
 import logging
 import os
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -34,6 +38,7 @@ from tests.fakes.server import FakeHF  # noqa: E402
 TOKEN = "hf_" + "BenchToken" + "x" * 24  # a fake, built so secret scanners do not flag it
 LATENCY, FAULT_RATE, RETRY_AFTER = 0.05, 0.30, 0.1
 SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
+EMBED = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 def rss_mb() -> float:
@@ -41,7 +46,8 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * resource.getpagesize() / 1e6
 
 
-def one(fake: FakeHF, rows: int, concurrency: int, adaptive: bool, latency: float, fault_rate: float) -> dict:
+def one(fake: FakeHF, rows: int, concurrency: int, adaptive: bool, latency: float, fault_rate: float,
+        task: str = "text-classification", model: str = SST2, bundle: int = 1) -> dict:
     HEALTH.clear()
     batch._GATES.clear()
     fake.reset()
@@ -49,8 +55,8 @@ def one(fake: FakeHF, rows: int, concurrency: int, adaptive: bool, latency: floa
     fake.chaos(latency_s=latency, fault_rate=fault_rate, fault=fault if fault_rate else None, seed=42)
     raw = ("text\n" + "".join(f"review number {i}\n" for i in range(rows))).encode()
     data = batch.read_data("bench.csv", raw)
-    spec = batch.Spec("text-classification", (batch.Target(SST2, "hf-inference"),), {"text": "text"},
-                      concurrency=concurrency, adaptive=adaptive)
+    spec = batch.Spec(task, (batch.Target(model, "hf-inference"),), {"text": "text"},
+                      concurrency=concurrency, adaptive=adaptive, bundle=bundle)
     state = owners.load(None)[1]
     before = rss_mb()
     started = time.perf_counter()
@@ -75,14 +81,38 @@ def one(fake: FakeHF, rows: int, concurrency: int, adaptive: bool, latency: floa
                 limit=gate.limit, lowest=gate.lowest, decreases=gate.decreases, rss=grown, owner=owner)
 
 
+def bundling(fake: FakeHF, rows: int, concurrency: int, rounds: int, size: int = 8) -> None:
+    """Feature extraction one row per request against ``size`` rows per request, interleaved, 50 ms a call."""
+    print(f"bundling: feature extraction, {rows:,} rows, concurrency {concurrency}, {LATENCY * 1000:.0f} ms a call, "
+          f"1 vs {size} rows per request, {rounds} rounds interleaved")
+    rates: dict[int, list[float]] = {1: [], size: []}
+    for _ in range(rounds):
+        for bundle in (1, size):
+            r = one(fake, rows, concurrency, True, LATENCY, 0.0, "feature-extraction", EMBED, bundle)
+            assert r["ok"] == rows and r["lost"] == 0 and r["duplicated"] == 0, r
+            rates[bundle].append(rows / r["wall"])
+            print(f"  {bundle:2} row{'s' * (bundle > 1)} per request: {rows / r['wall']:7.0f} rows/s "
+                  f"({r['wall']:.2f} s, {r['calls']:,} router calls, {r['ok']:,} records, lost {r['lost']}, "
+                  f"duplicated {r['duplicated']})")
+    one_by_one, bundled = statistics.median(rates[1]), statistics.median(rates[size])
+    print(f"  gain (medians): {bundled:.0f} / {one_by_one:.0f} rows/s = {bundled / one_by_one:.1f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--bundle-rows", type=int, default=2_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only-bundling", action="store_true")
     args = parser.parse_args()
     ledger.configure()
     fake = FakeHF()
     capture.install(fake.transport())
+    if args.only_bundling:
+        bundling(fake, args.bundle_rows, args.concurrency, args.rounds)
+        fake.close()
+        return
     rows, n = args.rows, args.concurrency
     per_row = LATENCY / (1 - FAULT_RATE) + RETRY_AFTER * FAULT_RATE / (1 - FAULT_RATE)
     ideal = rows * per_row / n
@@ -97,6 +127,7 @@ def main() -> None:
     r = one(fake, rows, 64, False, 0.0, 0.0)
     print(f"ceiling of one machine (fake answers at once, fixed concurrency 64): {rows / r['wall']:.0f} rows/s "
           f"({r['wall']:.1f} s, lost {r['lost']}, duplicated {r['duplicated']})")
+    bundling(fake, args.bundle_rows, n, args.rounds)
     fake.close()
 
 

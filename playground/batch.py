@@ -14,6 +14,10 @@ stops (pause, cancel, a restart, a closed browser) resumes where it stopped: the
 succeeded, or failed for good (bad input, 4xx), are never sent again; a row that ran out of retries on a
 transient failure (429, 5xx, timeout) is sent again. Nothing here keeps a copy of a run.
 
+Bundling: for a task whose InferenceClient call takes a list (``Task.bundles``: feature extraction), ``bundle`` rows
+of one target go in one request (``service.run_bundle``), each row still its own ledger record (its share of the
+latency, a note that it was bundled); a gate's place is one request, whatever its rows.
+
 Concurrency is adaptive (``Gate``, one per provider and token, like ``reliability.HEALTH``): it starts at the
 batch's concurrency; a row that met a 429 halves it and makes new rows wait out the cooldown that the
 reliability layer started from the answer's Retry-After; every row without one adds 1/limit (one more place
@@ -57,12 +61,14 @@ from .tasks import TASKS, Input, Task
 __all__ = [
     "Dataset", "HubData", "Target", "Spec", "Plan", "Progress", "Job", "Gate", "Results",
     "read_data", "read_hub", "split_files", "auto_map", "plan", "start", "resume", "job", "results", "export",
-    "word_error_rate", "summarise_output", "MAX_FILE_BYTES", "MAX_ROWS", "MAX_TARGETS", "SUFFIXES",
+    "word_error_rate", "summarise_output", "bundling_tasks", "bundling_providers", "MAX_FILE_BYTES", "MAX_ROWS",
+    "MAX_TARGETS", "MAX_BUNDLE", "SUFFIXES",
 ]
 
 MAX_FILE_BYTES = 50 * 1024 * 1024  # an upload (a zip's members together too)
 MAX_ROWS = 100_000
 MAX_TARGETS = 4
+MAX_BUNDLE = 64  # rows in one request, for a task that bundles
 REQUEUE = 5  # a row that keeps failing on transient errors is sent again at most this many times
 SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".parquet", ".zip")
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".parquet")
@@ -305,6 +311,11 @@ class HubData:
         split = f", split **{self.split}**{config}" if self.split else ""
         return f"🤗 Read [{self.repo_id}]({where}){split} at `{self.revision}`{via}: {read}."
 
+    def source(self) -> dict[str, Any]:
+        """Where the data came from, as the batch's record keeps it (``Spec.source``)."""
+        return {"hub": "dataset", "repo_id": self.repo_id, "config": self.config, "split": self.split,
+                "revision": self.revision, "files": list(self.files)}
+
 
 def _parquet_revision() -> str:
     from .hub import PARQUET_REVISION
@@ -503,7 +514,8 @@ class Target:
 
 @dataclass(frozen=True)
 class Spec:
-    """What a batch runs: kept as JSON in the ledger with the data file, so it can resume."""
+    """What a batch runs: kept as JSON in the ledger with the data file, so it can resume (and, for a Hub dataset,
+    where its data came from: ``source``)."""
 
     task: str
     targets: tuple[Target, ...]
@@ -513,6 +525,8 @@ class Spec:
     params: dict[str, Any] = field(default_factory=dict)
     concurrency: int = 4
     adaptive: bool = True
+    bundle: int = 1  # rows per request, for a task that bundles (``Task.bundles``); 1: each row its own request
+    source: dict[str, Any] = field(default_factory=dict)  # a Hub dataset's repo id, config, split, revision, files
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "targets": [asdict(t) for t in self.targets]}
@@ -551,6 +565,28 @@ class Spec:
                        "Pick the column from the list, or none.")
         if not 1 <= self.concurrency <= 64:
             raise _bad("Concurrency must be between 1 and 64", f"Got {self.concurrency}.", "Change it.")
+        if not 1 <= self.bundle <= MAX_BUNDLE:
+            raise _bad(f"Rows per request must be between 1 and {MAX_BUNDLE}", f"Got {self.bundle}.", "Change it.")
+        if self.bundle > 1 and not task.bundles:
+            raise _bad(f"{task.label} does not bundle rows", "Its InferenceClient call takes one input: each row is "
+                       f"its own request. Tasks that bundle: {', '.join(bundling_tasks())}.",
+                       "Set Rows per request to 1.")
+
+
+def bundling_tasks() -> list[str]:
+    """The tasks whose rows go several to a request (``Task.bundles``), by label."""
+    return [t.label for t in TASKS.values() if t.bundles]
+
+
+def bundling_providers(task: Task) -> list[str]:
+    """The providers a bundling task's rows go several to a request by: every provider huggingface_hub serves the
+    task by (their helpers send the list and read one answer per input), a custom endpoint, and the local
+    backend."""
+    from huggingface_hub.inference._providers import PROVIDERS
+
+    if not task.bundles:
+        return []
+    return sorted(p for p, tasks in PROVIDERS.items() if task.provider_task in tasks) + ["custom", "local"]
 
 
 def row_key(row: int, target: int) -> str:
@@ -611,10 +647,15 @@ class Plan:
     cost_basis: str
     empty_cells: dict[str, int]  # column -> rows whose cell is empty (they will fail as bad input)
     budget_note: str = ""  # the spend guard: when the estimate would pass a budget (or it is already used up)
+    bundle: int = 1  # rows per request (a task that bundles): the requests above are runs, sent in fewer calls
+    calls: int | None = None  # the router calls the runs take, bundled (None: one each)
 
     def markdown(self) -> str:
         lines = [f"**{self.requests:,} request{'s' * (self.requests != 1)}** to send"
                  + (f" ({self.done:,} already done are skipped)" if self.done else "") + "."]
+        if self.calls is not None:
+            lines.append(f"📦 Bundled: up to {self.bundle} rows per request, so **{self.calls:,} router call"
+                         f"{'s' * (self.calls != 1)}**; each row is still its own run in your history.")
         if self.seconds is None:
             lines.append(f"Duration: **unknown** ({self.latency_basis}).")
         else:
@@ -696,7 +737,9 @@ def plan(spec: Spec, data: Dataset, owner: ledger.Owner, done: int = 0,
             n = sum(1 for r in data.rows if _cell_text(r.get(column)).strip() == "")
             if n:
                 empty[column] = n
-    return Plan(requests, done, seconds, cost, basis, cost_basis, empty, budget_note(cost, guard, owner))
+    size = spec.bundle if task.bundles else 1
+    calls = math.ceil(per_target / size) * len(spec.targets) if size > 1 else None
+    return Plan(requests, done, seconds, cost, basis, cost_basis, empty, budget_note(cost, guard, owner), size, calls)
 
 
 # ------------------------------------------------------------------------------------------ concurrency
@@ -806,8 +849,8 @@ class Progress:
     state: str  # running, paused, cancelled, done, interrupted
     total: int  # requests in the batch (rows x targets)
     done: int  # finished: succeeded or failed for good
-    ok: int
-    errors: int  # failed for good so far
+    ok: int  # succeeded (in the whole batch: a resumed batch's earlier rows too)
+    errors: int  # failed for good so far (the whole batch's)
     retrying: int  # rows waiting to be sent again after a transient failure
     cost_usd: float
     cost_unknown: int
@@ -870,11 +913,13 @@ class Job:
         self._lock = threading.Lock()
         self.total = len(data.rows) * len(spec.targets)
         self.ok = self.errors = self.skipped = 0
+        self._earlier_errors = 0  # rows failed for good before this start (a resumed batch)
         self.cost = 0.0
         self.cost_unknown = 0
         self._tries: dict[str, int] = {}
         self._in_flight = 0
-        self._retry_queue: deque[tuple[int, int]] = deque()
+        self._retry_queue: deque[tuple[int, int]] = deque()  # (row, target), sent again before fresh rows
+        self.bundle = spec.bundle if self.task.bundles else 1  # rows per request
         self._finished_at: deque[float] = deque(maxlen=200)
         self._started = time.monotonic()
         self._thread: threading.Thread | None = None
@@ -887,9 +932,14 @@ class Job:
 
     # -------------------------------------------------------------------------------- control
 
-    def start(self, finished: set[str] = frozenset()) -> Job:
-        """Run every request not in ``finished`` (row keys already done), in the background."""
+    def start(self, finished: dict[str, ledger.BatchRow] | None = None) -> Job:
+        """Run every request not in ``finished`` (the rows already done: ``finished_rows``), in the background. Its
+        progress counts those too: its ``ok``, ``errors`` and cost are the whole batch's."""
+        finished = finished or {}
         self.skipped = len(finished)
+        self._earlier_errors = sum(1 for row in finished.values() if row.status != "ok")
+        self.cost += sum(row.cost_usd or 0.0 for row in finished.values())
+        self.cost_unknown += sum(1 for row in finished.values() if row.cost_usd is None)
         self._thread = threading.Thread(target=self._dispatch, args=(set(finished),), name=f"batch-{self.id[:8]}",
                                         daemon=True)
         self._thread.start()
@@ -938,7 +988,8 @@ class Job:
             rate = (len(recent) - (1 if len(recent) > 1 else 0)) / span if span > 0 and recent else 0.0
             left = self.total - done
             gates = list(self.gates.values())
-            return Progress(self.id, self.state, self.total, done, self.ok, self.errors, len(self._retry_queue),
+            return Progress(self.id, self.state, self.total, done, self.ok + self.skipped - self._earlier_errors,
+                            self.errors + self._earlier_errors, len(self._retry_queue),
                             self.cost, self.cost_unknown, rate, left / rate if rate > 0 and left else None,
                             sum(g.limit for g in gates), sum(g.in_flight for g in gates),
                             max((g.cooldown_left() for g in gates), default=0.0), self.skipped, self.message)
@@ -946,10 +997,13 @@ class Job:
     # -------------------------------------------------------------------------------- the work
 
     def _dispatch(self, finished: set[str]) -> None:
-        """Hand rows out as the gates allow: rows put back after a transient failure first, then the next fresh
-        row (a matrix sends each row to every target in turn). Ends when every row is finished, or on cancel."""
-        fresh = ((r, t) for r in range(len(self.data.rows)) for t in range(len(self.spec.targets))
-                 if row_key(r, t) not in finished)
+        """Hand rows out as the gates allow, a request's worth at a time (``bundle`` rows of one target: one row
+        unless the task bundles): rows put back after a transient failure first, then the next fresh rows (a matrix
+        sends each to every target in turn). Ends when every row is finished, or on cancel."""
+        size, rows = self.bundle, len(self.data.rows)
+        fresh = (unit for start in range(0, rows, size) for t in range(len(self.spec.targets))
+                 for unit in [[(r, t) for r in range(start, min(rows, start + size)) if row_key(r, t) not in finished]]
+                 if unit)
         try:
             self._dispatch_rows(fresh)
         finally:
@@ -962,14 +1016,11 @@ class Job:
         if store is not None:
             store.flush(30.0)
 
-    def _dispatch_rows(self, fresh: Iterator[tuple[int, int]]) -> None:
+    def _dispatch_rows(self, fresh: Iterator[list[tuple[int, int]]]) -> None:
         workers = self.spec.concurrency * len(self.spec.targets)  # each target: at most this batch's own cap
         with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix=f"batch-{self.id[:6]}") as pool:
             while not self._stop.is_set():
-                with self._lock:
-                    item = self._retry_queue.popleft() if self._retry_queue else None
-                if item is None:
-                    item = next(fresh, None)
+                item = self._retries() or next(fresh, None)
                 if item is None:
                     if self._in_flight:  # a row in flight may be put back
                         time.sleep(0.02)
@@ -977,7 +1028,7 @@ class Job:
                     break
                 while self._pause.is_set() and not self._stop.is_set():
                     time.sleep(0.05)
-                r, t = item
+                t = item[0][1]
                 mine = False
                 while not mine and not self._stop.is_set():
                     mine = self._mine[t].acquire(timeout=0.05)
@@ -995,33 +1046,50 @@ class Job:
                     break
                 with self._lock:
                     self._in_flight += 1
-                pool.submit(self._row, r, t, ticket)
+                pool.submit(self._rows, item, ticket)
 
-    def _row(self, r: int, t: int, ticket: int) -> None:
-        key = row_key(r, t)
+    def _retries(self) -> list[tuple[int, int]] | None:
+        """The next rows put back after a transient failure, up to a request's worth of one target."""
+        with self._lock:
+            if not self._retry_queue:
+                return None
+            unit = [self._retry_queue.popleft()]
+            while len(unit) < self.bundle and self._retry_queue and self._retry_queue[0][1] == unit[0][1]:
+                unit.append(self._retry_queue.popleft())
+            return unit
+
+    def _request(self, r: int, t: int) -> service.RunRequest:
         target = self.spec.targets[t]
-        limited: list[str] = []
+        return service.RunRequest(
+            self.task.id, target.model.strip(), row_inputs(self.task, self.spec, self.data, self.data.rows[r]),
+            dict(self.spec.params), target.revision or "main",
+            service.Target(provider=target.provider or "auto", token=self._token, retry=self._retry),
+            session=self._session, batch_id=self.id, batch_row=row_key(r, t), guard=self.guard, **self._fields)
+
+    def _rows(self, unit: list[tuple[int, int]], ticket: int) -> None:
+        """One request's rows (one row, or a bundle of rows of one target), each run recorded on its own."""
+        t = unit[0][1]
+        limited: set[str] = set()
+        left = list(unit)
         try:
-            inputs = row_inputs(self.task, self.spec, self.data, self.data.rows[r])
-            request = service.RunRequest(
-                self.task.id, target.model.strip(), inputs, dict(self.spec.params), target.revision or "main",
-                service.Target(provider=target.provider or "auto", token=self._token, retry=self._retry),
-                session=self._session, batch_id=self.id, batch_row=key, guard=self.guard, **self._fields)
-            result = service.run(request)
-            if result.held_back:  # not sent, not recorded: the batch pauses here, and this row goes first on Resume
-                self._hold(r, t, result.error.message)
-                return
-            limited = sorted({a.who for a in result.attempts if a.status == 429})
-            self._count(key, r, t, result)
-            if self._on_row is not None:
-                self._on_row(result)
-        except Exception as exc:  # a bug here must not stop the batch: the row is counted as failed and said so
+            requests = [self._request(r, t) for r, _ in unit]
+            results = service.run_bundle(requests) if len(requests) > 1 else [service.run(requests[0])]
+            for (r, _), result in zip(unit, results):
+                left.remove((r, t))
+                if result.held_back:  # not sent, not recorded: the batch pauses, and this row goes first on Resume
+                    self._hold(r, t, result.error.message)
+                    continue
+                limited |= {a.who for a in result.attempts if a.status == 429}
+                self._count(row_key(r, t), r, t, result)
+                if self._on_row is not None:
+                    self._on_row(result)
+        except Exception as exc:  # a bug here must not stop the batch: the rows are counted as failed and said so
             with self._lock:
-                self.errors += 1
-                self.message = f"Row {r + 1}: {type(exc).__name__}: {exc}"[:300]
-                self._finished_at.append(time.monotonic())
+                self.errors += len(left)
+                self.message = f"Row {left[0][0] + 1 if left else unit[0][0] + 1}: {type(exc).__name__}: {exc}"[:300]
+                self._finished_at.extend([time.monotonic()] * len(left))
         finally:
-            self.gates[t].release(ticket, limited)
+            self.gates[t].release(ticket, sorted(limited))
             self._mine[t].release()
             with self._lock:
                 self._in_flight -= 1
@@ -1084,11 +1152,12 @@ def _same_owner(a: ledger.Owner, b: ledger.Owner) -> bool:
     return bool((a.key and a.key == b.key) or (a.hub_user and a.hub_user == b.hub_user))
 
 
-def finished_rows(owner: ledger.Owner, batch_id: str) -> set[str]:
-    """Row keys the ledger holds as done: their last run succeeded, or failed for a reason a retry cannot fix."""
+def finished_rows(owner: ledger.Owner, batch_id: str) -> dict[str, ledger.BatchRow]:
+    """The rows the ledger holds as done, by row key (their last run): it succeeded, or failed for a reason a
+    retry cannot fix."""
     store = _store()
     rows = store.batch_rows(owner, batch_id, outputs=False)
-    return {key for key, row in rows.items() if row.status == "ok" or row.error_kind not in TRANSIENT}
+    return {key: row for key, row in rows.items() if row.status == "ok" or row.error_kind not in TRANSIENT}
 
 
 def _store() -> ledger.Ledger:
@@ -1115,7 +1184,7 @@ def start(spec: Spec, data: Dataset, owner_state: Any, token: str | None, *, dat
                                                    spec.to_json(), data_bytes))
     except Exception as exc:
         raise _bad("The batch cannot be kept", ledger.describe(exc), "Check the ledger's database, then try again.") from None
-    return _launch(batch_id, spec, data, owner_state, token, session, retry, set(), guard)
+    return _launch(batch_id, spec, data, owner_state, token, session, retry, {}, guard)
 
 
 def _warm_prices(spec: Spec, token: str | None) -> None:

@@ -11,10 +11,11 @@ The call step goes through ``reliability.Failover``: retries with backoff, coold
 model's next provider, each attempt recorded (status, wait before it, provider) in the raw exchange.
 
 ``run(request)`` returns a RunResult; ``run_stream(request)`` yields ``StreamDelta`` text as it arrives
-and ends with the RunResult. A local run first waits for its turn at the engine (``concurrency.LOCAL_ENGINE``):
-``run`` tells ``on_wait`` how many are ahead, ``run_stream`` yields ``InLine``. Nothing here keeps per-user
-state: the token travels inside the request, the exchange is recorded through a context variable
-(``capture.recording``).
+and ends with the RunResult; ``run_bundle(requests)`` sends several inputs of a task that bundles in one request
+and returns one RunResult each (each recorded on its own). A local run first waits for its turn at the engine
+(``concurrency.LOCAL_ENGINE``): ``run`` tells ``on_wait`` how many are ahead, ``run_stream`` yields ``InLine``.
+Nothing here keeps per-user state: the token travels inside the request, the exchange is recorded through a context
+variable (``capture.recording``).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from PIL import Image, UnidentifiedImageError
 
 from . import capture, concurrency, hub, ledger, reliability
 from . import netguard, public_mode, spend_guard
-from .errors import HeldBackError, InputError, PlaygroundError, ProviderError, StoppedError, translate
+from .errors import AnswerShapeError, HeldBackError, InputError, PlaygroundError, ProviderError, StoppedError, translate
 from .reliability import RetryPolicy
 from .params import json_value
 from .tasks import Input, Task, get_task
@@ -52,6 +53,7 @@ __all__ = [
     "InLine",
     "run",
     "run_stream",
+    "run_bundle",
     "prepare_input",
     "rerun",
     "POLICIES",
@@ -707,10 +709,16 @@ def rerun(result: RunResult, **target_changes: Any) -> RunResult:
 def _finish(result: RunResult, rec: capture.Recorder, started: float, fallback: str,
             failover: reliability.Failover | None = None) -> RunResult:
     rec.finish()
-    result.latency_s = time.perf_counter() - started
+    return _settle(result, rec, time.perf_counter() - started, fallback, failover)
+
+
+def _settle(result: RunResult, rec: capture.Recorder, latency_s: float, fallback: str,
+            failover: reliability.Failover | None) -> RunResult:
+    """A finished run's exchange, attempts and provider on its result, and the result recorded (once)."""
+    result.latency_s = latency_s
     result.exchanges = list(rec.exchanges)
     if failover is not None and failover.attempts:
-        result.attempts, result.retries, result.waited_s = failover.attempts, failover.retries, failover.waited_s
+        result.attempts, result.retries, result.waited_s = list(failover.attempts), failover.retries, failover.waited_s
         result.notes = [*failover.notes(), *result.notes]
         fallback = failover.attempts[-1].served_by or fallback
     result.provider_served = _served_by(result.exchanges, fallback)
@@ -800,6 +808,96 @@ def run(request: RunRequest, on_wait: Callable[[int], None] | None = None) -> Ru
             if ticket is not None:
                 ticket.leave()
         return _finish(result, rec, started, _label(p, failover, request.target.provider), failover)
+
+
+def run_bundle(requests: list[RunRequest]) -> list[RunResult]:
+    """Several runs in one request, for a task that bundles (``Task.bundles``: its InferenceClient method takes a
+    list of its first input and answers one result per input). The requests share their task, model, revision,
+    target and parameters; they differ in their inputs. The same path as ``run`` (the spend guard, prepare, the
+    failover's retries, capture, the ledger), one RunResult per request, each recorded once: its output is its own
+    answer (with the leading axis of one, as a one-text call answers), its latency its share of the request's, its
+    exchange the bundle's request, and a note says it was bundled and with how many.
+
+    A request the guard holds back, or whose inputs are bad, ends alone (through ``run``: held back, or refused
+    before anything is sent); the others go. A call that fails fails each of them with the same error. Never raises
+    (but ValueError for requests that cannot share one call: a caller's bug)."""
+    if not requests:
+        return []
+    task = get_task(requests[0].task)
+    if not task.bundles:
+        raise ValueError(f"{task.id} does not bundle: its InferenceClient method takes one input")
+    shared = [(r.task, r.model, r.revision, r.target, r.params) for r in requests]
+    if any(s != shared[0] for s in shared):
+        raise ValueError("a bundle's requests share their task, model, revision, target and parameters")
+    results: list[RunResult | None] = [None] * len(requests)
+    going: list[tuple[int, dict[str, Any]]] = []
+    for i, request in enumerate(requests):
+        try:
+            going.append((i, _prepare_inputs(task, request.inputs)))
+        except PlaygroundError:
+            results[i] = run(request)  # refused before anything is sent, and recorded, as a run alone is
+    for i, _ in going:
+        if spend_guard.held_back(requests[i]) is not None:
+            results[i] = run(requests[i])  # held back: nothing sent, billed or recorded
+    going = [(i, inputs) for i, inputs in going if results[i] is None]
+    if going:
+        for i, result in zip([i for i, _ in going], _run_together([requests[i] for i, _ in going],
+                                                                   [inputs for _, inputs in going])):
+            results[i] = result
+    return results
+
+
+def _run_together(requests: list[RunRequest], inputs: list[dict[str, Any]]) -> list[RunResult]:
+    """``run_bundle``'s call: the inputs (checked) in one request, its answer split into one result each."""
+    first = requests[0]
+    results = [_new_result(r) for r in requests]
+    capture.install_default()
+    secrets = _secrets(first.target)
+    started = time.perf_counter()
+    p = failover = ticket = None
+    n = len(requests)
+    with capture.recording(secrets) as rec:
+        try:
+            p = _prepare(first)
+            ticket = _begin(p, results[0])
+            for result, own in zip(results[1:], inputs[1:]):
+                result.inputs, result.revision, result.notes = own, p.revision, result.notes + p.notes
+            for _ in ticket.waiting() if ticket else ():
+                pass
+            started += _time_in_line(ticket, results[0])
+            failover = _failover(p, rec, secrets)
+            firsts = [own[p.task.inputs[0].name] for own in inputs]
+
+            def call(provider: str, seconds_left: float) -> Any:
+                plan, client = _client(p, provider, seconds_left)
+                with netguard.own_server(plan.own_server):
+                    return getattr(client, p.task.method)(firsts, model=plan.model_arg, **p.kwargs)
+
+            answer = failover.call(call)
+            if len(answer) != n:
+                raise AnswerShapeError(f"{len(answer)} answers to {n} inputs sent in one request",
+                                       "The provider did not answer each input of the bundle.",
+                                       "Run this task one row per request (the Batch page: Rows per request 1).",
+                                       status=200)
+            for k, result in enumerate(results):
+                result.output = answer[k:k + 1]
+        except Exception as exc:  # translated once, here; the same error for each request of the bundle
+            capture.note_transport_error(exc)
+            label = _label(p, failover, first.target.provider)
+            error = translate(exc, model=results[0].model, provider=label, secrets=secrets)
+            for result in results:
+                result.error = error
+        finally:
+            if ticket is not None:
+                ticket.leave()
+        rec.finish()
+        took = time.perf_counter() - started
+        fallback = _label(p, failover, first.target.provider)
+        for k, result in enumerate(results):
+            result.notes.append(f"bundled: input {k + 1} of {n} in one request of {took * 1000:.0f} ms "
+                                f"(this run's share: {took / n * 1000:.0f} ms)")
+            _settle(result, rec, took / n, fallback, failover)
+    return results
 
 
 def run_stream(request: RunRequest) -> Iterator[StreamDelta | InLine | RunResult]:

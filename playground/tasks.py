@@ -56,6 +56,12 @@ class Task:
     streaming: bool = False
     billed_slow: bool = False  # slow and billed: warn before Run
     extra: dict[str, Any] = field(default_factory=dict)
+    # Several inputs go in one request (``service.run_bundle``): its InferenceClient method takes a list of its first
+    # input and answers one result per input, on every provider it serves the task by. huggingface_hub 2.4:
+    # ``feature_extraction`` only (``text: str | list[str]``; the provider's answer is returned whole, one row per
+    # text). ``text_classification`` types ``text: str`` and keeps ``[0]`` of the answer, so a list sent there
+    # would come back as its first text's labels alone, although hf-inference's pipeline answers a list.
+    bundles: bool = False
 
     @property
     def api_name(self) -> str:
@@ -313,6 +319,7 @@ TASKS: dict[str, Task] = {
                     truncation_direction=dict(help="Which side to cut when truncating.")),
             (("Today is a sunny day and I will get some ice cream.",), ("Embeddings turn text into vectors.",)),
             "Turn a text into a vector (embedding).",
+            bundles=True,
         ),
         _t(
             "sentence-similarity",

@@ -224,13 +224,13 @@ def test_a_batch_sharing_a_gate_with_a_wider_one_keeps_its_own_cap(fake, me, mon
     data = batch.read_data("r.csv", raw)
     fake.chaos(latency_s=0.05)
     peaks: dict[str, int] = {}
-    original = batch.Job._row
+    original = batch.Job._rows
 
-    def counted(job, r, t, ticket):  # how many of this job's rows were in flight as each one began
+    def counted(job, unit, ticket):  # how many of this job's requests were in flight as each one began
         peaks[job.id] = max(peaks.get(job.id, 0), job._in_flight)
-        original(job, r, t, ticket)
+        original(job, unit, ticket)
 
-    monkeypatch.setattr(batch.Job, "_row", counted)
+    monkeypatch.setattr(batch.Job, "_rows", counted)
     wide = batch.start(classify(data, concurrency=4), data, me, TOKEN, data_bytes=raw, retry=FAST)
     narrow = batch.start(classify(data, concurrency=1), data, me, TOKEN, data_bytes=raw, retry=FAST)
     assert narrow.gates[0] is wide.gates[0]  # one gate for this provider and token, with room for 4
@@ -266,6 +266,70 @@ def test_a_row_failing_on_a_transient_error_is_sent_again_later(fake, me):
     assert len(model_calls(fake)) == 5
 
 
+EMBED = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def embed_calls(fake) -> list:
+    return [r for r in fake.received if r.method == "POST" and "/pipeline/feature-extraction" in r.path]
+
+
+def embed(data: batch.Dataset, **changes) -> batch.Spec:
+    return batch.Spec("feature-extraction", (batch.Target(EMBED, "hf-inference"),), {"text": "text"}, **changes)
+
+
+@pytest.mark.parametrize("bundle, sizes", [(4, [2, 4, 4]), (1, [1] * 10)])
+def test_a_bundling_task_sends_rows_several_to_a_request_and_records_each_alone(fake, me, bundle, sizes):
+    texts = [f"text number {i}" + "!" * i for i in range(10)]
+    raw = csv_bytes([{"text": t} for t in texts])
+    data = batch.read_data("e.csv", raw)
+    spec = embed(data, concurrency=2, bundle=bundle)
+    owner = owners.owner_of(me)
+    shown = batch.plan(spec, data, owner).markdown()
+    assert "10 requests" in shown and (f"{len(sizes)} router calls" in shown) == (bundle > 1)
+    fake.script("/pipeline/feature-extraction", [(503, JSON, {"error": "Service Unavailable"})])  # retried as a whole
+    job = run(spec, data, raw, me)
+    assert (job.ok, job.errors) == (10, 0)
+    sent = [(lambda b: b if isinstance(b, list) else [b])(json.loads(c.body)["inputs"]) for c in embed_calls(fake)[1:]]
+    assert sorted(len(texts_sent) for texts_sent in sent) == sizes  # (after the 503, retried)
+    assert sorted(t for texts_sent in sent for t in texts_sent) == sorted(texts)  # each row sent once
+    rows = ledger.current().batch_rows(owner, job.id)
+    assert sorted(rows) == sorted(f"{i}:0" for i in range(10)) and len({r.run_id for r in rows.values()}) == 10
+    if bundle > 1:  # each row its own answer (the fake: the text's length first)
+        assert [rows[f"{i}:0"].output[0][0] for i in range(10)] == [float(len(t)) for t in texts]
+    found = batch.results(owner, job.id)
+    assert [r["status"] for r in found.rows] == ["ok"] * 10 and found.rows[0]["output"] == "[1 × 384 numbers]"
+
+
+def test_a_bundled_batch_cancelled_and_resumed_after_a_restart_sends_each_row_once(fake, me):
+    texts = [f"sentence {i}" for i in range(24)]
+    raw = csv_bytes([{"text": t} for t in texts])
+    data = batch.read_data("resume-bundles.csv", raw)
+    fake.chaos(latency_s=0.1)
+    job = _cancelled_after(batch.start(embed(data, concurrency=1, bundle=4), data, me, TOKEN, data_bytes=raw,
+                                       retry=FAST), 8, 20)
+    owner = owners.owner_of(me)
+    done = batch.progress_of(owner, job.id).done
+    assert 8 <= done < 24 and done % 4 == 0  # whole requests: a bundle's rows end together
+    batch._JOBS.clear()  # a restart
+    resumed = batch.resume(job.id, me, TOKEN, retry=FAST)
+    assert resumed.wait(30) and resumed.state == "done" and resumed.skipped == done
+    sent = [t for c in embed_calls(fake) for t in json.loads(c.body)["inputs"]]
+    assert sorted(sent) == sorted(texts)  # each row paid once, in bundles of 4 before and after
+    assert len(ledger.current().batch_rows(owner, job.id)) == 24
+
+
+def test_only_a_task_that_bundles_takes_rows_per_request(me):
+    data = batch.read_data("t.csv", b"text\na\nb\n")
+    with pytest.raises(InputError, match="does not bundle") as err:
+        classify(data, bundle=4).check(data)
+    assert "Feature extraction" in err.value.message
+    with pytest.raises(InputError, match="between 1 and 64"):
+        embed(data, bundle=65).check(data)
+    assert batch.bundling_tasks() == ["Feature extraction (embeddings)"]
+    assert {"hf-inference", "together", "local"} <= set(batch.bundling_providers(TASKS["feature-extraction"]))
+    assert batch.bundling_providers(TASKS["text-classification"]) == []
+
+
 def _cancelled_after(job: batch.Job, rows: int, within_s: float) -> batch.Job:
     """Cancel the job once ``rows`` rows are done (or ``within_s`` has passed); it ends cancelled."""
     deadline = time.monotonic() + within_s
@@ -291,6 +355,11 @@ def test_cancel_then_resume_after_a_restart_never_pays_twice(fake, me):
     resumed = batch.resume(job.id, me, TOKEN, retry=FAST)
     assert resumed.wait(30) and resumed.state == "done"
     assert resumed.skipped == sent and resumed.ok == 12 - sent
+    shown = resumed.progress()  # the whole batch's counts, the rows done before the restart too
+    assert (shown.done, shown.ok, shown.errors, shown.cost_unknown) == (12, 12, 0, 12) and "12 ok" in shown.markdown()
+    batch._JOBS.clear()
+    counted = batch.progress_of(owner, job.id)  # the ledger agrees
+    assert (counted.done, counted.ok, counted.errors, counted.cost_unknown) == (12, 12, 0, 12)
     calls = model_calls(fake)
     assert len(calls) == 12  # each row paid once
     assert sorted(json.loads(c.body)["inputs"] for c in calls) == sorted(f"row {i}" for i in range(12))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from playground import batch, owners
+from playground import batch, ledger, owners
 from playground.pages import batch as page
 from playground.tasks import ASSETS
 from tests.conftest import TOKEN
@@ -24,10 +25,10 @@ def me():
 
 
 def fields(task="text-classification", model=SST2, provider="hf-inference", slots=("text",), expected="expected",
-           fixed="", params="", concurrency=2, adaptive=True, more=""):
+           fixed="", params="", concurrency=2, adaptive=True, more="", bundle=page.DEFAULT_BUNDLE):
     """The page's fields, in ``spec_from``'s order."""
     slots = [*slots, *[""] * (page.SLOTS - len(slots))]
-    return [task, model, provider, "main", more, *slots, expected, fixed, params, concurrency, adaptive]
+    return [task, model, provider, "main", more, *slots, expected, fixed, params, concurrency, adaptive, bundle]
 
 
 def test_a_file_is_previewed_and_its_columns_mapped_from_the_registry():
@@ -41,6 +42,20 @@ def test_a_file_is_previewed_and_its_columns_mapped_from_the_registry():
     # question answering: two inputs, two pickers, relabelled from the registry
     qa = page.choose_task("question-answering", ["question", "context", "answer"])
     assert [s.value for s in qa[:2]] == ["question", "context"] and "Question" in qa[0].label
+
+
+def test_rows_per_request_bundle_a_task_that_bundles_and_the_page_says_which(me):
+    embed = dict(task="feature-extraction", model="sentence-transformers/all-MiniLM-L6-v2", expected="")
+    assert page.spec_from(*fields(**embed)).bundle == page.DEFAULT_BUNDLE == 8
+    plan = page.check_plan(me, None, None, REVIEWS, *fields(**embed))
+    assert "8 requests" in plan and "up to 8 rows per request, so **1 router call**" in plan
+    assert "router call" not in page.check_plan(me, None, None, REVIEWS, *fields(**embed, bundle=1))
+    # a task that does not bundle sends one row per request, whatever the slider says: the note says so
+    assert page.spec_from(*fields()).bundle == 1
+    assert "router call" not in page.check_plan(me, None, None, REVIEWS, *fields())
+    note = page.bundling_note()
+    assert "Feature extraction (embeddings) on " in note and "hf-inference" in note and "the local backend" in note
+    assert "text classification's keeps only the first answer" in note
 
 
 def test_a_bad_file_says_why_and_the_page_goes_on(tmp_path):
@@ -61,7 +76,7 @@ def test_the_plan_names_a_misspelled_column(me):
 
 
 def test_start_tick_until_done_then_results_and_download(fake, me):
-    out = page.start_batch(me, TOKEN, None, None, REVIEWS, *fields())
+    out = page.start_batch(me, TOKEN, None, None, None, REVIEWS, *fields())
     batch_id, progress = out[0], out[1]
     assert len(batch_id) == 32 and "Running" in progress
     deadline = time.monotonic() + 30
@@ -89,7 +104,7 @@ def test_start_tick_until_done_then_results_and_download(fake, me):
 
 def test_pause_resume_and_cancel_from_the_page(fake, me):
     fake.chaos(latency_s=0.1)
-    batch_id = page.start_batch(me, TOKEN, None, None, REVIEWS, *fields(concurrency=1))[0]
+    batch_id = page.start_batch(me, TOKEN, None, None, None, REVIEWS, *fields(concurrency=1))[0]
     shown = page.pause(me, batch_id)
     assert "Paused" in shown[0] and shown[4].interactive is False and shown[5].interactive  # Pause off, Resume on
     shown = page.resume(me, None, batch_id)  # the running job keeps its token: none needed to go on
@@ -100,7 +115,7 @@ def test_pause_resume_and_cancel_from_the_page(fake, me):
 
 
 def test_a_start_without_a_file_says_what_to_do(me):
-    out = page.start_batch(me, TOKEN, None, None, None, *fields())
+    out = page.start_batch(me, TOKEN, None, None, None, None, *fields())
     assert "No data file" in out[1] and out[2] == ""
 
 
@@ -128,9 +143,9 @@ def test_a_hub_dataset_loads_like_an_upload_with_the_tabs_token(fake, me):
     from playground import hub
 
     hub.clear_cache()
-    refused, note = page.load_hub(None, "acme-corp/private-tickets", "", "train", "", "main")
+    refused, note, _ = page.load_hub(None, "acme-corp/private-tickets", "", "train", "", "main")
     assert not isinstance(refused, str) and note.startswith("❌") and "paste a token that can read it" in note  # no file
-    file, note = page.load_hub(TOKEN, "acme-corp/private-tickets", "", "train", "", "main")
+    file, note, copy = page.load_hub(TOKEN, "acme-corp/private-tickets", "", "train", "", "main")
     assert file.endswith("acme-corp--private-tickets-train.parquet")
     assert "Read [acme-corp/private-tickets]" in note and "`data/train-00000-of-00001.parquet`" in note
     preview, info, columns, *rest = page.load_file(file, "text-classification")  # what the file's change does
@@ -139,4 +154,31 @@ def test_a_hub_dataset_loads_like_an_upload_with_the_tabs_token(fake, me):
     assert rest[page.SLOTS].value == "label"  # the expected column, guessed by name
     assert "2 requests" in page.check_plan(me, None, None, file, *fields(expected="label"))
     assert TOKEN not in note + info
+    # Start: the batch's record keeps where the data came from, and the copy on disk is deleted
+    from gradio.utils import get_upload_folder
+
+    assert Path(file).is_file() and Path(file).is_relative_to(get_upload_folder())  # (the only copy: Gradio's own)
+    out = page.start_batch(me, TOKEN, None, None, copy, file, *fields(expected="label"))
+    assert out[-1] is None and not Path(file).exists() and not Path(file).parent.exists()
+    record = ledger.current().get_batch(owners.owner_of(me), out[0])
+    assert record.spec["source"] == {"hub": "dataset", "repo_id": "acme-corp/private-tickets", "config": "",
+                                     "split": "train", "revision": "main",
+                                     "files": ["data/train-00000-of-00001.parquet"]}
+    assert record.data and batch.job(owners.owner_of(me), out[0]).wait(30)  # the batch holds the data itself
+    assert "The data file is gone" in page.check_plan(me, None, None, file, *fields(expected="label"))
+    # a copy loaded and replaced by another, or left when the session ends, is deleted too
+    first, _, first_copy = page.load_hub(TOKEN, "acme-corp/private-tickets", "", "train", "", "main")
+    second, _, second_copy = page.load_hub(TOKEN, "acme-corp/private-tickets", "", "train", "", "main", first_copy)
+    assert not Path(first).exists() and Path(second).is_file()
+    page.forget_copy(second_copy)  # (the session state's delete callback)
+    assert not Path(second).exists()
     hub.clear_cache()
+
+
+def test_an_upload_keeps_its_file_and_has_no_source(fake, me, tmp_path):
+    own = tmp_path / "reviews.csv"
+    own.write_bytes(Path(REVIEWS).read_bytes())
+    out = page.start_batch(me, TOKEN, None, None, {"path": "/elsewhere/x.csv", "repo_id": "a/b"}, str(own), *fields())
+    assert own.is_file() and not isinstance(out[-1], type(None))  # not a Hub copy: kept, the copy state unchanged
+    assert ledger.current().get_batch(owners.owner_of(me), out[0]).spec["source"] == {}
+    batch.job(owners.owner_of(me), out[0]).wait(30)

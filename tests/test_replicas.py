@@ -6,44 +6,16 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-import httpx
 import pytest
 
+from tests import replica
 from tests.test_ledger import postgres  # noqa: F401 - the session's PostgreSQL server
 from tests.test_owners import as_user
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # two app processes and a browser
-ROOT = Path(__file__).resolve().parent.parent
 SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "replica.py"), str(_port())], env=env, cwd=ROOT,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = proc.stdout.readline()
-    assert line.startswith("ready "), f"the replica did not start: {line!r}"
-    url = line.split()[1]
-    end = time.monotonic() + 120
-    while time.monotonic() < end:  # its page answers
-        try:
-            if httpx.get(url + "config", timeout=30).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"{url} never answered")
 
 
 def _paste(page, token: str, user: str) -> None:
@@ -62,7 +34,7 @@ def test_a_run_recorded_by_one_replica_is_listed_by_the_other(fake_hf, postgres,
            "PLAYGROUND_OWNER_SECRET": secrets.token_hex(32), "PLAYGROUND_DATA_DIR": str(tmp_path)}
     replicas = []
     try:
-        replicas = [_start(env) for _ in range(2)]
+        replicas = [replica.start(env) for _ in range(2)]
         (one, one_url), (other, other_url) = replicas
         token = as_user("erin")
         from tests.browser import ARGS, CHROMIUM, open_task, pick_dropdown
@@ -98,6 +70,5 @@ def test_a_run_recorded_by_one_replica_is_listed_by_the_other(fake_hf, postgres,
                 browser.close()
     finally:
         for proc, _ in replicas:
-            proc.stdin.close()
-            proc.wait(timeout=30)
+            replica.stop(proc)
         postgres.drop_role(role)

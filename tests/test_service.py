@@ -292,3 +292,68 @@ def test_fill_mask_without_a_mask_token_shows_the_servers_message(fake):
     result = service.run(RunRequest("fill-mask", "google-bert/bert-base-uncased", {"text": "No mask here"},
                                     target=Target("hf-inference", token=TOKEN)))
     assert result.error.status == 400 and "No mask_token ([MASK]) found on the input" in result.error.display()
+
+
+# ------------------------------------------------------------------------------------------ bundles
+
+EMBED = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def _embed(text: str, **changes) -> RunRequest:
+    return RunRequest("feature-extraction", EMBED, {"text": text}, target=Target("hf-inference", token=TOKEN),
+                      **changes)
+
+
+def test_a_bundle_sends_its_inputs_in_one_request_and_gives_each_its_own_answer_and_record(fake):
+    from playground import ledger
+
+    texts = ["one", "a second text", "the third and longest text"]
+    results = service.run_bundle([_embed(t, owner="bundler", batch_id="b1", batch_row=f"{i}:0")
+                                  for i, t in enumerate(texts)])
+    calls = [r for r in fake.received if r.method == "POST" and "/pipeline/feature-extraction" in r.path]
+    assert len(calls) == 1 and json.loads(calls[0].body)["inputs"] == texts  # one request, the list as its input
+    assert all(r.ok for r in results), [r.error for r in results]
+    # the real InferenceClient read the list of answers; each run has its own, shaped as a one-text call's
+    assert [r.output.shape for r in results] == [(1, 384)] * 3
+    assert [float(r.output[0][0]) for r in results] == [float(len(t)) for t in texts]  # (the fake: its length)
+    assert [r.inputs["text"] for r in results] == texts
+    assert len({r.latency_s for r in results}) == 1 and results[0].latency_s > 0  # each its share of the request
+    assert all(f"bundled: input {k + 1} of 3 in one request" in " ".join(r.notes) for k, r in enumerate(results))
+    assert all(r.provider_served == "hf-inference" for r in results)
+    store = ledger.current()
+    assert store.flush(10)
+    ids = [r.run_id for r in results]
+    assert len(set(ids)) == 3 and None not in ids  # three records
+    rows = store.batch_rows(ledger.Owner("bundler", None), "b1")
+    assert sorted(rows) == ["0:0", "1:0", "2:0"] and {r.run_id for r in rows.values()} == set(ids)
+    assert rows["2:0"].output[0][0] == len(texts[2])
+
+
+def test_a_bad_input_in_a_bundle_fails_alone_and_a_failed_call_fails_each(fake):
+    results = service.run_bundle([_embed("fine"), _embed("   "), _embed("also fine")])
+    assert [r.ok for r in results] == [True, False, True]
+    assert results[1].error.kind == "input" and not results[1].exchanges  # refused before anything was sent
+    calls = [r for r in fake.received if r.method == "POST" and "/pipeline/feature-extraction" in r.path]
+    assert [json.loads(c.body)["inputs"] for c in calls] == [["fine", "also fine"]]
+
+    fake.script("/pipeline/feature-extraction", [(422, {"content-type": "application/json"},
+                                                  {"error": "Input validation error: batch too large"})])
+    failed = service.run_bundle([_embed("a"), _embed("b")])
+    assert [r.error and r.error.status for r in failed] == [422, 422]
+    assert failed[0].error.title == failed[1].error.title
+
+
+def test_an_answer_that_is_not_one_per_input_is_an_error_for_each(fake):
+    one_answer = json.dumps([[0.5] * 384]).encode()
+    fake.script("/pipeline/feature-extraction", [(200, {"content-type": "application/json"}, one_answer)])
+    results = service.run_bundle([_embed("a"), _embed("b")])
+    assert [r.error and r.error.kind for r in results] == ["answer_shape", "answer_shape"]
+    assert "1 answers to 2 inputs" in results[0].error.title
+
+
+def test_only_a_task_that_bundles_takes_a_bundle():
+    with pytest.raises(ValueError, match="does not bundle"):
+        service.run_bundle([RunRequest("text-classification", "m/x", {"text": "a"})] * 2)
+    with pytest.raises(ValueError, match="share"):
+        service.run_bundle([_embed("a"), RunRequest("feature-extraction", "other/model", {"text": "b"})])
+    assert [t.id for t in TASKS.values() if t.bundles] == ["feature-extraction"]

@@ -10,7 +10,9 @@ state, never into an event's inputs. A running batch holds it in memory until it
 
 A Hub dataset ("From the Hub": repo id, config, split, file, revision) is read with this tab's token
 (``batch.read_hub``) and handed to the page as a file, as an upload is: the same preview, mapping, plan and start,
-and the batch keeps its bytes and name as it keeps an upload's, so it resumes the same way.
+and the batch keeps its bytes and name as it keeps an upload's, so it resumes the same way; its record keeps where
+they came from (``Spec.source``: repo id, config, split, revision, files). The copy on disk is deleted once Start
+has read it into the batch (or another dataset is loaded, or the session ends): no private data is left behind.
 
 The spend guard: the browser's budgets (``ui.session_guard``: read on load into session states, passed to private
 events only) go into the plan (it says when the estimate would pass a budget) and into the batch (it stops at the
@@ -20,6 +22,7 @@ row that would pass one, with the reason; Resume goes on, within the budgets as 
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +35,11 @@ from ..tasks import ASSETS, TASKS
 
 __all__ = ["build", "SLOTS", "load_file", "load_hub", "choose_task", "spec_from", "check_plan", "start_batch", "tick",
            "pause", "resume", "cancel", "export_results", "batch_choices", "open_batch", "api_start", "api_poll", "api_results",
-           "EXAMPLES"]
+           "bundling_note", "forget_copy", "EXAMPLES"]
 
 SLOTS = max(len(t.inputs) for t in TASKS.values())  # column pickers: as many as the task with most inputs
 NONE = ("(none)", "")
+DEFAULT_BUNDLE = 8  # rows per request for a task that bundles: on by default there (bench/bench_batch.py: the gain)
 LIVE_TABLE_ROWS = 300  # below this, the results table follows the batch live; above, it is read at the end
 SHOWN_ROWS = 1000  # rows shown in the page's table (the downloads hold them all)
 EXAMPLES = [  # (file, task, model, provider): one click fills the page
@@ -56,6 +60,9 @@ def _read(file: Any) -> tuple[batch.Dataset, bytes]:
     path = _path(file)
     if not path:
         raise InputError("No data file", "", "Upload a CSV, TSV, JSONL, Parquet or zip file, or click an example.")
+    if not Path(path).is_file():
+        raise InputError("The data file is gone", f"{Path(path).name} was a Hub dataset's copy, deleted once a batch "
+                         "had read it (the batch keeps its data).", "Load it from the Hub again, or upload a file.")
     data = Path(path).read_bytes()
     return batch.read_data(Path(path).name, data), data
 
@@ -97,17 +104,34 @@ def load_file(file: Any, task_id: str) -> tuple:
 
 
 def load_hub(session_token: str | None, repo_id: str, config: str, split: str, path: str, revision: str,
-             request: gr.Request = None) -> tuple:
-    """Load a Hub dataset's split (or one of its files) with this tab's token: (the data file, what was read).
-    The file then goes where an upload goes (``load_file``, the plan, Start)."""
+             copy: dict | None = None, request: gr.Request = None) -> tuple:
+    """Load a Hub dataset's split (or one of its files) with this tab's token: (the data file, what was read, the
+    copy: its path and source). The file then goes where an upload goes (``load_file``, the plan, Start).
+
+    The copy is the only one on disk: written in Gradio's upload folder (so Gradio serves it without copying it
+    again), and deleted (``forget_copy``) once a batch has read it (Start), when another dataset is loaded, or when
+    the session ends."""
     token = handlers.request_token(None, session_token, request)
     try:
         found = batch.read_hub(repo_id, split, config=config, path=path, revision=revision, token=token)
     except PlaygroundError as err:
-        return gr.skip(), _error(err)
-    folder = Path(tempfile.mkdtemp(prefix="playground-hub-data-"))
+        return gr.skip(), _error(err), gr.skip()
+    forget_copy(copy)
+    from gradio.utils import get_upload_folder
+
+    folder = Path(tempfile.mkdtemp(prefix="playground-hub-data-", dir=get_upload_folder()))
     (folder / found.file_name).write_bytes(found.data)
-    return str(folder / found.file_name), found.markdown()
+    return str(folder / found.file_name), found.markdown(), {"path": str(folder / found.file_name), **found.source()}
+
+
+def forget_copy(copy: Any) -> None:
+    """Delete a Hub dataset's copy (``load_hub``) and its folder: a private dataset is not left on the server's disk.
+    (Also the session state's ``delete_callback``.)"""
+    import shutil
+
+    path = copy.get("path") if isinstance(copy, dict) else None
+    if path and Path(path).parent.name.startswith("playground-hub-data-"):
+        shutil.rmtree(Path(path).parent, ignore_errors=True)
 
 
 def choose_task(task_id: str, columns: list[str] | None) -> tuple:
@@ -134,15 +158,27 @@ def _targets(model: str, provider: str, revision: str, more: str) -> tuple[batch
 
 def spec_from(task_id, model, provider, revision, more, *rest) -> batch.Spec:
     """The page's fields -> a Spec: (task, model, provider, revision, more targets, *SLOTS columns, expected,
-    fixed inputs JSON, parameters JSON, concurrency, adaptive)."""
-    slots, (expected, fixed, params, concurrency, adaptive) = rest[:SLOTS], rest[SLOTS:]
+    fixed inputs JSON, parameters JSON, concurrency, adaptive[, rows per request]). Rows per request applies to a
+    task that bundles (the page says which); the others send one row per request."""
+    slots, (expected, fixed, params, concurrency, adaptive, *bundle) = rest[:SLOTS], rest[SLOTS:]
     task = TASKS.get(task_id)
     if task is None:
         raise InputError("Pick a task", "", "Choose the task to run on every row.")
     mapping = {spec.name: column for spec, column in zip(task.inputs, slots) if column}
     return batch.Spec(task.id, _targets(model, provider, revision, more), mapping, expected or "",
                       json_object(fixed, "Fixed inputs"), json_object(params, "Parameters"),
-                      int(concurrency or 4), bool(adaptive))
+                      int(concurrency or 4), bool(adaptive), int(bundle[0] or 1) if bundle and task.bundles else 1)
+
+
+def bundling_note() -> str:
+    """Which tasks and providers bundle rows, and why the others do not (from the registry and huggingface_hub)."""
+    tasks = [t for t in TASKS.values() if t.bundles]
+    named = {"custom": "a custom endpoint", "local": "the local backend"}
+    said = "; ".join(f"{t.label} on {', '.join(named.get(p, p) for p in batch.bundling_providers(t))}" for t in tasks)
+    return (f"📦 Rows per request (bundling): {said}: several rows go in one request (InferenceClient sends the list "
+            "and reads one answer per row), each row still its own run in your history. Other tasks send one row per "
+            "request: their InferenceClient call takes one input (text classification's keeps only the first answer "
+            "of a list, although hf-inference's pipeline takes one).")
 
 
 def guard_for(budget: Any, guard_state: Any) -> spend_guard.Guard:
@@ -172,19 +208,27 @@ def _buttons(state: str) -> tuple:
             gr.Button(interactive=paused), gr.Button(interactive=running or state == "paused"))
 
 
-def start_batch(owner_state: Any, session_token: str | None, budget: Any, guard_state: Any, file: Any, *fields,
-                request: gr.Request = None) -> tuple:
-    """Start (within the spend guard's budgets): (batch id, progress, bar, timer, buttons..., rows seen)."""
+def start_batch(owner_state: Any, session_token: str | None, budget: Any, guard_state: Any, copy: Any, file: Any,
+                *fields, request: gr.Request = None) -> tuple:
+    """Start (within the spend guard's budgets): (batch id, progress, bar, timer, buttons..., rows seen, the Hub
+    copy). Data loaded from the Hub (``copy`` names the file): its source goes into the batch's record, and the copy
+    is deleted once the batch holds the data."""
     token = handlers.request_token(None, session_token, request)
+    from_hub = isinstance(copy, dict) and copy.get("path") == _path(file)
     try:
         data, raw = _read(file)
         spec = spec_from(*fields)
+        if from_hub:
+            spec = replace(spec, source={k: v for k, v in copy.items() if k != "path"})
         job = batch.start(spec, data, owner_state, token, data_bytes=raw,
                           session=getattr(request, "session_hash", "") or "", guard=guard_for(budget, guard_state))
     except InputError as err:
-        return (gr.skip(), _error(err), "", gr.Timer(active=False), *_buttons("done"), gr.skip())
+        return (gr.skip(), _error(err), "", gr.Timer(active=False), *_buttons("done"), gr.skip(), gr.skip())
+    if from_hub:
+        forget_copy(copy)
     progress = job.progress()
-    return (job.id, progress.markdown(), progress.html(), gr.Timer(active=True), *_buttons(progress.state), None)
+    return (job.id, progress.markdown(), progress.html(), gr.Timer(active=True), *_buttons(progress.state), None,
+            None if from_hub else gr.skip())
 
 
 def _results_outputs(owner: ledger.Owner, batch_id: str) -> tuple:
@@ -320,10 +364,11 @@ def _api_owner(request: Any) -> tuple[str, dict[str, Any]]:
 
 def api_start(file_name: str, data: str, task: str, model: str, provider: str = "auto", revision: str = "main",
               mapping: str = "", expected: str = "", fixed: str = "", params: str = "", concurrency: int = 4,
-              base64: bool = False, request: gr.Request = None) -> dict:
+              base64: bool = False, bundle: int = 1, request: gr.Request = None) -> dict:
     """Start a batch. ``data`` is the file's content (text; ``base64=True`` for Parquet or zip), ``mapping`` a JSON
     object {task input: column} (empty: matched by name), ``expected`` the column of expected answers (empty:
-    guessed by name; "-" for none). Returns {"batch_id", "plan"}. The token is the Authorization header."""
+    guessed by name; "-" for none), ``bundle`` the rows per request of a task that bundles (feature extraction).
+    Returns {"batch_id", "plan"}. The token is the Authorization header."""
     import base64 as b64
 
     token, state = _api_owner(request)
@@ -336,7 +381,8 @@ def api_start(file_name: str, data: str, task: str, model: str, provider: str = 
         columns = json_object(mapping, "mapping") or batch.auto_map(chosen, dataset.columns)
         expected = "" if expected == "-" else (expected or batch.guess_expected(dataset.columns, columns))
         spec = batch.Spec(chosen.id, _targets(model, provider, revision, ""), columns, expected,
-                          json_object(fixed, "fixed"), json_object(params, "params"), int(concurrency))
+                          json_object(fixed, "fixed"), json_object(params, "params"), int(concurrency),
+                          bundle=int(bundle or 1))
         spec.check(dataset)
         plan = batch.plan(spec, dataset, owners.owner_of(state))
         job = batch.start(spec, dataset, state, token, data_bytes=raw)
@@ -376,6 +422,7 @@ def build(demo: gr.Blocks) -> None:
                 "and a batch that stops resumes where it stopped, without paying twice for a row.")
     owner_browser, owner = owners.browser_state(), gr.State()
     columns, batch_id, seen = gr.State([]), gr.State(), gr.State()  # seen: rows done when the results were read
+    hub_copy = gr.State(None, delete_callback=forget_copy)  # a Hub dataset's copy on disk: its path and source
     with gr.Row(equal_height=True):
         token = gr.Textbox(label="Hugging Face token", type="password", placeholder="hf_…", scale=2,
                            info="Kept on the server for this browser tab (and by a running batch until it ends).")
@@ -431,6 +478,9 @@ def build(demo: gr.Blocks) -> None:
             concurrency = gr.Slider(1, 32, value=4, step=1, label="Concurrency (requests at once, to start with)")
             adaptive = gr.Checkbox(True, label="Adaptive: halve on a rate limit (429) and honour Retry-After, "
                                                "then grow back slowly")
+            bundle = gr.Slider(1, batch.MAX_BUNDLE, value=DEFAULT_BUNDLE, step=1, label="Rows per request (bundling)",
+                               info="For a task that bundles (below); others send one row per request.")
+        gr.Markdown(bundling_note(), elem_classes=["batch-bundling"])
 
     gr.Markdown("### 3 · Run")
     plan_md = gr.Markdown("Upload a data file (or click an example) to see the plan.", elem_classes=["batch-plan"])
@@ -460,22 +510,22 @@ def build(demo: gr.Blocks) -> None:
         refresh_list = gr.Button("Refresh", size="sm", scale=0)
 
     private = dict(api_visibility="private", show_progress="hidden")
-    fields = [task, model, provider, revision, more, *slots, expected, fixed, params, concurrency, adaptive]
+    fields = [task, model, provider, revision, more, *slots, expected, fixed, params, concurrency, adaptive, bundle]
     buttons = [start, pause_btn, resume_btn, cancel_btn]
     shown = [progress, bar, timer, *buttons, table, checks, confusion, seen]
 
     demo.load(owners.load, owner_browser, [owner_browser, owner], **private).then(batch_choices, owner, mine, **private)
     file.change(load_file, [file, task], [preview, info, columns, *slots, expected], **private)
     hub_fields = [hub_repo, hub_config, hub_split, hub_path, hub_revision]
-    gr.on([hub_load.click, *(box.submit for box in hub_fields)], load_hub, [session_token, *hub_fields],
-          [file, hub_note], api_visibility="private", show_progress="minimal")
+    gr.on([hub_load.click, *(box.submit for box in hub_fields)], load_hub, [session_token, *hub_fields, hub_copy],
+          [file, hub_note, hub_copy], api_visibility="private", show_progress="minimal")
     task.input(default_model, task, model, **private)
     task.change(choose_task, [task, columns], slots, **private)
     gr.on([file.change, task.change, model.change, provider.change, more.change, expected.change, concurrency.change,
-           *(s.change for s in slots)], check_plan, [owner, budget, guard, file, *fields], plan_md,
+           bundle.change, *(s.change for s in slots)], check_plan, [owner, budget, guard, file, *fields], plan_md,
           trigger_mode="always_last", **private)
-    start.click(start_batch, [owner, session_token, budget, guard, file, *fields],
-                [batch_id, progress, bar, timer, *buttons, seen],
+    start.click(start_batch, [owner, session_token, budget, guard, hub_copy, file, *fields],
+                [batch_id, progress, bar, timer, *buttons, seen, hub_copy],
                 **private).then(batch_choices, [owner, batch_id], mine, **private)
     timer.tick(tick, [owner, batch_id, seen], shown, **private)
     pause_btn.click(pause, [owner, batch_id, seen], shown, **private)
