@@ -16,8 +16,10 @@ The lines hold anonymous tickets only (no token, no input): process-wide, like `
 
 from __future__ import annotations
 
+import contextvars
 import importlib.util
 import os
+import queue
 import sys
 import threading
 import time
@@ -26,7 +28,7 @@ from typing import Iterator
 import gradio as gr
 
 __all__ = ["DEFAULT_MAX_CONCURRENCY", "max_concurrency", "ConcurrentBlocks", "Line", "Ticket", "LOCAL_ENGINE",
-           "in_line"]
+           "in_line", "Prefetched", "skip_absent_matplotlib"]
 
 DEFAULT_MAX_CONCURRENCY = 64
 
@@ -146,3 +148,48 @@ def in_line(ahead: int) -> str:
     if not ahead:
         return "⏳ Your turn at the local engine…"
     return f"⏳ In line for the local engine: {ahead} ahead of you"
+
+
+class Prefetched:
+    """``source`` iterated on a thread of its own from now on (in a copy of the caller's context, so its context
+    variables, such as the exchange capture's, hold throughout), its items read in order through this iterator.
+
+    A chat handler starts its stream this way before showing "waiting for the first token": the request goes out at
+    once, instead of after the page has drawn the wait (a round of Gradio's processing, which with many people
+    starting at once comes late). ``close()`` (the person stopped, or the handler ended) makes the thread stop after
+    the item it is waiting for and close ``source``, as closing it directly would."""
+
+    _DONE = object()
+
+    def __init__(self, source: Iterator, name: str = "prefetch") -> None:
+        self._items: queue.SimpleQueue = queue.SimpleQueue()
+        self._stop = threading.Event()
+        context = contextvars.copy_context()
+        threading.Thread(target=context.run, args=(self._pump, source), name=name, daemon=True).start()
+
+    def _pump(self, source: Iterator) -> None:
+        try:
+            for item in source:
+                self._items.put((item, None))
+                if self._stop.is_set():
+                    break
+        except BaseException as exc:  # noqa: BLE001 - raised again on the reader's side
+            self._items.put((self._DONE, exc))
+            return
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
+        self._items.put((self._DONE, None))
+
+    def __iter__(self) -> Iterator:
+        while True:
+            item, error = self._items.get()
+            if item is self._DONE:
+                if error is not None:
+                    raise error
+                return
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()

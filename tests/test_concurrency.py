@@ -107,3 +107,41 @@ def test_gradio_s_matplotlib_import_on_every_event_step_fails_at_once_when_it_is
     assert sys.modules["matplotlib"] is None
     with pytest.raises(ImportError):
         import matplotlib  # noqa: F401
+
+
+def test_a_prefetched_stream_starts_at_once_keeps_its_context_and_stops_when_closed():
+    """A chat's stream is read on its own thread from the moment it is made (its request goes out while the page
+    draws the wait), in the caller's context (the exchange capture is a context variable), and closing it closes the
+    stream after the piece it is waiting for."""
+    import contextvars
+    import threading
+
+    from playground.concurrency import Prefetched
+
+    who = contextvars.ContextVar("who", default="nobody")
+    started, closed, release = threading.Event(), threading.Event(), threading.Event()
+
+    def source():
+        started.set()
+        try:
+            for i in range(100):
+                yield f"{who.get()} {i}"
+                release.wait(5)
+        finally:
+            closed.set()
+
+    who.set("alice")
+    stream = Prefetched(source())
+    assert started.wait(5)  # running before anyone reads it
+    items = iter(stream)
+    assert next(items) == "alice 0"
+    stream.close()
+    release.set()
+    assert closed.wait(5)  # stopped after the piece it was waiting for, not after all 100
+
+    def failing():
+        yield 1
+        raise ValueError("the provider broke")
+
+    with pytest.raises(ValueError, match="broke"):
+        list(Prefetched(failing()))

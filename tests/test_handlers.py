@@ -24,18 +24,35 @@ def test_gradio_hands_its_progress_tracker_to_every_non_chat_run_handler():
         assert len(filled) == len(names)
 
 
+def _chat_steps(text: str):
+    from tests.conftest import TOKEN
+
+    task = TASKS["chat-completion"]
+    return handlers.run_chat(task, TOKEN, "together", "", "", "meta-llama/Llama-3.1-8B-Instruct", "main", [],
+                             {"text": text, "files": []}, *[None] * (len(task.inputs) - 1 + len(task.params)), "")
+
+
+def test_a_chat_request_goes_out_while_the_page_draws_the_wait(fake):
+    """The request is sent when the handler starts, not after Gradio has drawn "waiting for the first token" (a round
+    of its processing, which comes late when many people start at once)."""
+    import time
+
+    steps = _chat_steps("Sent at once?")
+    assert "Waiting for the first token" in next(steps)[2]  # the page is drawing this; the handler is paused
+    deadline = time.monotonic() + 10
+    while not [r for r in fake.received if r.path.endswith("/chat/completions")] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [r for r in fake.received if r.path.endswith("/chat/completions")], "the request waited for the page"
+    assert list(steps)[-1][2].startswith("✅")
+
+
 def test_a_streamed_reply_never_asks_gradio_to_rebuild_an_output(fake):
     """Every step of a chat stream gives plain values. A prop update (``gr.skip()``, ``gr.update``) makes Gradio build
     a new component for that output on each step (a Code block for the raw exchange), which 50 people streaming at
     once pay for in their first tokens."""
     from gradio.utils import is_prop_update
 
-    from tests.conftest import TOKEN
-
-    task = TASKS["chat-completion"]
-    steps = list(handlers.run_chat(task, TOKEN, "together", "", "", "meta-llama/Llama-3.1-8B-Instruct", "main", [],
-                                   {"text": "The capital of France?", "files": []},
-                                   *[None] * (len(task.inputs) - 1 + len(task.params)), ""))
+    steps = list(_chat_steps("The capital of France?"))
     assert len(steps) >= 3 and steps[-1][2].startswith("✅"), steps[-1][2]  # waiting, streaming…, the reply
     for step in steps:
         assert not [value for value in step if is_prop_update(value)], step
