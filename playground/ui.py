@@ -380,6 +380,8 @@ def _build_tab(task: Task, header: list[gr.components.Component], session_token:
     # The named API endpoint is declared once, on its own route (``_build_endpoints``): the page's Run is private,
     # and named apart (Gradio names an event after its function, and would take the endpoint's name).
     private = dict(api_name=f"{task.api_name}_in_tab", api_visibility="private", show_progress="minimal")
+    if chat:  # its inputs preprocessed in one step, in the handler's thread (many people start chats at once)
+        fn, private = concurrency.preprocessed_in_one_step(fn, event_inputs), {**private, "preprocess": False}
     runs = [gr.on(triggers, fn, event_inputs, event_outputs, **private)]
     # the spend guard asked instead of running: "Run anyway" sends the run once, whatever the budgets
     anyway = run_anyway.click(spend_guard.approve, guard, None, api_visibility="private").then(
@@ -646,9 +648,14 @@ def _build_endpoints(demo: gr.Blocks, mcp: bool = False) -> None:
                 params = [_param_component(spec) for spec in task.params]
                 extra, status, raw = _extra_field(), _status_field(), _raw_field()
                 outputs = [history, message] if task.renderer == "chat" else [RENDERERS[task.renderer].component()]
-                gr.on([], handlers.handler_for(task),
-                      [*header, model, revision, *inputs, *params, extra, *advanced, session_token, owner, guard],
-                      [*outputs, status, raw], api_name=task.api_name, show_progress="minimal")
+                fn = handlers.handler_for(task)
+                event_inputs = [*header, model, revision, *inputs, *params, extra, *advanced, session_token, owner,
+                                guard]
+                one_step = {}
+                if task.renderer == "chat":  # as on the page: its inputs preprocessed in one step
+                    fn, one_step = concurrency.preprocessed_in_one_step(fn, event_inputs), {"preprocess": False}
+                gr.on([], fn, event_inputs, [*outputs, status, raw], api_name=task.api_name, show_progress="minimal",
+                      **one_step)
         if mcp:
             mcp_tools.register(demo)
 

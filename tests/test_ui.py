@@ -251,3 +251,34 @@ def test_the_page_runs_are_private_and_the_endpoints_are_the_api_routes(app):
     assert sorted(tasks) == sorted(t.api_name for t in TASKS.values())
     assert {fn.page for fn in tasks.values()} == {"api"}
     assert all(fn.fn.__name__ == name for name, fn in tasks.items())
+
+
+def test_a_chat_s_inputs_reach_it_preprocessed_in_one_step(client, fake, app):
+    """A chat's Run takes its inputs preprocessed by the handler in one step (``preprocess=False``: Gradio's one
+    thread hop per input held every chat back when many started at once). The values are those Gradio's own
+    preprocessing gives: the image attached to the first turn is a file path, the history sent back on the second
+    turn carries it and the reply, and a number is a number."""
+    chat_fns = [fn for fn in app.fns.values() if fn.api_name in ("chat_completion", "chat_completion_in_tab")]
+    assert len(chat_fns) >= 2 and not any(fn.preprocess for fn in chat_fns)
+    task = TASKS["chat-completion"]
+    history, box, status, raw = client.predict(token=TOKEN, provider="together", model="Qwen/Qwen2.5-VL-7B-Instruct",
+                                               api_name="/chat_completion", **api_inputs(task, 2))
+    assert status.startswith("✅"), status
+    from gradio_client import handle_file
+
+    for message in history:  # a client sends files as files: gradio_client gave them back as local paths
+        for part in message["content"] if isinstance(message["content"], list) else []:
+            if part.get("type") == "file":
+                part["file"] = handle_file(part["file"])
+    before = len(fake.received)
+    history, box, status, raw = client.predict(token=TOKEN, provider="together", model="Qwen/Qwen2.5-VL-7B-Instruct",
+                                               history=history, message={"text": "And its colours?", "files": []},
+                                               max_tokens=64, api_name="/chat_completion")
+    assert status.startswith("✅"), status
+    sent = [json.loads(r.body) for r in fake.received[before:] if r.path.endswith("/chat/completions")][-1]
+    first, reply, second = sent["messages"][-3:]
+    assert [m["role"] for m in (first, reply, second)] == ["user", "assistant", "user"]
+    assert any(p.get("type") == "image_url" and p["image_url"]["url"].startswith("data:image/png;base64,")
+               for p in first["content"])  # the file of the first turn, read from its path again
+    assert "I see 1 image" in json.dumps(reply) and second["content"] == "And its colours?"
+    assert sent["max_tokens"] == 64 and isinstance(sent["max_tokens"], int)
