@@ -30,7 +30,7 @@ from typing import Any
 
 import gradio as gr
 
-from . import capture, handlers, ledger, owners, run_cards, service, spend_guard
+from . import capture, compare, handlers, ledger, owners, run_cards, service, spend_guard
 from .errors import InputError
 from .ledger import MEDIA_KEY
 from .renderers import RENDERERS
@@ -415,8 +415,6 @@ def blind_step(task_id: str, inputs: dict[str, Any], targets: list[dict[str, Any
     """A blind comparison step: the task's ``inputs`` sent to each of ``targets`` (2 to ``compare.MAX_PANES``,
     ``TARGET_FIELDS`` each); ``run_ids``: its recorded comparison's runs, in target order (none yet: typed in).
     Raises ValueError naming the fix."""
-    from . import compare
-
     if not compare.MIN_PANES <= len(targets) <= compare.MAX_PANES:
         raise ValueError(f"A blind comparison needs {compare.MIN_PANES} to {compare.MAX_PANES} targets "
                          f"(it has {len(targets)}): one a line, `model` or `model @ provider`.")
@@ -475,8 +473,6 @@ def _pane_step(step: dict[str, Any], i: int) -> dict[str, Any]:
 
 
 def _pane_target(target: dict[str, Any], params: tuple = ()):
-    from . import compare
-
     return compare.PaneTarget(target["model"], target.get("provider") or "auto", target.get("endpoint_url") or "",
                               target.get("revision") or "main", params)
 
@@ -485,8 +481,6 @@ def blind_ballot(task: Task, targets: list, runs: dict[int, Any], readonly: bool
     """What the stage shows of a blind step and votes on: Compare's comparison (``compare.blind_comparison``, letters
     in shuffled order) and each letter's rendered output. ``readonly``: a shared deck's reader (no vote, names
     shown)."""
-    from . import compare
-
     order = compare.blind_order(len(targets))
     empty = RENDERERS[task.renderer].empty
     return {"task": task.id, "comparison": compare.blind_comparison(task, targets, order, runs),
@@ -494,10 +488,12 @@ def blind_ballot(task: Task, targets: list, runs: dict[int, Any], readonly: bool
             "revealed": readonly, "id": uuid.uuid4().hex}
 
 
-def _blind_caption(task: Task, step: dict[str, Any], where: str, ballot: bool = True) -> str:
+def _blind_caption(task: Task, step: dict[str, Any], where: str, ballot: bool = True, hidden: bool = True) -> str:
+    """``ballot``: the vote keys are said; ``hidden``: the names are (a shared deck's reader sees them)."""
     n = len(step["targets"])
     keys = f" · {vote_help(n)}" if ballot else ""
-    return f"**{task.label}** · blind comparison of {n} targets (names hidden until the vote) · {where}{keys}"
+    names = " (names hidden until the vote)" if hidden else ""
+    return f"**{task.label}** · blind comparison of {n} targets{names} · {where}{keys}"
 
 
 def _blind_ready(task: Task, card: dict[str, Any], step: dict[str, Any]) -> Shown:
@@ -525,8 +521,6 @@ def _blind_recorded(store: ledger.Ledger, owner: ledger.Owner, step: dict[str, A
                    "this blind step was typed in for the deck and has never been recorded")
         shown.caption = f"⚠️ {_blind_caption(task, step, f'{failed}{missing}, so there is no recording to show', False)}"
         return shown
-    from . import compare
-
     runs = {}
     for i, (card, run) in enumerate(cards):
         result = run_cards.result_of(card)
@@ -536,9 +530,7 @@ def _blind_recorded(store: ledger.Ledger, owner: ledger.Owner, step: dict[str, A
     shown.ballot = blind_ballot(task, [r.target for r in runs.values()], runs, readonly)
     shown.mode = "fallback" if why else "recorded"
     where = recorded_on(cards[0][1]) + (f"; {what}: {why}" if why else "")
-    shown.caption = ("⚠️ " if why else "⏺️ ") + _blind_caption(task, step, where, not readonly)
-    if readonly:
-        shown.caption = shown.caption.replace(" (names hidden until the vote)", "")
+    shown.caption = ("⚠️ " if why else "⏺️ ") + _blind_caption(task, step, where, not readonly, not readonly)
     return shown
 
 
@@ -547,8 +539,6 @@ def _blind_live(store: ledger.Ledger, owner_state: Any, step: dict[str, Any], to
     """A blind step run again now: every target at once through Compare's run (``compare.run_all``: the one service
     path, one comparison, source "deck"). When a pane fails or is held back and the step has a recording, the
     recording, labelled so; with none, the panes as they came (a failed pane says so when the names are revealed)."""
-    from . import compare
-
     task, owner = TASKS[step["task"]], owners.owner_of(owner_state)
     k, inputs, targets = len(task.inputs), None, []
     for i, target in enumerate(step["targets"]):
@@ -629,8 +619,6 @@ def blind_view(ballot: dict[str, Any] | None) -> list[Any]:
     """A blind step's part of the stage: the ballot (its panes are drawn from it), the vote row, one vote button per
     letter (``compare.MAX_PANES``, the ballot's shown), and the reveal (empty until the vote; for a shared deck's
     reader, why there is no vote)."""
-    from . import compare
-
     n = len(ballot["outputs"]) if ballot else 0
     voting = bool(ballot) and not ballot["readonly"] and not ballot["comparison"].get("voted")
     note = READONLY_VOTE if ballot and ballot["readonly"] else ""
@@ -656,8 +644,6 @@ def pane_titles(ballot: dict[str, Any]) -> list[str]:
 def vote(owner_state: Any, share_id: str | None, ballot: dict[str, Any] | None, choice: str) -> list[Any]:
     """A vote key on a blind step: stored as Compare stores a blind vote (``compare.record_vote``: the ledger's votes,
     counted in Compare's leaderboard), then the names revealed. Returns (ballot, vote row, reveal)."""
-    from . import compare
-
     if share_id:
         raise gr.Error("Read-only link: readers cannot vote (votes are cast on the presenter's stage).")
     if not ballot or ballot.get("readonly"):

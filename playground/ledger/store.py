@@ -585,9 +585,12 @@ class Ledger:
 
     def _write(self, batch: list[_Queued]) -> None:
         rows = []
+        from huggingface_hub import get_token
+
+        machine = get_token() or ""  # read once a batch, not once a run (it reads the token file each time)
         for item in batch:
             try:
-                rows.append(row_of(item.result, item.run_id, item.started_ms, item.notes, _secrets(item.result)))
+                rows.append(row_of(item.result, item.run_id, item.started_ms, item.notes, _secrets(item.result, machine)))
             except Exception:  # a value the converter cannot read: that run alone is lost, and logged
                 log.exception("ledger: run %s could not be turned into a record", item.run_id)
                 self._lose(1)
@@ -1149,10 +1152,9 @@ def _link(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
                                               set_={"linked_ms": insert.excluded.linked_ms}), rows)
 
 
-def _secrets(result: Any) -> tuple[str, ...]:
-    """Every token the run may have sent (as ``service._secrets``): the typed one and the environment's."""
-    from huggingface_hub import get_token
-
+def _secrets(result: Any, machine: str) -> tuple[str, ...]:
+    """Every token the run may have sent (as ``service._secrets``): the typed one and the machine's (``machine``,
+    ``huggingface_hub.get_token()``)."""
     target = getattr(result.request, "target", None)
     typed = (getattr(target, "token", None) or "").strip()
-    return tuple(s for s in {typed, get_token() or ""} if s)
+    return tuple(s for s in {typed, machine} if s)

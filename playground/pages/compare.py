@@ -22,7 +22,7 @@ from ..renderers import RENDERERS
 from ..service import CUSTOM
 from ..tasks import TASKS, Task
 
-__all__ = ["build", "DEFAULT_TASK", "linked", "linked_count", "layout_of"]
+__all__ = ["build", "DEFAULT_TASK", "linked", "linked_count", "layout_of", "filled"]
 
 DEFAULT_TASK = "text-classification"
 PRIVATE = dict(api_visibility="private")
@@ -50,7 +50,7 @@ def linked_count(link: dict[str, Any] | None) -> Any:
     return (link or {}).get("n") or gr.skip()
 
 
-def _filled(component: gr.components.Component, value: Any) -> gr.components.Component:
+def filled(component: gr.components.Component, value: Any) -> gr.components.Component:
     """``component`` holding ``value`` from the start, as if given to its constructor (files moved to the cache)."""
     from gradio.processing_utils import move_files_to_cache
     from pydantic import BaseModel
@@ -112,8 +112,8 @@ def _build_pane(task: Task, i: int, link: dict[str, Any], blind: bool, session_t
             raw = gr.Code(recorded["raw"] if recorded else None, language="json", label="Raw exchange", max_lines=30)
     if recorded:
         for component, value in zip(params, recorded["values"][4:-1]):
-            _filled(component, value)
-        _filled(output, recorded["output"])
+            filled(component, value)
+        filled(output, recorded["output"])
     if not editable:  # a snapshot: read-only
         for component in (model, provider, endpoint, revision, *params, extra):
             component.interactive = False
@@ -162,7 +162,7 @@ def _shared_inputs(task: Task, link: dict[str, Any]) -> list[gr.components.Compo
         if spec.name in link.get("inputs", {}) and isinstance(component, gr.Textbox):
             component.value = link["inputs"][spec.name]
     for component, value in zip(inputs, link.get("values") or []):  # a reopened comparison's shared inputs
-        _filled(component, value)
+        filled(component, value)
         component.interactive = False if link.get("readonly") else component.interactive
     if task.examples and not link.get("readonly"):
         gr.Examples([list(e) for e in task.examples], inputs=inputs, label="Examples (one click)")
@@ -180,7 +180,7 @@ def _build_views(task: Task, n: int, exchange_label: str, link: dict[str, Any]
     providers = gr.Dataframe(every, label="All providers of pane 1's model", interactive=False, wrap=True,
                              visible=every is not None, elem_classes=["compare-providers"])
     for component, value in zip(diffs, link.get("diffs") or []):
-        _filled(component, value)
+        filled(component, value)
     return diffs, exchange, providers
 
 
@@ -239,7 +239,7 @@ def _build_chat(task: Task, n: int, link: dict[str, Any], header: list, session_
     with gr.Accordion("Tools and structured output", open=False):
         extras = [ui._input_component(spec) for spec in task.inputs[2:]]
     for component, value in zip([system, *extras], (link.get("values") or [])[1:]):  # a reopened chat's own
-        _filled(component, value)
+        filled(component, value)
         component.interactive = editable and component.interactive
     kept = gr.State()  # the panes the spend guard held back, and their message
     chat = gr.State(link.get("chat"))  # the chat comparison the turns belong to (a reopened one's, to go on)

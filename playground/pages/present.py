@@ -23,6 +23,7 @@ from typing import Any
 from .. import compare, decks, owners, pickers
 from ..renderers import RENDERERS
 from ..tasks import TASKS
+from .compare import filled
 
 __all__ = ["build", "KEYS_JS", "CSS"]
 
@@ -121,8 +122,6 @@ def _stage() -> tuple[gr.Column, list[gr.components.Component], dict[str, gr.But
 def _blind() -> tuple[gr.State, dict[str, Any]]:
     """A blind step's part of the stage (``decks.blind_view``'s order): its ballot, whose lettered panes are drawn
     when it changes, the vote row (a button per letter, tie, all bad: each with its key) and the reveal."""
-    from .compare import _filled
-
     ballot = gr.State()
 
     @gr.render(inputs=[ballot], triggers=[ballot.change])
@@ -134,7 +133,7 @@ def _blind() -> tuple[gr.State, dict[str, Any]]:
             for title, output in zip(decks.pane_titles(shown), shown["outputs"]):
                 with gr.Column(min_width=240, elem_classes=["present-blind-pane"]):
                     gr.Markdown(title, elem_classes=["present-blind-title"])
-                    _filled(renderer.component(), output)
+                    filled(renderer.component(), output)
 
     with gr.Column(visible=False, elem_classes=["present-vote"]) as row:
         gr.Markdown("**Vote with a key:** the letter of the better one (**A**, **B**…) · **T**: a tie · **X**: all "
