@@ -267,10 +267,12 @@ def build(demo: gr.Blocks) -> None:
 
     show.click(decks.present, [*where, offline], [*modes, *stage_out], **PRIVATE)
     buttons["exit"].click(decks.leave, share_id, modes, **PRIVATE)
+    # → pressed again while the last step is still landing is kept and run after it (Gradio's default, "once", drops
+    # it: the counter already shows the new step a moment before the event completes)
     buttons["prev"].click(lambda o, d, s, p, r: decks.go(o, d, s, p, -1, r), [*where, position, offline], stage_out,
-                          **PRIVATE)
+                          trigger_mode="always_last", **PRIVATE)
     buttons["next"].click(lambda o, d, s, p, r: decks.go(o, d, s, p, 1, r), [*where, position, offline], stage_out,
-                          **PRIVATE)
+                          trigger_mode="always_last", **PRIVATE)
     buttons["recorded"].click(decks.show_recording, [*where, position], stage_out, **PRIVATE)
     ballot, vote_row, *_, reveal = shown[-5 - compare.MAX_PANES:-2]  # decks.blind_view's
     for choice in decks.VOTE_KEYS:
