@@ -5,7 +5,8 @@ The hierarchy::
     PlaygroundError            (kind, title, message, fix, status, retry_after)
      ├── InputError            bad input: empty text, not an image/audio, parameters that do not parse
      ├── AuthError             401: missing or invalid token
-     ├── AccessError           403: gated or private model (or dataset), or a token without the permission
+     ├── AccessError           403: gated or private model (or dataset), or a token without the permission;
+     │                         a gated one is this whether the Hub said 401 (no token) or 403 (no access)
      ├── NotFoundError         404: model, dataset or revision not on the Hub, or not served by that provider
      ├── ValidationError       422 (and 400): what the server said about the request
      ├── RateLimitError        429: rate limited, with Retry-After when given
@@ -298,6 +299,8 @@ def _translate(exc: BaseException, *, model: str, provider: str, local_available
             "Pick a branch, tag or commit from the Revision list, or type main.",
             status=404,
         )
+    if isinstance(exc, GatedRepoError):  # before RepositoryNotFoundError, its parent class
+        return _gated(exc, f"The model {model or '(no id)'}", model_page)
     if isinstance(exc, RepositoryNotFoundError):  # the Hub answers 404 (or 401) for missing and private repos
         return NotFoundError(
             f"Model '{model}' not found on the Hub",
@@ -412,6 +415,21 @@ def _translate(exc: BaseException, *, model: str, provider: str, local_available
     return PlaygroundError(f"Unexpected error: {type(exc).__name__}", str(exc), "Please report this with the raw exchange.")
 
 
+def _gated(exc: GatedRepoError, repo: str, page: str) -> AccessError:
+    """A gated repo (a model or a dataset, named in ``repo``) that the Hub would not open: 401 when no token was
+    sent, 403 when the token's account has no access. ``huggingface_hub`` raises GatedRepoError for both (the Hub's
+    ``X-Error-Code: GatedRepo``), a subclass of RepositoryNotFoundError: asked first, it is never "not found"."""
+    status = exc.response.status_code if exc.response is not None else None
+    return AccessError(
+        f"{repo} is gated: {'this token has no access' if status == 403 else 'no token was given'}",
+        _server_message(exc),
+        f"Request access at {page or 'its Hub page'} (accept its terms), then paste a token of the account that has "
+        f"access in the token box (a fine-grained token needs 'Read access to contents of all public gated repos you "
+        f"can access').",
+        status=status,
+    )
+
+
 def _translate_dataset(exc: BaseException, *, repo: str, revision: str) -> PlaygroundError:
     """A Hub dataset that could not be read (its file list, one of its files): the same kinds as a model's
     failures, worded for a dataset and its page. Failures that are not the Hub's own go through ``_translate``."""
@@ -422,14 +440,7 @@ def _translate_dataset(exc: BaseException, *, repo: str, revision: str) -> Playg
         return NotFoundError(f"Revision '{revision}' does not exist for the dataset {repo}", said,
                              f"Type a branch, tag or commit of the dataset (see {page}/tree/main), or main.", status=404)
     if isinstance(exc, GatedRepoError):
-        return AccessError(
-            f"The dataset {repo} is gated: {'this token has no access' if status == 403 else 'no token was given'}",
-            said,
-            f"Request access at {page} (accept its terms), then paste a token of the account that has access in the "
-            f"token box (a fine-grained token needs 'Read access to contents of all public gated repos you can "
-            f"access').",
-            status=status,
-        )
+        return _gated(exc, f"The dataset {repo}", page)
     if isinstance(exc, RepositoryNotFoundError):
         return NotFoundError(
             f"Dataset '{repo}' not found on the Hub", said,

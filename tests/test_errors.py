@@ -62,6 +62,37 @@ def test_gated_model_links_to_its_page(fake):
     assert "https://huggingface.co/meta-llama/Llama-3.1-8B-Instruct" in err.fix
 
 
+GATED = "meta-llama/Llama-3.1-8B-Instruct"  # gated (manual approval) on the fake Hub
+NO_GATE = "hf_nogate" + "g" * 28  # a token whose account has no access to gated models
+
+
+@pytest.mark.parametrize("token, status, words", [(None, 401, "no token was given"),
+                                                  (NO_GATE, 403, "this token has no access")])
+def test_a_gated_model_is_said_to_be_gated_not_missing(fake, token, status, words):
+    """The Hub refuses a gated model with ``X-Error-Code: GatedRepo`` (401 without a token, 403 for a token without
+    access); huggingface_hub raises GatedRepoError, a RepositoryNotFoundError: it must not read "not found"."""
+    from playground import hub
+
+    fake.refuse_gated_info()
+    hub.clear_cache()
+    try:
+        with pytest.raises(errors.AccessError) as caught:  # the model lookup of the pickers (summary, preflight)
+            hub.model_summary(GATED, token=token)
+        # and a run pinned to a revision (the service resolves it on the Hub before any inference call)
+        run = service.run(RunRequest("chat-completion", GATED, {"messages": [{"role": "user", "content": "hi"}]},
+                                     revision="v1.0", target=Target("hf-inference", token=token, retry=NO_RETRY)))
+    finally:
+        hub.clear_cache()
+    assert run.exchanges[0].response_headers["x-error-code"] == "GatedRepo"
+    for err in (caught.value, run.error):
+        assert type(err) is errors.AccessError and err.status == status, err
+        text = err.display()
+        assert f"{GATED} is gated: {words}" in err.title and "not found" not in text.lower()
+        assert f"Request access at https://huggingface.co/{GATED}" in err.fix
+        assert "Read access to contents of all public gated repos" in err.fix  # a fine-grained token's permission
+        assert NO_GATE not in text
+
+
 def _http_error(status: int):
     import httpx2
     from huggingface_hub.errors import HfHubHTTPError

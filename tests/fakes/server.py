@@ -12,6 +12,8 @@ Faults on demand:
   (only those sent with ``token`` when given). Besides an HTTP status, ``status`` may be ``"close"`` (drop the
   connection), ``"reset"`` (TCP reset) or ``"sleep"`` (answer 200 after ``headers["seconds"]``); a streamed
   body may yield ``CUT`` to drop the connection midway (see ``cut_stream``);
+- ``refuse_gated_info()``: a gated model's info is refused (401/403 ``X-Error-Code: GatedRepo``) to whoever has no
+  access, as its auth check always is;
 - ``chaos(latency_s, fault_rate, fault)``: every router call waits ``latency_s``, and a seeded ``fault_rate``
   share of them answers ``fault`` instead (benchmarks).
 
@@ -482,6 +484,7 @@ class FakeState:
     in_flight: int = 0  # router calls being answered now
     peak_in_flight: int = 0  # the most at once since the last reset
     sign_callers: bool = False
+    gated_info: bool = False  # ``refuse_gated_info``: a gated model's info is refused to whoever has no access
 
 
 def caller_mark(token: str) -> str:
@@ -622,14 +625,16 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(404, {"content-type": "application/json", "x-error-code": "RepoNotFound",
                                     "x-error-message": "Repository not found"},
                               json.dumps({"error": "Repository not found"}).encode())
+        # a gated model: no token is 401, a token that has no access 403, as the Hub answers its auth check (and,
+        # with ``refuse_gated_info``, its info, refs and commits)
+        refused = (401 if not authorized else 403 if auth.removeprefix("Bearer ").startswith("hf_nogate") else None
+                   ) if info["gated"] else None
+        if refused and (what == "auth-check" or self.state.gated_info):
+            return self._gated(refused, model_id)
+        if what == "auth-check":
+            return ok({})
         if what == "refs":
             return ok(refs(model_id))
-        if what == "auth-check":  # a gated model: no token is 401, a token that has no access 403, as the Hub
-            if info["gated"] and not authorized:
-                return self._gated(401, model_id)
-            if info["gated"] and auth.removeprefix("Bearer ").startswith("hf_nogate"):
-                return self._gated(403, model_id)
-            return ok({})
         if what in ("commits", "revision"):
             sha = resolve(model_id, revision or "main")
             if sha is None:
@@ -690,7 +695,10 @@ class _Handler(BaseHTTPRequestHandler):
         return self._send(200, headers, data)
 
     def _gated(self, status: int, model_id: str) -> None:
-        message = (f"Access to model {model_id} is restricted and you are not in the authorized list. "
+        """The Hub's refusal of a gated model: its status, ``X-Error-Code: GatedRepo`` and its words for each."""
+        message = (f"Access to model {model_id} is restricted. You must have access to it and be authenticated to "
+                   f"access it. Please log in." if status == 401 else
+                   f"Access to model {model_id} is restricted and you are not in the authorized list. "
                    f"Visit https://huggingface.co/{model_id} to ask for access.")
         self._send(status, {"content-type": "application/json", "x-error-code": "GatedRepo", "x-error-message": message},
                    json.dumps({"error": message}).encode())
@@ -794,6 +802,7 @@ class FakeHF:
             self.state.scripts.clear()
             self.state.latency_s, self.state.fault_rate, self.state.fault = 0.0, 0.0, None
             self.state.peak_in_flight, self.state.sign_callers = self.state.in_flight, False
+            self.state.gated_info = False
 
     @property
     def received(self) -> list[Received]:
@@ -803,6 +812,12 @@ class FakeHF:
     def peak_in_flight(self) -> int:
         """The most router calls answered at once since the last ``reset``."""
         return self.state.peak_in_flight
+
+    def refuse_gated_info(self, on: bool = True) -> None:
+        """Until the next ``reset``, a gated model's info, revisions, refs and commits are refused as its files are
+        (401 ``GatedRepo`` without a token, 403 for a token without access), as the Hub has answered for gated repos
+        (``GET /api/models/{id}/revision/main``: "Cannot access gated repo"); otherwise they are public, as usual."""
+        self.state.gated_info = on
 
     def sign_callers(self, on: bool = True) -> None:
         """Name each answer's token in ``x-fake-caller`` (``caller_mark``), until the next ``reset``."""
