@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from . import concurrency, owners, public_mode, service, signin, snippets, spend_guard
+from . import concurrency, owners, pickers, public_mode, service, signin, snippets, spend_guard
 from .errors import AnswerShapeError, InputError, PlaygroundError
 from .params import parse_values
 from .reliability import HEALTH, RetryPolicy
@@ -43,17 +43,25 @@ STREAM_UPDATE_S = 0.05
 CONTINUE_PROMPT = "Continue exactly where your last reply stopped, without repeating anything."
 
 
-def token_kept(check):
-    """The handler of the token box's events, around ``check`` (the token line's report on the token).
+def token_kept(check, provider_follows: bool = False):
+    """The handler of the token box's events, around ``check`` (the token line's report on the token; given the
+    ``gr.Request`` too when it takes a ``request``: ``signin.token_typed``).
 
     The page never sends the box's value as the box's own: ``ui`` sends it in a carrier that this handler empties
     in the same event, and keeps the token in the tab's session state (a ``gr.State``, held on the server). So the
     value is in no component that Gradio keeps or serves again (the session's deep-link state, the run history and
-    its replays). Returns (session token, emptied carrier, *check's outputs)."""
+    its replays). With ``provider_follows``, the event also takes the provider picker's value and whether the person
+    picked it, and moves it as ``pickers.provider_after_token`` says (the line says so). Returns (session token,
+    emptied carrier, *check's outputs[, the provider picker])."""
+    takes_request = "request" in inspect.signature(check).parameters
 
-    def kept(_box, token):
+    def kept(_box, token, provider=None, picked=None, request: gr.Request = None):
         token = (token or "").strip() or None
-        return token, "", *check(token)
+        line, *rest = check(token, request=request) if takes_request else check(token)
+        if not provider_follows:
+            return token, "", line, *rest
+        note, provider = pickers.provider_after_token(token, provider, picked)
+        return token, "", f"{line}\n\n{note}" if note else line, *rest, provider
 
     return kept
 

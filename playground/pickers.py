@@ -30,6 +30,8 @@ __all__ = [
     "revision_note",
     "token_status",
     "token_typed",
+    "provider_after_token",
+    "SWITCHED_TO_AUTO",
     "providers_markdown",
     "revision_options",
     "search_handler",
@@ -47,6 +49,8 @@ PIN_NOTE = (
 )
 NO_TOKEN = ("No token: runs go to the **local backend** on this machine. Paste a token to use Inference "
             "Providers.")
+SWITCHED_TO_AUTO = ("↪️ Provider switched from Local to **auto**: runs now go to Inference Providers (auto); pick "
+                    "Local to keep running on this machine.")
 OWN_ACCOUNT = ("(my own account)", "")
 _FULL_TOKEN = re.compile(r"^hf_[A-Za-z0-9]{34}$")
 
@@ -297,6 +301,24 @@ def token_typed(token: str | None):
     if _FULL_TOKEN.match(token):
         return token_status(token)
     return gr.skip(), gr.skip()
+
+
+def provider_after_token(token: str | None, provider: str | None, picked: bool | None) -> tuple[str, Any]:
+    """The provider picker after a token check: with no token the page starts on Local (``ui.default_provider``);
+    once the Hub has accepted a pasted token that may call Inference Providers, a picker still on Local *because
+    Local was the no-token default* moves to auto. ``picked``: the person chose the provider themselves (then it
+    stays, Local included). Returns (a sentence for the token line, '' when nothing moved; the picker's update).
+    Asks the Hub nothing: it reads the check's cached answer, and a token whose check failed has none."""
+    token = (token or "").strip()
+    if picked or provider != LOCAL or not token or hub.checked_user(token) is None:
+        return "", gr.skip()
+    try:
+        status = hub.check_token(token)  # the answer the check just had (cached)
+    except PlaygroundError:
+        return "", gr.skip()
+    if status is None or status.can_infer is False:  # Inference Providers would refuse it: Local still runs
+        return "", gr.skip()
+    return SWITCHED_TO_AUTO, "auto"
 
 
 # ------------------------------------------------------------------------------------------ per tab

@@ -488,30 +488,42 @@ def _build_code_tabs(task: Task) -> list[gr.Code]:
     return codes
 
 
-# The token box's events send its value in the carrier's place and an empty box (``handlers.token_kept``).
-_SEND_TOKEN_AS_ARGUMENT = "(box, carrier) => ['', box]"
+# The token box's events send its value in the carrier's place and an empty box (``handlers.token_kept``), and
+# their other inputs as they are.
+_SEND_TOKEN_AS_ARGUMENT = "(box, carrier, ...rest) => ['', box, ...rest]"
 
 
 def _build_token(demo: gr.Blocks, token: gr.Textbox, status: list[gr.components.Component],
-                 owner: gr.State | None = None) -> tuple[gr.State, gr.Textbox]:
+                 owner: gr.State | None = None, provider: gr.Dropdown | None = None) -> tuple[gr.State, gr.Textbox]:
     """Where a pasted token goes: into the tab's session state (on the server), never into a component's value.
 
     Gradio keeps the value of every component an event takes (for the session's deep-link state, and the
     browser's run history for public endpoints), so the box is given to no event as itself: its events send the
     value in the place of a hidden carrier (``token_arg``) that the same event empties. The carrier is also the
     Run endpoints' ``token`` argument, for API callers; from the page it is always empty. ``status`` is the token
-    line and the bill-to choices. Returns (session token, token argument)."""
+    line and the bill-to choices. ``provider``: the page's provider picker, moved from Local (the no-token default)
+    to auto once a pasted token is checked, unless the person picked it themselves (``pickers.provider_after_token``).
+    Returns (session token, token argument).
+
+    The line written as the page loads is the box's own change step, triggered by the load too: Gradio's page runs
+    one call of a step at a time and keeps the last trigger for after it (``always_last``), reading the box then. As
+    a step of its own, the load's line (read from the session before a token pasted meanwhile was kept) could land
+    after that token's check and put "No token" back."""
     session_token = gr.State()
     token_arg = gr.Textbox(visible=False, label=TOKEN_ARG_LABEL)
-    take = dict(inputs=[token, token_arg], outputs=[session_token, token_arg, *status], js=_SEND_TOKEN_AS_ARGUMENT,
-                show_progress="hidden", api_visibility="private")
-    token.change(handlers.token_kept(pickers.token_typed), **take)
-    checked = gr.on([token.blur, token.submit], handlers.token_kept(pickers.token_status), **take)
+    follows = provider is not None
+    if follows:
+        picked = gr.State(False)  # the person chose the provider themselves (the picker's own input event)
+        provider.input(lambda: True, None, picked, queue=False, show_progress="hidden", api_visibility="private")
+    take = dict(inputs=[token, token_arg, *([provider, picked] if follows else [])],
+                outputs=[session_token, token_arg, *status, *([provider] if follows else [])],
+                js=_SEND_TOKEN_AS_ARGUMENT, show_progress="hidden", api_visibility="private")
+    typed = signin.token_typed if signin.enabled() else pickers.token_typed
+    gr.on([demo.load, token.change], handlers.token_kept(typed, follows), trigger_mode="always_last", **take)
+    checked = gr.on([token.blur, token.submit], handlers.token_kept(pickers.token_status, follows), **take)
     if owner is not None:  # a checked token links this browser to its Hub user: History shows their runs too
         checked.then(owners.link_checked, [session_token, owner], None, show_progress="hidden",
                      api_visibility="private")
-    demo.load(signin.token_line if signin.enabled() else pickers.token_status, session_token, status,
-              show_progress="hidden", api_visibility="private")
     return session_token, token_arg
 
 
@@ -530,7 +542,7 @@ def build_app(max_concurrency: int | None = None, mcp: bool = False) -> gr.Block
                 signin.button()
         token_line = gr.Markdown(_token_note(), elem_classes=["token-status"])
         owner_browser, owner = owners.browser_state(), gr.State()  # whose runs these are (owners, History)
-        session_token, token_arg = _build_token(demo, token, [token_line, bill_to], owner)
+        session_token, token_arg = _build_token(demo, token, [token_line, bill_to], owner, provider)
         # the session's spend guard, made when the page opens (a private step: a State made by a function would be
         # a public load endpoint on every route, /new_session)
         guard = gr.State()

@@ -64,6 +64,9 @@ def test_the_pasted_token_is_kept_nowhere(app, fake, capfd):
             page.get_by_text("No token found").first.wait_for(timeout=90_000)
             page.get_by_label("Hugging Face token").fill(TOKEN)
             page.get_by_text("Token of tester").first.wait_for(timeout=90_000)
+            # no token on this machine: the page started on Local, and the checked token moved it to auto (said so)
+            page.get_by_text("runs now go to Inference Providers (auto)").first.wait_for(timeout=90_000)
+            assert page.get_by_label("Provider", exact=True).first.input_value().startswith("Auto")
             pick_dropdown(page, "Provider", "hf-inference")
 
             panel = open_task(page, "Text classification")

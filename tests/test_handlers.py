@@ -57,3 +57,39 @@ def test_a_streamed_reply_never_asks_gradio_to_rebuild_an_output(fake):
     for step in steps:
         assert not [value for value in step if is_prop_update(value)], step
     assert steps[0][3] == "" and '"exchanges"' in steps[-1][3]  # the raw exchange: empty until the run ends
+
+
+# ------------------------------------------------------------------------------------------ the token box
+
+
+def test_a_checked_token_moves_the_no_token_default_provider_to_auto(fake):
+    """With no token on the machine the page starts on Local; a pasted token the Hub accepts moves the picker to
+    auto, and the token line says so, unless the person picked the provider themselves."""
+    import gradio as gr
+
+    from playground import hub, pickers
+    from playground.service import LOCAL
+    from tests.conftest import TOKEN
+
+    hub.clear_cache()
+    skip = gr.skip()
+    try:
+        for check in (pickers.token_typed, pickers.token_status):  # pasted (change), then blur or Enter
+            kept = handlers.token_kept(check, provider_follows=True)
+            session, carrier, line, _, provider = kept("", TOKEN, LOCAL, False)
+            assert (session, carrier, provider) == (TOKEN, "", "auto")
+            assert "✅ Token of **tester**" in line and TOKEN not in line
+            assert ("runs now go to Inference Providers (auto); pick Local to keep running on this machine"
+                    in line)
+            *_, line, _, provider = kept("", TOKEN, LOCAL, True)  # Local picked by hand: it stays
+            assert provider == skip and "Provider switched" not in line and "Token of **tester**" in line
+            assert kept("", TOKEN, "together", False)[-1] == skip  # another provider is left alone
+            for refused in ("hf_invalid" + "z" * 27, "hf_noinfer" + "a" * 27):  # refused, or may not call them
+                *_, line, _, provider = kept("", refused, LOCAL, False)
+                assert provider == skip and "Provider switched" not in line
+            *_, line, _, provider = kept("", "", LOCAL, False)  # no token
+            assert provider == skip and line == pickers.NO_TOKEN
+        # a token still being typed is not checked, and moves nothing
+        assert handlers.token_kept(pickers.token_typed, True)("", "hf_abc", LOCAL, False)[2:] == (skip, skip, skip)
+    finally:
+        hub.clear_cache()
