@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from tests.fakes.quiet import QuietHandler
 
 CLASSIFICATION = (200, {"content-type": "application/json"},
                   json.dumps([[{"label": "POSITIVE", "score": 0.9}]]).encode())
@@ -31,7 +33,7 @@ class Loopback:
         self.received: list[Seen] = []
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def _answer(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 if length:
@@ -45,9 +47,6 @@ class Loopback:
                 self.wfile.write(body)
 
             do_GET = do_POST = _answer
-
-            def log_message(self, *args) -> None:
-                pass
 
         self.httpd = ThreadingHTTPServer((host, port), Handler)
         self.httpd.daemon_threads = True

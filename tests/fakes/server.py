@@ -34,7 +34,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -42,6 +42,7 @@ import httpx2
 from PIL import Image
 
 from tests.fakes import answers
+from tests.fakes.quiet import QuietHandler
 
 HUB_HOSTS = ("huggingface.co",)
 ROUTER_HOSTS = ("router.huggingface.co",)
@@ -492,12 +493,9 @@ def caller_mark(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     protocol_version = "HTTP/1.1"
     state: FakeState
-
-    def log_message(self, *args):  # quiet
-        pass
 
     def setup(self) -> None:
         super().setup()
