@@ -428,7 +428,9 @@ def _glob(pattern: str) -> re.Pattern[str]:
         elif pattern[i] == "[" and "]" in pattern[i + 2:]:
             end = pattern.index("]", i + 2)
             inner = pattern[i + 1:end]
-            out.append("[" + ("^" + re.escape(inner[1:]) if inner[0] == "!" else re.escape(inner)) + "]")
+            negated = inner.startswith("!")
+            body = "".join("\\" + ch if ch in "\\^[&~|" else ch for ch in inner[negated:])  # ranges (a-z) kept
+            out.append(f"[{'^' if negated else ''}{body}]")
             i = end + 1
         else:
             out.append(re.escape(pattern[i]))
@@ -696,7 +698,7 @@ class Spec:
     concurrency: int = 4
     adaptive: bool = True
     bundle: int = 1  # rows per request, for a task that bundles (``Task.bundles``); 1: each row its own request
-    source: dict[str, Any] = field(default_factory=dict)  # a Hub dataset's repo id, config, split, revision, files
+    source: dict[str, Any] = field(default_factory=dict)  # a Hub dataset's: ``HubData.source()`` (the commit read)
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "targets": [asdict(t) for t in self.targets]}

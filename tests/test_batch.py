@@ -594,20 +594,22 @@ def test_card_configs_follow_the_hub_s_format():
         {"config_name": "splits", "data_dir": "sub", "data_files": [{"split": "train", "path": "train/**/*.parquet"},
                                                                      {"split": "test", "path": ["t1.csv", "t2.csv"]}]},
         {"config_name": "dir", "data_dir": "folder"},
+        {"config_name": "ranges", "data_files": ["part-[0-9].csv", "part-[!0-9a-w]*.csv"]},
     ]}
     configs = batch.card_configs("o/d", card)
-    assert list(configs) == ["one", "list", "splits", "dir"] and configs["list"].default
+    assert list(configs) == ["one", "list", "splits", "dir", "ranges"] and configs["list"].default
     assert configs["one"].data_files == {"train": ("data/*.csv",)}
     assert configs["list"].data_files == {"train": ("a.csv", "b/*.jsonl")}
     assert configs["splits"].data_files == {"train": ("train/**/*.parquet",), "test": ("t1.csv", "t2.csv")}
     assert configs["dir"].data_files is None and configs["dir"].data_dir == "folder"
     assert batch.card_configs("o/d", {"license": "mit"}) == {}
     paths = ["data/x.csv", "data/deep/y.csv", "data/.hidden.csv", "sub/train/0.parquet", "sub/train/a/b/1.parquet",
-             "sub/t1.csv", "folder/train.csv", "folder/test.csv", "train.csv"]
+             "sub/t1.csv", "folder/train.csv", "folder/test.csv", "train.csv", "part-1.csv", "part-x.csv", "part-b.csv"]
     assert batch._card_split("o/d", configs, paths, "train", "one") == (["data/x.csv"], "one")  # '*': one folder
     assert batch._card_split("o/d", configs, paths, "train", "splits")[0] == ["sub/train/0.parquet",
                                                                               "sub/train/a/b/1.parquet"]  # '**': any
     assert batch._card_split("o/d", configs, paths, "train", "dir")[0] == ["folder/train.csv"]  # the file-name rules
+    assert batch._card_split("o/d", configs, paths, "train", "ranges")[0] == ["part-1.csv", "part-x.csv"]  # [...]
     with pytest.raises(InputError) as caught:  # a pattern that matches nothing is an error, as in `datasets`
         batch._card_split("o/d", configs, paths, "test", "splits")
     assert "no file matches sub/t2.csv" in caught.value.title and "'test' split of config 'splits'" in caught.value.title

@@ -125,7 +125,7 @@ def load_hub(session_token: str | None, repo_id: str, config: str, split: str, p
     folder = Path(tempfile.mkdtemp(prefix="playground-hub-data-", dir=get_upload_folder()))
     (folder / found.file_name).write_bytes(found.data)
     return (str(folder / found.file_name), found.markdown(), {"path": str(folder / found.file_name), **found.source()},
-            _config_picker(repo_id, found.sha or revision, found.config, token))
+            _config_picker(repo_id, revision, found.config, token))  # (the Hub's answers just read: cached)
 
 
 def hub_configs(session_token: str | None, repo_id: str, revision: str, config: str,
