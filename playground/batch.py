@@ -2,7 +2,8 @@
 ledger.
 
     read_data(name, bytes)  ->  Dataset            CSV, TSV, JSONL, Parquet, or a zip of media with a CSV naming them
-    read_hub(repo, split, config, path, revision, token) -> HubData   a Hub dataset's split (or one of its files)
+    read_hub(repo, split, config, path, revision, token) -> HubData   a Hub dataset's split (or one of its files), at
+                                                   a commit, as its card's ``configs:`` (or the Hub's layout) says
     auto_map(task, columns) ->  {input: column}    by name; the page lets the person change it
     Spec(task, targets, mapping, ...)              what to run; kept in the ledger (``ledger_batches``) with the file
     plan(spec, dataset, owner)  ->  Plan           requests, estimated duration and cost, cells that will fail
@@ -59,8 +60,9 @@ from .ledger.store import percentile
 from .tasks import TASKS, Input, Task
 
 __all__ = [
-    "Dataset", "HubData", "Target", "Spec", "Plan", "Progress", "Job", "Gate", "Results",
-    "read_data", "read_hub", "split_files", "auto_map", "plan", "start", "resume", "job", "results", "export",
+    "Dataset", "HubData", "CardConfig", "Target", "Spec", "Plan", "Progress", "Job", "Gate", "Results",
+    "read_data", "read_hub", "hub_configs", "card_configs", "split_files", "auto_map", "plan", "start", "resume", "job",
+    "results", "export",
     "word_error_rate", "summarise_output", "bundling_tasks", "bundling_providers", "MAX_FILE_BYTES", "MAX_ROWS",
     "MAX_TARGETS", "MAX_BUNDLE", "SUFFIXES",
 ]
@@ -290,7 +292,7 @@ _MEDIA_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".t
 
 @dataclass(frozen=True)
 class HubData:
-    """A Hub dataset's split, read: the files read (paths in the repo, at ``revision``), and the data as one file
+    """A Hub dataset's split, read: the files read (paths in the repo, at commit ``sha``), and the data as one file
     that a batch keeps (``file_name``, ``data``) exactly as it keeps an upload, so that it resumes the same way."""
 
     dataset: Dataset
@@ -298,6 +300,7 @@ class HubData:
     config: str
     split: str
     revision: str  # as read: the revision asked, or ``hub.PARQUET_REVISION`` (the Hub's Parquet conversion)
+    sha: str  # the commit the files were read at: the one ``revision`` named then (kept as asked when a commit SHA)
     files: tuple[str, ...]
     file_name: str
     data: bytes = field(repr=False)
@@ -309,12 +312,15 @@ class HubData:
         via = " (the Hub's Parquet conversion)" if self.revision == _parquet_revision() else ""
         config = f" of config **{self.config}**" if self.config else ""
         split = f", split **{self.split}**{config}" if self.split else ""
-        return f"🤗 Read [{self.repo_id}]({where}){split} at `{self.revision}`{via}: {read}."
+        at = f"`{self.revision}`" if not self.sha else f"commit `{self.sha[:7]}`" if self.revision == self.sha else \
+            f"`{self.revision}` (commit `{self.sha[:7]}`)"
+        return f"🤗 Read [{self.repo_id}]({where}){split} at {at}{via}: {read}."
 
     def source(self) -> dict[str, Any]:
-        """Where the data came from, as the batch's record keeps it (``Spec.source``)."""
+        """Where the data came from, as the batch's record keeps it (``Spec.source``): the commit read (``revision``,
+        so that reading it again reads the same data) and the branch, tag or commit asked (``ref``)."""
         return {"hub": "dataset", "repo_id": self.repo_id, "config": self.config, "split": self.split,
-                "revision": self.revision, "files": list(self.files)}
+                "revision": self.sha or self.revision, "ref": self.revision, "files": list(self.files)}
 
 
 def _parquet_revision() -> str:
@@ -335,7 +341,8 @@ def _config_of(path: str) -> str:
 def split_files(paths: list[str], split: str, config: str = "") -> list[str]:
     """The data files of one split, the way the Hub lays them out: a file or folder named after the split
     (``train.csv``, ``data/train-00000-of-00001.parquet``, ``{config}/train-*.parquet``, ``{config}/{split}/…``),
-    within the config's folder when a config is named. Only files the batch reads (CSV, TSV, JSONL, Parquet)."""
+    within the config's folder when a config is named. Only files the batch reads (CSV, TSV, JSONL, Parquet).
+    (A dataset whose card declares its configs is read as the card says: ``card_configs``.)"""
     word = re.compile(rf"(^|{_SPLIT_EDGE}){re.escape(split)}($|{_SPLIT_EDGE}|[0-9])", re.IGNORECASE)
     found = []
     for path in sorted(paths):
@@ -347,34 +354,193 @@ def split_files(paths: list[str], split: str, config: str = "") -> list[str]:
     return found
 
 
+@dataclass(frozen=True)
+class CardConfig:
+    """One config of a dataset card's ``configs:`` (the Hub's "manual configuration"): each split's file patterns
+    (``data_files``, relative to ``data_dir``), or none: the file-name rules (``split_files``) within ``data_dir``."""
+
+    name: str
+    data_files: dict[str, tuple[str, ...]] | None
+    data_dir: str = ""
+    default: bool = False
+
+
+_CARD_FORMAT = "huggingface.co/docs/hub/datasets-manual-configuration"
+
+
+def card_configs(repo_id: str, card: dict[str, Any]) -> dict[str, CardConfig]:
+    """The configs a dataset card declares (its YAML ``configs:``), by name in the card's order; {} when it declares
+    none. ``data_files`` as the Hub documents it: a pattern or a list of patterns (all in split ``train``), or a list
+    of ``{split, path}`` whose path is a pattern or a list of them. Raises InputError for a card not in that format."""
+    entries = card.get("configs") if isinstance(card, dict) else None
+    if not entries:
+        return {}
+
+    def invalid(detail: str) -> InputError:
+        return _bad(f"{repo_id}: its dataset card's 'configs' are not in the Hub's format", detail,
+                    f"Fix the card's YAML ({_CARD_FORMAT}), or name a File to read.")
+
+    if not isinstance(entries, list):
+        raise invalid("'configs' must be a list of {config_name, data_files}.")
+    found: dict[str, CardConfig] = {}
+    for entry in entries:
+        name = str(entry.get("config_name") or "").strip() if isinstance(entry, dict) else ""
+        if not name:
+            raise invalid(f"Each config needs a config_name; got {json.dumps(entry, default=str)[:200]}.")
+        found[name] = CardConfig(name, _card_data_files(entry.get("data_files"), name, invalid),
+                                 str(entry.get("data_dir") or "").strip().strip("/"), entry.get("default") is True)
+    return found
+
+
+def _card_data_files(value: Any, name: str, invalid: Callable[[str], InputError]) -> dict[str, tuple[str, ...]] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return {"train": (value,)}
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return {"train": tuple(value)}
+    splits: dict[str, tuple[str, ...]] = {}
+    for item in value if isinstance(value, list) else [None]:
+        path = item.get("path") if isinstance(item, dict) else None
+        paths = (path,) if isinstance(path, str) else tuple(path) if isinstance(path, list) else ()
+        if not paths or not all(isinstance(p, str) for p in paths) or not str(item.get("split") or "").strip():
+            raise invalid(f"Config '{name}': data_files must be a pattern, a list of patterns, or a list of "
+                          f"{{split, path}}; got {json.dumps(value, default=str)[:200]}.")
+        split = str(item["split"]).strip()
+        splits[split] = splits.get(split, ()) + paths
+    return splits
+
+
+def _glob(pattern: str) -> re.Pattern[str]:
+    """A ``data_files`` pattern as the Hub's file system matches a repo's paths: ``*`` and ``?`` within a folder,
+    ``**`` across folders, ``[...]`` one of the characters."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] in "*?":
+            out.append("[^/]*" if pattern[i] == "*" else "[^/]")
+            i += 1
+        elif pattern[i] == "[" and "]" in pattern[i + 2:]:
+            end = pattern.index("]", i + 2)
+            inner = pattern[i + 1:end]
+            negated = inner.startswith("!")
+            body = "".join("\\" + ch if ch in "\\^[&~|" else ch for ch in inner[negated:])  # ranges (a-z) kept
+            out.append(f"[{'^' if negated else ''}{body}]")
+            i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out))
+
+
+def _card_path(config: CardConfig, pattern: str) -> str:
+    """A ``data_files`` pattern as a path in the repo (within the config's ``data_dir``)."""
+    return (f"{config.data_dir}/" if config.data_dir else "") + pattern.strip().removeprefix("./").lstrip("/")
+
+
+def _card_files(config: CardConfig, pattern: str, paths: list[str]) -> list[str]:
+    """The repo's files that one of the config's patterns names, sorted (hidden files and folders, '.x' and '__x',
+    only when the pattern names them)."""
+    pattern = _card_path(config, pattern)
+    named = set(pattern.split("/"))
+    match = _glob(pattern).fullmatch
+    return [p for p in sorted(paths) if match(p)
+            and not any(part.startswith((".", "__")) and part not in named for part in p.split("/"))]
+
+
+def _card_split(repo_id: str, configs: dict[str, CardConfig], paths: list[str], split: str,
+                config: str) -> tuple[list[str], str]:
+    """The files of a split as the dataset card says (the ones the batch reads), and the config read: the one named,
+    else the card's default (``default: true``, else the one named 'default', else the only one). Raises InputError
+    naming the configs, or the config's splits, that there are."""
+    names = ", ".join(configs)
+    if config and config not in configs:
+        raise _bad(f"{repo_id} has no config '{config}'", f"Configs (from its dataset card): {names}.",
+                   "Pick one of them in Config.")
+    if config:
+        chosen = configs[config]
+    else:
+        defaults = [c for c in configs.values() if c.default] or [c for c in configs.values() if c.name == "default"]
+        if not defaults and len(configs) > 1:
+            raise _bad(f"{repo_id} has several configs and no default", f"Configs (from its dataset card): {names}.",
+                       "Pick the config to read.")
+        chosen = defaults[0] if defaults else next(iter(configs.values()))
+    if chosen.data_files is None:  # no data_files: the file-name rules, within its data_dir
+        base = f"{chosen.data_dir}/" if chosen.data_dir else ""
+        return [base + p for p in split_files([p[len(base):] for p in paths if p.startswith(base)], split)], chosen.name
+    if split not in chosen.data_files:
+        raise _bad(f"{repo_id} has no '{split}' split in config '{chosen.name}'",
+                   f"Splits of '{chosen.name}' (from its dataset card): {', '.join(chosen.data_files)}.",
+                   "Type one of those splits.")
+    matched: list[str] = []
+    for pattern in chosen.data_files[split]:  # (each pattern must match a file, as the ``datasets`` library says)
+        found = _card_files(chosen, pattern, paths)
+        if not found:
+            raise _bad(f"{repo_id}: no file matches {_card_path(chosen, pattern)} (the '{split}' split of config "
+                       f"'{chosen.name}')", f"Its dataset card names: {', '.join(chosen.data_files[split])}.",
+                       f"Fix the card's data_files ({_CARD_FORMAT}), or name a File to read.")
+        matched += [p for p in found if p not in matched]
+    return [p for p in matched if PurePosixPath(p.lower()).suffix in TABLE_SUFFIXES], chosen.name
+
+
 def _stored_name(repo_id: str, config: str, split: str, suffix: str) -> str:
     """The name a Hub split is kept under: its suffix says how it is read again (``read_data``)."""
     parts = [repo_id.replace("/", "--"), *([config] if config and config != "default" else []), split or "file"]
     return "-".join(p for p in parts if p) + suffix
 
 
-def read_hub(repo_id: str, split: str = "train", *, config: str = "", path: str = "", revision: str = "main",
-             token: str | None = None) -> HubData:
-    """Read a Hub dataset's split (or the one file ``path``) with huggingface_hub, into the same Dataset as an
-    upload. With no file named, the split's data files are found in the repo (``split_files``), else in the Hub's
-    Parquet conversion (``refs/convert/parquet``: ``{config}/{split}/0000.parquet``). Capped like an upload.
-
-    Raises InputError (no such file or split: the splits and files found are named; too large; a file that does
-    not read), and the translated Hub errors (hub.dataset_files): a dataset missing or private without a token
-    that reads it, gated without access, the Hub unreachable."""
-    from . import hub
-
-    repo_id, split, config, path = (repo_id or "").strip(), (split or "").strip(), (config or "").strip(), \
-        (path or "").strip().lstrip("/")
-    revision = (revision or "main").strip() or "main"
+def _repo_id(repo_id: str) -> str:
+    """A dataset's repo id as typed (or its address), as owner/name; InputError otherwise."""
+    repo_id = (repo_id or "").strip()
     if repo_id.startswith("https://huggingface.co/datasets/"):
         repo_id = "/".join(repo_id.removeprefix("https://huggingface.co/datasets/").split("/")[:2])
     if repo_id.count("/") != 1 or not all(repo_id.split("/")):
         raise _bad("Name the dataset as owner/name", f"Got '{repo_id or '(nothing)'}'.",
                    "Type its repo id, as in its address: huggingface.co/datasets/owner/name.")
+    return repo_id
+
+
+def hub_configs(repo_id: str, revision: str = "main", *, token: str | None = None) -> list[str]:
+    """The configs a Hub dataset offers (the page's Config picker): its card's (``configs:``, the default first),
+    else its folders' by the Hub's layout (``_config_of``). Raises what ``read_hub`` raises for the dataset."""
+    from . import hub
+
+    repo_id = _repo_id(repo_id)
+    at = hub.dataset_revision(repo_id, revision, token=token)
+    card = card_configs(repo_id, at.card)
+    if card:
+        return sorted(card, key=lambda name: not card[name].default)
+    files = hub.dataset_files(repo_id, at.sha or revision, token=token)
+    return sorted({_config_of(f.path) for f in files if PurePosixPath(f.path.lower()).suffix in TABLE_SUFFIXES})
+
+
+def read_hub(repo_id: str, split: str = "train", *, config: str = "", path: str = "", revision: str = "main",
+             token: str | None = None) -> HubData:
+    """Read a Hub dataset's split (or the one file ``path``) with huggingface_hub, into the same Dataset as an
+    upload. The revision is first resolved to its commit (``hub.dataset_revision``), and everything is listed and
+    read at that commit: ``HubData.sha``, kept in the batch's record. With no file named, the split's data files
+    are the ones its dataset card's ``configs:`` name (``card_configs``), else found by the Hub's layout
+    (``split_files``), else in the Hub's Parquet conversion (``refs/convert/parquet``:
+    ``{config}/{split}/0000.parquet``). Capped like an upload.
+
+    Raises InputError (no such file, config or split: the ones found are named; too large; a file that does not
+    read), and the translated Hub errors (hub.dataset_files): a dataset missing or private without a token that
+    reads it, gated without access, the Hub unreachable."""
+    from . import hub
+
+    repo_id = _repo_id(repo_id)
+    split, config, path = (split or "").strip(), (config or "").strip(), (path or "").strip().lstrip("/")
+    revision = (revision or "main").strip() or "main"
     if not path and not split:
         raise _bad("Name a split or a file", "", "Type the split (train, test, validation) or a file's path in the repo.")
-    files = {f.path: f.size for f in hub.dataset_files(repo_id, revision, token=token)}
+    at = hub.dataset_revision(repo_id, revision, token=token)
+    sha = revision if hub.is_commit(revision) else at.sha
+    files = {f.path: f.size for f in hub.dataset_files(repo_id, sha or revision, token=token)}
     read_at = revision
     if path:
         if path not in files:
@@ -384,37 +550,43 @@ def read_hub(repo_id: str, split: str = "train", *, config: str = "", path: str 
                        "Type a path as the dataset's Files tab shows it, or leave File empty to read the split.")
         chosen = [path]
     else:
-        chosen = split_files(list(files), split, config)
-        configs = sorted({_config_of(p) for p in chosen})
-        if not config and len(configs) > 1:
-            raise _bad(f"{repo_id} has several configs with a '{split}' split", f"Configs: {', '.join(configs)}.",
-                       "Type the config to read.")
+        card = card_configs(repo_id, at.card)
+        if card:
+            chosen, config = _card_split(repo_id, card, list(files), split, config)
+        else:
+            chosen = split_files(list(files), split, config)
+            configs = sorted({_config_of(p) for p in chosen})
+            if not config and len(configs) > 1:
+                raise _bad(f"{repo_id} has several configs with a '{split}' split", f"Configs: {', '.join(configs)}.",
+                           "Type the config to read.")
         if not chosen:  # the Hub's Parquet conversion, for datasets in formats the batch does not read
-            chosen, files, config = _converted_split(repo_id, split, config, files, token)
+            chosen, files, config, sha = _converted_split(repo_id, split, config, files, token)
             read_at = hub.PARQUET_REVISION
     total = sum(files[p] for p in chosen)
     if total > MAX_FILE_BYTES:
         raise _bad(f"{repo_id} '{split or path}' is too large", f"{len(chosen)} file(s), {total / 1e6:.1f} MB; the "
                    f"limit is {MAX_FILE_BYTES / 1e6:.0f} MB.", "Name one of its files (File), or a smaller split.")
-    parts = [(p, hub.dataset_file(repo_id, p, read_at, token=token)) for p in chosen]
+    parts = [(p, hub.dataset_file(repo_id, p, sha or read_at, token=token)) for p in chosen]
     if sum(len(b) for _, b in parts) > MAX_FILE_BYTES:
         raise _bad(f"{repo_id} '{split or path}' is too large", f"The limit is {MAX_FILE_BYTES / 1e6:.0f} MB.",
                    "Name one of its files (File), or a smaller split.")
     name, data = _one_file(repo_id, config, PurePosixPath(path).stem if path else split, parts)
     dataset = read_data(name, data)
-    return HubData(dataset, repo_id, config, split if not path else "", read_at, tuple(chosen), dataset.name, data)
+    return HubData(dataset, repo_id, config, split if not path else "", read_at, sha, tuple(chosen), dataset.name, data)
 
 
 def _converted_split(repo_id: str, split: str, config: str, main_files: dict[str, int],
-                     token: str | None) -> tuple[list[str], dict[str, int], str]:
-    """The split's files in the Hub's Parquet conversion, or InputError naming the splits and files there are."""
+                     token: str | None) -> tuple[list[str], dict[str, int], str, str]:
+    """The split's files in the Hub's Parquet conversion (and the conversion's commit), or InputError naming the
+    splits and files there are."""
     from . import hub
     from .errors import NotFoundError
 
     try:
-        converted = {f.path: f.size for f in hub.dataset_files(repo_id, hub.PARQUET_REVISION, token=token)}
+        sha = hub.dataset_revision(repo_id, hub.PARQUET_REVISION, token=token).sha
+        converted = {f.path: f.size for f in hub.dataset_files(repo_id, sha or hub.PARQUET_REVISION, token=token)}
     except NotFoundError:  # not converted (no such branch)
-        converted = {}
+        sha, converted = "", {}
     by_config: dict[str, set[str]] = {}
     for p in converted:
         bits = PurePosixPath(p).parts
@@ -425,7 +597,7 @@ def _converted_split(repo_id: str, split: str, config: str, main_files: dict[str
     chosen = sorted(p for p in converted if PurePosixPath(p).parts[:2] in ((config, split), (config, f"partial-{split}"))
                     and p.endswith(".parquet"))
     if chosen:
-        return chosen, converted, config
+        return chosen, converted, config, sha
     splits = "; ".join(f"{c}: {', '.join(sorted(s))}" for c, s in sorted(by_config.items()))
     readable = [p for p in main_files if PurePosixPath(p.lower()).suffix in TABLE_SUFFIXES]
     shown = ", ".join(readable[:10]) + (f" and {len(readable) - 10} more" if len(readable) > 10 else "")
@@ -526,7 +698,7 @@ class Spec:
     concurrency: int = 4
     adaptive: bool = True
     bundle: int = 1  # rows per request, for a task that bundles (``Task.bundles``); 1: each row its own request
-    source: dict[str, Any] = field(default_factory=dict)  # a Hub dataset's repo id, config, split, revision, files
+    source: dict[str, Any] = field(default_factory=dict)  # a Hub dataset's: ``HubData.source()`` (the commit read)
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "targets": [asdict(t) for t in self.targets]}

@@ -9,6 +9,7 @@
     checked_plan(user)               -> Plan | None       a checked token's plan, by its user's name (cached only)
     model_access(model, token)       -> ModelAccess       gated or not, and whether this token may use it
     widget_examples(model)           -> (dict, ...)       the model card's widget examples (``widgetData``), as given
+    dataset_revision(repo, revision) -> DatasetRevision   a dataset's commit SHA at a revision, and its card's metadata
     dataset_files(repo, revision)    -> (DatasetFile, ...) a dataset's files at a revision, with their sizes
     dataset_file(repo, path, revision) -> bytes            one file of a dataset, read into memory (never cached)
 
@@ -72,6 +73,8 @@ __all__ = [
     "model_access",
     "widget_examples",
     "DatasetFile",
+    "DatasetRevision",
+    "dataset_revision",
     "dataset_files",
     "dataset_file",
     "PARQUET_REVISION",
@@ -88,7 +91,7 @@ HUB_URL = "https://huggingface.co"
 ROUTER_MODELS_URL = "https://router.huggingface.co/v1/models"
 SORTS = {"trending": "trending_score", "downloads": "downloads", "likes": "likes"}
 TTL_S = {"search": 120, "model": 300, "router": 300, "refs": 120, "commits": 120, "revision": 60, "whoami": 300,
-         "access": 120, "dataset-files": 120}
+         "access": 120, "dataset-files": 120, "dataset-revision": 60}
 PARQUET_REVISION = "refs/convert/parquet"  # the Hub's own Parquet conversion of a dataset (its dataset viewer's)
 DOWN_S = 30.0  # how long "the Hub cannot be reached" is remembered
 WAIT_S = 8.0  # how long a picker waits for a listing call
@@ -682,6 +685,33 @@ class DatasetFile:
 def _dataset_token(token: str | None) -> str | bool:
     """The token a dataset is read with: the typed one, else the machine's (never in public mode); False: none."""
     return _token(token) or public_mode.host_token() or False
+
+
+@dataclass(frozen=True)
+class DatasetRevision:
+    """A dataset at a revision, as the Hub's dataset info gives it: the commit that revision names now, and the
+    metadata of its card (the README's YAML front matter, e.g. ``configs:``)."""
+
+    repo_id: str
+    revision: str  # as asked: a branch, a tag or a commit
+    sha: str  # the commit: files listed and read at it are the same whatever is pushed meanwhile
+    card: dict[str, Any]  # the card's metadata as the Hub parsed it (``cardData``); {} without a card
+
+
+def dataset_revision(repo_id: str, revision: str = "main", *, token: str | None = None) -> DatasetRevision:
+    """The commit SHA of the dataset at ``revision`` and its card's metadata (``HfApi.dataset_info``, one request),
+    cached like ``resolve_revision``. Raises the translated NotFoundError (no such dataset or revision; a private
+    one without a token that reads it) or NetworkError."""
+    revision = (revision or "main").strip() or "main"
+
+    def call() -> DatasetRevision:
+        info = _API.dataset_info(repo_id, revision=revision, expand=["sha", "cardData"], token=_dataset_token(token),
+                                 timeout=TIMEOUT_S)
+        card = info.card_data.to_dict() if info.card_data is not None else {}
+        return DatasetRevision(repo_id, revision, info.sha or "", card)
+
+    return _ask("dataset-revision", (repo_id, revision), token, call, model=repo_id, revision=revision,
+                repo_type="dataset")
 
 
 def dataset_files(repo_id: str, revision: str = "main", *, token: str | None = None) -> tuple[DatasetFile, ...]:

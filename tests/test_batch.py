@@ -18,6 +18,7 @@ from playground.errors import InputError
 from playground.reliability import RetryPolicy
 from playground.tasks import ASSETS, TASKS
 from tests.conftest import TOKEN
+from tests.fakes import answers
 from tests.fakes.answers import REVIEWS as REVIEW_ROWS
 
 SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
@@ -514,27 +515,107 @@ def downloads(fake, repo: str) -> list:
 ])
 def test_a_hub_split_is_read_in_each_layout(fake, hub_cache, repo, split, config, path, revision, files, rows, suffix):
     found = batch.read_hub(repo, split, config=config, path=path)
-    assert list(found.files) == files and found.revision == revision
+    sha = answers.dataset_commit(repo, revision)  # the commit the fake Hub's branch names
+    assert list(found.files) == files and found.revision == revision and found.sha == sha
     assert len(found.dataset.rows) == rows and found.dataset.columns == ["text", "label"]
     assert found.file_name.endswith(suffix) and found.dataset.name == found.file_name
     again = batch.read_data(found.file_name, found.data)  # what a batch keeps reads back the same
     assert again.rows == found.dataset.rows
     said = found.markdown()
     assert f"[{repo}](https://huggingface.co/datasets/{repo})" in said and all(f"`{f}`" in said for f in files)
-    assert f"at `{revision}`" in said
-    # huggingface_hub asked each file's metadata (HEAD) and then downloaded it (GET), at the revision read
-    quoted = revision.replace("/", "%2F")
+    assert f"at `{revision}` (commit `{sha[:7]}`)" in said
+    assert found.source()["revision"] == sha and found.source()["ref"] == revision
+    # huggingface_hub asked each file's metadata (HEAD) and then downloaded it (GET), at the commit the revision named
     assert sorted((r.method, r.path) for r in downloads(fake, repo)) == sorted(
-        (m, f"/datasets/{repo}/resolve/{quoted}/{f}") for f in files for m in ("GET", "HEAD"))
+        (m, f"/datasets/{repo}/resolve/{sha}/{f}") for f in files for m in ("GET", "HEAD"))
 
 
 def test_the_parquet_conversion_is_read_only_when_the_repo_has_no_file_for_the_split(fake, hub_cache):
     batch.read_hub("playground-tests/reviews", "train")
     assert not [r for r in fake.received if "refs%2Fconvert%2Fparquet" in r.path]
     batch.read_hub("playground-tests/scripted", "test")
-    assert [r.path for r in fake.received if r.path.startswith("/api/datasets/playground-tests/scripted/tree/")] == [
-        "/api/datasets/playground-tests/scripted/tree/main?recursive=true&expand=false",
-        "/api/datasets/playground-tests/scripted/tree/refs%2Fconvert%2Fparquet?recursive=true&expand=false"]
+    main, converted = (answers.dataset_commit("playground-tests/scripted", r) for r in ("main", "refs/convert/parquet"))
+    assert [r.path for r in fake.received if r.path.startswith("/api/datasets/playground-tests/scripted/")] == [
+        "/api/datasets/playground-tests/scripted/revision/main?expand=sha&expand=cardData",
+        f"/api/datasets/playground-tests/scripted/tree/{main}?recursive=true&expand=false",
+        "/api/datasets/playground-tests/scripted/revision/refs%2Fconvert%2Fparquet?expand=sha&expand=cardData",
+        f"/api/datasets/playground-tests/scripted/tree/{converted}?recursive=true&expand=false"]
+
+
+def test_a_revision_is_read_at_its_commit_and_a_commit_asked_is_kept(fake, hub_cache):
+    sha = answers.dataset_commit("playground-tests/reviews", "main")
+    found = batch.read_hub("playground-tests/reviews", "train")
+    assert found.sha == sha and found.source()["revision"] == sha and found.source()["ref"] == "main"
+    listed = [r.path for r in fake.received if "/tree/" in r.path]
+    assert listed == [f"/api/datasets/playground-tests/reviews/tree/{sha}?recursive=true&expand=false"]
+    pinned = batch.read_hub("playground-tests/reviews", "train", revision=sha)
+    assert pinned.sha == pinned.revision == sha and pinned.source()["revision"] == sha
+    assert f"at commit `{sha[:7]}`:" in pinned.markdown() and pinned.data == found.data
+
+
+@pytest.mark.parametrize("split, config, files, rows", [
+    ("train", "", ["reviews/part-0.csv", "reviews/part-1.csv"], 4),  # the card's default config, not train.csv
+    ("test", "reviews", ["holdout/reviews.jsonl"], 2),  # a list of paths
+    ("train", "short", ["short/2025/12/0.parquet"], 1),  # one pattern for the whole config: its train split
+])
+def test_a_dataset_card_s_configs_say_which_files_a_split_reads(fake, hub_cache, split, config, files, rows):
+    found = batch.read_hub("playground-tests/carded", split, config=config)
+    assert list(found.files) == files and len(found.dataset.rows) == rows
+    assert found.config == (config or "reviews") and found.source()["config"] == found.config
+    assert f"config **{found.config}**" in found.markdown()
+    assert not downloads(fake, "playground-tests/carded")[0].path.endswith("/README.md")  # the card: from its info
+
+
+def test_the_config_picker_offers_the_card_s_configs_else_the_layout_s(fake, hub_cache):
+    assert batch.hub_configs("playground-tests/carded") == ["reviews", "short"]  # the default first
+    assert batch.hub_configs("playground-tests/multi") == ["en", "fr"]  # no configs in its card: its folders
+
+
+@pytest.mark.parametrize("kwargs, title, message, fix", [
+    ({"config": "fr"}, "has no config 'fr'", "Configs (from its dataset card): short, reviews.", "Pick one of them"),
+    ({"split": "validation"}, "has no 'validation' split in config 'reviews'",
+     "Splits of 'reviews' (from its dataset card): train, test.", "Type one of those splits"),
+    ({"split": "test", "config": "short"}, "has no 'test' split in config 'short'",
+     "Splits of 'short' (from its dataset card): train.", "Type one of those splits"),
+])
+def test_a_config_or_split_the_card_does_not_declare_names_the_ones_it_does(fake, hub_cache, kwargs, title, message,
+                                                                           fix):
+    with pytest.raises(InputError) as caught:
+        batch.read_hub("playground-tests/carded", **{"split": "train", **kwargs})
+    err = caught.value
+    assert title in err.title and err.message == message and fix in err.fix, err.display()
+    assert not downloads(fake, "playground-tests/carded")  # said before anything is downloaded
+
+
+def test_card_configs_follow_the_hub_s_format():
+    card = {"configs": [
+        {"config_name": "one", "data_files": "data/*.csv"},
+        {"config_name": "list", "data_files": ["a.csv", "b/*.jsonl"], "default": True},
+        {"config_name": "splits", "data_dir": "sub", "data_files": [{"split": "train", "path": "train/**/*.parquet"},
+                                                                     {"split": "test", "path": ["t1.csv", "t2.csv"]}]},
+        {"config_name": "dir", "data_dir": "folder"},
+        {"config_name": "ranges", "data_files": ["part-[0-9].csv", "part-[!0-9a-w]*.csv"]},
+    ]}
+    configs = batch.card_configs("o/d", card)
+    assert list(configs) == ["one", "list", "splits", "dir", "ranges"] and configs["list"].default
+    assert configs["one"].data_files == {"train": ("data/*.csv",)}
+    assert configs["list"].data_files == {"train": ("a.csv", "b/*.jsonl")}
+    assert configs["splits"].data_files == {"train": ("train/**/*.parquet",), "test": ("t1.csv", "t2.csv")}
+    assert configs["dir"].data_files is None and configs["dir"].data_dir == "folder"
+    assert batch.card_configs("o/d", {"license": "mit"}) == {}
+    paths = ["data/x.csv", "data/deep/y.csv", "data/.hidden.csv", "sub/train/0.parquet", "sub/train/a/b/1.parquet",
+             "sub/t1.csv", "folder/train.csv", "folder/test.csv", "train.csv", "part-1.csv", "part-x.csv", "part-b.csv"]
+    assert batch._card_split("o/d", configs, paths, "train", "one") == (["data/x.csv"], "one")  # '*': one folder
+    assert batch._card_split("o/d", configs, paths, "train", "splits")[0] == ["sub/train/0.parquet",
+                                                                              "sub/train/a/b/1.parquet"]  # '**': any
+    assert batch._card_split("o/d", configs, paths, "train", "dir")[0] == ["folder/train.csv"]  # the file-name rules
+    assert batch._card_split("o/d", configs, paths, "train", "ranges")[0] == ["part-1.csv", "part-x.csv"]  # [...]
+    with pytest.raises(InputError) as caught:  # a pattern that matches nothing is an error, as in `datasets`
+        batch._card_split("o/d", configs, paths, "test", "splits")
+    assert "no file matches sub/t2.csv" in caught.value.title and "'test' split of config 'splits'" in caught.value.title
+    with pytest.raises(InputError) as caught:
+        batch.card_configs("o/d", {"configs": [{"config_name": "x", "data_files": {"train": "a.csv"}}]})
+    assert "not in the Hub's format" in caught.value.title and "datasets-manual-configuration" in caught.value.fix
 
 
 def test_a_private_dataset_is_read_with_the_token_and_refused_without(fake, hub_cache):

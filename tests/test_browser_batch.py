@@ -256,6 +256,10 @@ def test_an_app_killed_mid_batch_resumes_after_a_restart_without_sending_a_recor
             page.get_by_role("button", name="⏯ Resume").click()
             done = wait_for_text(progress, "Done")
             assert f"{rows} / {rows}" in done and f"{rows} ok" in done
+            end = time.monotonic() + 30  # Your batches: read again in the tick that showed the final counts
+            while not listed.input_value().endswith("· done") and time.monotonic() < end:
+                time.sleep(0.1)
+            assert "twelve.csv" in listed.input_value() and listed.input_value().endswith("· done")
             wait_for_text(page.locator(".batch-results"), texts[-1])
             page.screenshot(path=shot("batch-resumed.png"), full_page=True)
     finally:

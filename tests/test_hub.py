@@ -383,6 +383,24 @@ def test_dataset_files_are_listed_with_sizes_and_cached_per_token(fake):
     assert len(hub_requests(fake, "/api/datasets/")) == 2  # another token: asked again, its own answer
 
 
+def test_a_dataset_revision_names_its_commit_and_its_card_and_is_cached(fake):
+    from tests.fakes.answers import dataset_commit
+
+    found = hub.dataset_revision("playground-tests/carded")
+    assert found.sha == dataset_commit("playground-tests/carded", "main") and found.revision == "main"
+    assert [c["config_name"] for c in found.card["configs"]] == ["short", "reviews"] and found.card["license"] == "mit"
+    assert hub.dataset_revision("playground-tests/carded") == found
+    assert [r.path.split("?")[0] for r in hub_requests(fake, "/api/datasets/")] == [
+        "/api/datasets/playground-tests/carded/revision/main"]  # asked once
+    assert hub.dataset_revision("playground-tests/scripted", hub.PARQUET_REVISION).sha == dataset_commit(
+        "playground-tests/scripted", hub.PARQUET_REVISION)  # a branch's own commit
+    with pytest.raises(errors.NotFoundError) as caught:
+        hub.dataset_revision("playground-tests/carded", "v9")
+    assert "Revision 'v9' does not exist for the dataset" in caught.value.title
+    with pytest.raises(errors.NotFoundError):  # a private dataset without a token that reads it
+        hub.dataset_revision("acme-corp/private-tickets")
+
+
 def test_a_private_datasets_files_are_found_only_with_a_token_that_reads_it(fake):
     with pytest.raises(errors.NotFoundError) as caught:
         hub.dataset_files("acme-corp/private-tickets")

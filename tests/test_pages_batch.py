@@ -13,6 +13,7 @@ from playground import batch, ledger, owners
 from playground.pages import batch as page
 from playground.tasks import ASSETS
 from tests.conftest import TOKEN
+from tests.fakes import answers
 
 SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
 REVIEWS = str(ASSETS / "batch_reviews.csv")
@@ -85,7 +86,7 @@ def test_start_tick_until_done_then_results_and_download(fake, me):
         if "Done" in shown[0]:
             break
         time.sleep(0.1)
-    progress, bar, timer, start, pause, resume, cancel, table, checks, confusion, seen = shown
+    progress, bar, timer, start, pause, resume, cancel, table, checks, confusion, seen, listed = shown
     assert seen == 8
     assert "8 / 8" in progress and 'aria-valuenow="8"' in bar and timer.active is False
     assert start.interactive and not pause.interactive
@@ -98,8 +99,8 @@ def test_start_tick_until_done_then_results_and_download(fake, me):
     exported = page.export_results(me, batch_id, "jsonl")
     rows = [json.loads(line) for line in open(exported.value["path"])]
     assert len(rows) == 8 and rows[0]["output"] == "POSITIVE"
-    listed = page.batch_choices(me, batch_id)
     assert listed.value == batch_id and "batch_reviews.csv" in listed.choices[0][0] and "done" in listed.choices[0][0]
+    assert page.batch_choices(me, batch_id).choices == listed.choices
 
 
 def test_pause_resume_and_cancel_from_the_page(fake, me):
@@ -112,6 +113,31 @@ def test_pause_resume_and_cancel_from_the_page(fake, me):
     shown = page.cancel(me, batch_id)
     assert "Cancelled" in shown[0] and shown[5].interactive  # it can be resumed
     batch.job(owners.owner_of(me), batch_id).wait(10)
+
+
+def test_your_batches_says_done_once_a_resumed_interrupted_batch_ends(fake, me):
+    """The list of your batches is read again in the tick that shows the final counts: an interrupted batch
+    resumed to the end is listed as done, not as interrupted."""
+    fake.chaos(latency_s=0.1)
+    owner = owners.owner_of(me)
+    batch_id = page.start_batch(me, TOKEN, None, None, None, REVIEWS, *fields(concurrency=1))[0]
+    page.cancel(me, batch_id)
+    batch.job(owner, batch_id).wait(10)
+    ledger.current().set_batch_state(owner, batch_id, "running")  # as a server killed mid-batch leaves it
+    batch._JOBS.clear()  # ...and restarted: its job is gone
+    fake.chaos()
+    opened = page.open_batch(me, batch_id)
+    assert "Interrupted" in opened[1] and "interrupted" in opened[-1].choices[0][0]
+    shown = page.resume(me, TOKEN, batch_id)
+    assert "Running" in shown[0]
+    deadline = time.monotonic() + 30
+    while "Done" not in shown[0] and time.monotonic() < deadline:
+        time.sleep(0.1)
+        shown = page.tick(me, batch_id, shown[-2])
+    assert "8 / 8" in shown[0]
+    listed = shown[-1]  # in the same tick as the final counts
+    assert listed.value == batch_id and "batch_reviews.csv" in listed.choices[0][0]
+    assert listed.choices[0][0].endswith("· done"), listed.choices
 
 
 def test_a_start_without_a_file_says_what_to_do(me):
@@ -143,11 +169,13 @@ def test_a_hub_dataset_loads_like_an_upload_with_the_tabs_token(fake, me):
     from playground import hub
 
     hub.clear_cache()
-    refused, note, _ = page.load_hub(None, "acme-corp/private-tickets", "", "train", "", "main")
+    refused, note, _, _ = page.load_hub(None, "acme-corp/private-tickets", "", "train", "", "main")
     assert not isinstance(refused, str) and note.startswith("❌") and "paste a token that can read it" in note  # no file
-    file, note, copy = page.load_hub(TOKEN, "acme-corp/private-tickets", "", "train", "", "main")
-    assert file.endswith("acme-corp--private-tickets-train.parquet")
+    file, note, copy, picker = page.load_hub(TOKEN, "acme-corp/private-tickets", "", "train", "", "main")
+    sha = answers.dataset_commit("acme-corp/private-tickets", "main")
+    assert file.endswith("acme-corp--private-tickets-train.parquet") and picker.choices == [("default", "default")]
     assert "Read [acme-corp/private-tickets]" in note and "`data/train-00000-of-00001.parquet`" in note
+    assert f"at `main` (commit `{sha[:7]}`)" in note  # the commit read, short
     preview, info, columns, *rest = page.load_file(file, "text-classification")  # what the file's change does
     assert columns == ["text", "label"] and "2 rows" in info
     assert preview["text"].tolist()[0] == "My invoice is wrong, please fix it."
@@ -162,13 +190,13 @@ def test_a_hub_dataset_loads_like_an_upload_with_the_tabs_token(fake, me):
     assert out[-1] is None and not Path(file).exists() and not Path(file).parent.exists()
     record = ledger.current().get_batch(owners.owner_of(me), out[0])
     assert record.spec["source"] == {"hub": "dataset", "repo_id": "acme-corp/private-tickets", "config": "",
-                                     "split": "train", "revision": "main",
+                                     "split": "train", "revision": sha, "ref": "main",
                                      "files": ["data/train-00000-of-00001.parquet"]}
     assert record.data and batch.job(owners.owner_of(me), out[0]).wait(30)  # the batch holds the data itself
     assert "The data file is gone" in page.check_plan(me, None, None, file, *fields(expected="label"))
     # a copy loaded and replaced by another, or left when the session ends, is deleted too
-    first, _, first_copy = page.load_hub(TOKEN, "acme-corp/private-tickets", "", "train", "", "main")
-    second, _, second_copy = page.load_hub(TOKEN, "acme-corp/private-tickets", "", "train", "", "main", first_copy)
+    first, _, first_copy, _ = page.load_hub(TOKEN, "acme-corp/private-tickets", "", "train", "", "main")
+    second, _, second_copy, _ = page.load_hub(TOKEN, "acme-corp/private-tickets", "", "train", "", "main", first_copy)
     assert not Path(first).exists() and Path(second).is_file()
     page.forget_copy(second_copy)  # (the session state's delete callback)
     assert not Path(second).exists()
@@ -182,3 +210,55 @@ def test_an_upload_keeps_its_file_and_has_no_source(fake, me, tmp_path):
     assert own.is_file() and not isinstance(out[-1], type(None))  # not a Hub copy: kept, the copy state unchanged
     assert ledger.current().get_batch(owners.owner_of(me), out[0]).spec["source"] == {}
     batch.job(owners.owner_of(me), out[0]).wait(30)
+
+
+def test_the_config_picker_offers_the_dataset_card_s_configs_and_the_split_reads_its_files(fake, me):
+    from playground import hub
+
+    hub.clear_cache()
+    picker = page.hub_configs(None, "playground-tests/carded", "main", "")  # the repo id typed, then left
+    assert picker.choices == [("reviews", "reviews"), ("short", "short")] and picker.value == ""
+    file, note, copy, picker = page.load_hub(None, "playground-tests/carded", "", "train", "", "main")
+    assert picker.value == "reviews"  # the card's default, read
+    assert "config **reviews**" in note and "`reviews/part-0.csv`, `reviews/part-1.csv`" in note
+    assert "4 rows" in page.load_file(file, "text-classification")[1]
+    _, note, _, picker = page.load_hub(None, "playground-tests/carded", "nope", "train", "", "main", copy)
+    assert "has no config 'nope'" in note and "Configs (from its dataset card): short, reviews." in note
+    assert picker.value == "nope" and len(picker.choices) == 2  # what was typed is kept, the choices offered
+    asked = len(fake.received)
+    page.hub_configs(None, "  ", "main", "")  # nothing typed: nothing asked
+    assert len(fake.received) == asked
+    page.forget_copy(copy)
+    hub.clear_cache()
+
+
+def test_the_batch_api_reads_a_hub_dataset_with_the_caller_s_token(client, fake):
+    from gradio_client import Client
+
+    from playground import hub
+
+    hub.clear_cache()
+    api = Client(client.src, headers={"Authorization": f"Bearer {TOKEN}"}, verbose=False)
+    started = api.predict(file_name="", data="", task="text-classification", model=SST2, provider="hf-inference",
+                          dataset="acme-corp/private-tickets", split="train", api_name="/batch_start")
+    sha = answers.dataset_commit("acme-corp/private-tickets", "main")
+    assert "2 requests" in started["plan"]
+    assert started["source"] == {"hub": "dataset", "repo_id": "acme-corp/private-tickets", "config": "",
+                                 "split": "train", "revision": sha, "ref": "main",
+                                 "files": ["data/train-00000-of-00001.parquet"]}
+    sent = {r.headers.get("authorization") or r.headers.get("Authorization")
+            for r in fake.received if "/datasets/acme-corp/private-tickets" in r.path}
+    assert sent == {f"Bearer {TOKEN}"}  # the info, the tree and the file: the caller's token, never the host's
+    deadline = time.monotonic() + 30
+    while (polled := api.predict(batch_id=started["batch_id"], api_name="/batch_poll"))["state"] != "done":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    found = api.predict(batch_id=started["batch_id"], api_name="/batch_results")
+    assert polled["ok"] == 2 and found["checks"][0]["accuracy"] == "50.0% (1/2)"  # expected: its 'label' column
+    with pytest.raises(Exception, match="has no 'validation' split"):
+        api.predict(file_name="", data="", task="text-classification", model=SST2, dataset="playground-tests/reviews",
+                    split="validation", api_name="/batch_start")
+    with pytest.raises(Exception, match="not both"):
+        api.predict(file_name="a.csv", data="text\nhi\n", task="text-classification", model=SST2,
+                    dataset="playground-tests/reviews", api_name="/batch_start")
+    hub.clear_cache()

@@ -5,7 +5,8 @@ task tabs were built on first showing (every tab built with the page, each Run i
 are now declared on their own route, and must not change for an API caller. Regenerate it only for a deliberate
 change of an endpoint (``UPDATE_API_SIGNATURES=1``, on the app with every tab built), and say so in the commit.
 (Last: main at c3e8e21, with the spend guard's budgets and blank number boxes, less its /new_session… endpoints:
-load steps Gradio made public for a ``gr.State`` made by a function, one per route, with no parameters.)
+load steps Gradio made public for a ``gr.State`` made by a function, one per route, with no parameters. Since:
+/batch_start alone, re-read from the app: five parameters with defaults at its end, for a Hub dataset.)
 """
 
 from __future__ import annotations

@@ -11,8 +11,10 @@ state, never into an event's inputs. A running batch holds it in memory until it
 A Hub dataset ("From the Hub": repo id, config, split, file, revision) is read with this tab's token
 (``batch.read_hub``) and handed to the page as a file, as an upload is: the same preview, mapping, plan and start,
 and the batch keeps its bytes and name as it keeps an upload's, so it resumes the same way; its record keeps where
-they came from (``Spec.source``: repo id, config, split, revision, files). The copy on disk is deleted once Start
-has read it into the batch (or another dataset is loaded, or the session ends): no private data is left behind.
+they came from (``Spec.source``: repo id, config, split, the commit read and the revision asked, files). The Config
+picker offers the dataset's configs (its card's ``configs:``, else its folders') once the repo id is typed. The copy
+on disk is deleted once Start has read it into the batch (or another dataset is loaded, or the session ends): no
+private data is left behind.
 
 The spend guard: the browser's budgets (``ui.session_guard``: read on load into session states, passed to private
 events only) go into the plan (it says when the estimate would pass a budget) and into the batch (it stops at the
@@ -35,7 +37,7 @@ from ..tasks import ASSETS, TASKS
 
 __all__ = ["build", "SLOTS", "load_file", "load_hub", "choose_task", "spec_from", "check_plan", "start_batch", "tick",
            "pause", "resume", "cancel", "export_results", "batch_choices", "open_batch", "api_start", "api_poll", "api_results",
-           "bundling_note", "forget_copy", "EXAMPLES"]
+           "bundling_note", "forget_copy", "hub_configs", "EXAMPLES"]
 
 SLOTS = max(len(t.inputs) for t in TASKS.values())  # column pickers: as many as the task with most inputs
 NONE = ("(none)", "")
@@ -105,8 +107,9 @@ def load_file(file: Any, task_id: str) -> tuple:
 
 def load_hub(session_token: str | None, repo_id: str, config: str, split: str, path: str, revision: str,
              copy: dict | None = None, request: gr.Request = None) -> tuple:
-    """Load a Hub dataset's split (or one of its files) with this tab's token: (the data file, what was read, the
-    copy: its path and source). The file then goes where an upload goes (``load_file``, the plan, Start).
+    """Load a Hub dataset's split (or one of its files) with this tab's token: (the data file, what was read (its
+    commit too), the copy: its path and source, the Config picker: the dataset's configs, the one read chosen). The
+    file then goes where an upload goes (``load_file``, the plan, Start).
 
     The copy is the only one on disk: written in Gradio's upload folder (so Gradio serves it without copying it
     again), and deleted (``forget_copy``) once a batch has read it (Start), when another dataset is loaded, or when
@@ -115,13 +118,31 @@ def load_hub(session_token: str | None, repo_id: str, config: str, split: str, p
     try:
         found = batch.read_hub(repo_id, split, config=config, path=path, revision=revision, token=token)
     except PlaygroundError as err:
-        return gr.skip(), _error(err), gr.skip()
+        return gr.skip(), _error(err), gr.skip(), _config_picker(repo_id, revision, config, token)
     forget_copy(copy)
     from gradio.utils import get_upload_folder
 
     folder = Path(tempfile.mkdtemp(prefix="playground-hub-data-", dir=get_upload_folder()))
     (folder / found.file_name).write_bytes(found.data)
-    return str(folder / found.file_name), found.markdown(), {"path": str(folder / found.file_name), **found.source()}
+    return (str(folder / found.file_name), found.markdown(), {"path": str(folder / found.file_name), **found.source()},
+            _config_picker(repo_id, revision, found.config, token))  # (the Hub's answers just read: cached)
+
+
+def hub_configs(session_token: str | None, repo_id: str, revision: str, config: str,
+                request: gr.Request = None) -> Any:
+    """The Config picker, once a repo id is typed: the dataset's configs (its card's ``configs:``, else its folders'),
+    the one typed kept. Nothing changes when they cannot be read (Load says why)."""
+    if not (repo_id or "").strip():
+        return gr.skip()
+    return _config_picker(repo_id, revision, config, handlers.request_token(None, session_token, request))
+
+
+def _config_picker(repo_id: str, revision: str, config: str, token: str | None) -> Any:
+    try:
+        names = batch.hub_configs(repo_id, revision, token=token)
+    except PlaygroundError:
+        return gr.skip()
+    return gr.Dropdown(choices=[(n, n) for n in names], value=config or "")
 
 
 def forget_copy(copy: Any) -> None:
@@ -248,11 +269,12 @@ def _results_outputs(owner: ledger.Owner, batch_id: str) -> tuple:
 
 
 def tick(owner_state: Any, batch_id: str | None, seen: int | None = None, refresh: bool = False) -> tuple:
-    """The timer's tick: (progress, bar, timer, buttons..., results table, checks, confusion matrix, rows seen).
-    The results are read again only when more rows are done than ``seen`` (the count shown last), for a small
-    batch while it runs, and for any batch when it stops; ``refresh`` reads them in any case."""
+    """The timer's tick: (progress, bar, timer, buttons..., results table, checks, confusion matrix, rows seen,
+    your batches). The results are read again only when more rows are done than ``seen`` (the count shown last),
+    for a small batch while it runs, and for any batch when it stops; ``refresh`` reads them in any case. The list
+    of your batches is read again when the batch stops (done, cancelled, interrupted): it says so at once."""
     owner = owners.owner_of(owner_state)
-    idle = (gr.Timer(active=False), *_buttons("done"), gr.skip(), gr.skip(), gr.skip(), seen)
+    idle = (gr.Timer(active=False), *_buttons("done"), gr.skip(), gr.skip(), gr.skip(), seen, gr.skip())
     if not batch_id:
         return ("", "", *idle)
     try:
@@ -266,7 +288,7 @@ def tick(owner_state: Any, batch_id: str | None, seen: int | None = None, refres
     live = refresh or not active or (changed and progress.total <= LIVE_TABLE_ROWS)  # (a stopped batch: once)
     results = _results_outputs(owner, batch_id) if live else (gr.skip(),) * 3
     return (progress.markdown(), progress.html(), gr.Timer(active=active), *_buttons(progress.state), *results,
-            progress.done if live else seen)
+            progress.done if live else seen, gr.skip() if active else batch_choices(owner_state, batch_id))
 
 
 def _control(owner_state: Any, batch_id: str | None, action: str) -> None:
@@ -364,31 +386,43 @@ def _api_owner(request: Any) -> tuple[str, dict[str, Any]]:
 
 def api_start(file_name: str, data: str, task: str, model: str, provider: str = "auto", revision: str = "main",
               mapping: str = "", expected: str = "", fixed: str = "", params: str = "", concurrency: int = 4,
-              base64: bool = False, bundle: int = 1, request: gr.Request = None) -> dict:
+              base64: bool = False, bundle: int = 1, dataset: str = "", config: str = "", split: str = "train",
+              path: str = "", dataset_revision: str = "main", request: gr.Request = None) -> dict:
     """Start a batch. ``data`` is the file's content (text; ``base64=True`` for Parquet or zip), ``mapping`` a JSON
     object {task input: column} (empty: matched by name), ``expected`` the column of expected answers (empty:
     guessed by name; "-" for none), ``bundle`` the rows per request of a task that bundles (feature extraction).
-    Returns {"batch_id", "plan"}. The token is the Authorization header."""
+    Or a Hub dataset instead of a file (``file_name`` and ``data`` empty): ``dataset`` its repo id, with its
+    ``config``, ``split``, one file's ``path`` (optional) and ``dataset_revision``, read with the caller's token.
+    Returns {"batch_id", "plan", "source"} (source: the Hub dataset's repo id, config, split, commit and files read;
+    {} for a file). The token is the Authorization header."""
     import base64 as b64
 
     token, state = _api_owner(request)
     try:
-        raw = b64.b64decode(data) if base64 else (data or "").encode("utf-8")
-        dataset = batch.read_data(file_name, raw)
+        source: dict[str, Any] = {}
+        if (dataset or "").strip():
+            if file_name or data:
+                raise InputError("Send a file or name a Hub dataset, not both", "",
+                                 "Leave file_name and data empty to read the dataset, or dataset empty to send the file.")
+            found = batch.read_hub(dataset, split, config=config, path=path, revision=dataset_revision, token=token)
+            table, raw, source = found.dataset, found.data, found.source()
+        else:
+            raw = b64.b64decode(data) if base64 else (data or "").encode("utf-8")
+            table = batch.read_data(file_name, raw)
         chosen = TASKS.get(task)
         if chosen is None:
             raise InputError(f"Unknown task '{task}'", "", f"Use one of: {', '.join(TASKS)}.")
-        columns = json_object(mapping, "mapping") or batch.auto_map(chosen, dataset.columns)
-        expected = "" if expected == "-" else (expected or batch.guess_expected(dataset.columns, columns))
+        columns = json_object(mapping, "mapping") or batch.auto_map(chosen, table.columns)
+        expected = "" if expected == "-" else (expected or batch.guess_expected(table.columns, columns))
         spec = batch.Spec(chosen.id, _targets(model, provider, revision, ""), columns, expected,
                           json_object(fixed, "fixed"), json_object(params, "params"), int(concurrency),
-                          bundle=int(bundle or 1))
-        spec.check(dataset)
-        plan = batch.plan(spec, dataset, owners.owner_of(state))
-        job = batch.start(spec, dataset, state, token, data_bytes=raw)
-    except InputError as err:
+                          bundle=int(bundle or 1), source=source)
+        spec.check(table)
+        plan = batch.plan(spec, table, owners.owner_of(state))
+        job = batch.start(spec, table, state, token, data_bytes=raw)
+    except PlaygroundError as err:
         raise gr.Error(f"{err.title}. {err.message} {err.fix}".strip()) from None
-    return {"batch_id": job.id, "plan": plan.markdown()}
+    return {"batch_id": job.id, "plan": plan.markdown(), "source": source}
 
 
 def api_poll(batch_id: str, request: gr.Request = None) -> dict:
@@ -452,7 +486,9 @@ def build(demo: gr.Blocks) -> None:
                 hub_repo = gr.Textbox(label="Dataset (repo id)", placeholder="owner/name · Enter loads it",
                                       elem_classes=["batch-hub-repo"])
                 with gr.Row():
-                    hub_config = gr.Textbox(label="Config", placeholder="default", min_width=80)
+                    hub_config = gr.Dropdown([], value="", label="Config", allow_custom_value=True, min_width=80,
+                                             info="Its card's (or folders'); empty: the default",
+                                             elem_classes=["batch-hub-config"])
                     hub_split = gr.Textbox("train", label="Split", min_width=80)
                 with gr.Row():
                     hub_path = gr.Textbox(label="File (optional)", placeholder="data/train-00000-of-00001.parquet",
@@ -512,13 +548,15 @@ def build(demo: gr.Blocks) -> None:
     private = dict(api_visibility="private", show_progress="hidden")
     fields = [task, model, provider, revision, more, *slots, expected, fixed, params, concurrency, adaptive, bundle]
     buttons = [start, pause_btn, resume_btn, cancel_btn]
-    shown = [progress, bar, timer, *buttons, table, checks, confusion, seen]
+    shown = [progress, bar, timer, *buttons, table, checks, confusion, seen, mine]
 
     demo.load(owners.load, owner_browser, [owner_browser, owner], **private).then(batch_choices, owner, mine, **private)
     file.change(load_file, [file, task], [preview, info, columns, *slots, expected], **private)
     hub_fields = [hub_repo, hub_config, hub_split, hub_path, hub_revision]
-    gr.on([hub_load.click, *(box.submit for box in hub_fields)], load_hub, [session_token, *hub_fields, hub_copy],
-          [file, hub_note, hub_copy], api_visibility="private", show_progress="minimal")
+    gr.on([hub_load.click, *(box.submit for box in hub_fields if box is not hub_config)], load_hub,
+          [session_token, *hub_fields, hub_copy], [file, hub_note, hub_copy, hub_config], api_visibility="private",
+          show_progress="minimal")
+    hub_repo.blur(hub_configs, [session_token, hub_repo, hub_revision, hub_config], hub_config, **private)
     task.input(default_model, task, model, **private)
     task.change(choose_task, [task, columns], slots, **private)
     gr.on([file.change, task.change, model.change, provider.change, more.change, expected.change, concurrency.change,

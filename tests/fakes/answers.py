@@ -633,6 +633,10 @@ def script_shape(fake: Any, task_id: str, kind: str, answer: Any) -> dict[str, s
 #                               ``fr/train-00000-of-00001.parquet``, ``en/validation/part-0.jsonl``
 #   playground-tests/scripted   main holds only a loading script and a tarball; the Hub's Parquet conversion
 #                               (``refs/convert/parquet``) holds ``default/train/0000.parquet``, ``default/test/…``
+#   playground-tests/carded     its card's ``configs:`` say where the data is (``CARDED``): config ``reviews``
+#                               (the default: ``reviews/part-*.csv`` for train, a list with ``holdout/reviews.jsonl``
+#                               for test) and ``short`` (one pattern, ``short/**/*.parquet``: train); a ``train.csv``
+#                               at the root that the file-name rules would read, and the card does not name
 #   acme-corp/private-tickets   private: 401 RepoNotFound without a token (404 with one it does not know)
 #   acme-corp/gated-reviews     gated (manual): 401 GatedRepo without a token, 403 with an ``hf_nogate`` token
 
@@ -663,8 +667,22 @@ def _jsonl(rows: list[tuple[str, str]]) -> bytes:
     return "".join(json.dumps({"text": t, "label": label}) + "\n" for t, label in rows).encode()
 
 
-def _card(name: str) -> bytes:
-    return f"---\nlicense: mit\ntask_categories:\n- text-classification\n---\n# {name}\n".encode()
+def _card(name: str, more: str = "") -> bytes:
+    return f"---\nlicense: mit\ntask_categories:\n- text-classification\n{more}---\n# {name}\n".encode()
+
+
+CARDED = """configs:
+- config_name: short
+  data_files: "short/**/*.parquet"
+- config_name: reviews
+  default: true
+  data_files:
+  - split: train
+    path: "reviews/part-*.csv"
+  - split: test
+    path:
+    - holdout/reviews.jsonl
+"""
 
 
 DATASETS: dict[str, dict[str, Any]] = {
@@ -683,6 +701,11 @@ DATASETS: dict[str, dict[str, Any]] = {
         "converted": {"default/train/0000.parquet": _parquet(REVIEWS[:3]), "default/train/0001.parquet": _parquet(REVIEWS[3:]),
                       "default/test/0000.parquet": _parquet(REVIEWS[:1])},
     },
+    "playground-tests/carded": {"files": {
+        "README.md": _card("carded", CARDED), "train.csv": _csv([("Not in any config of the card.", "NEGATIVE")]),
+        "reviews/part-0.csv": _csv(REVIEWS[:2]), "reviews/part-1.csv": _csv(REVIEWS[2:]), "reviews/notes.txt": b"notes\n",
+        "holdout/reviews.jsonl": _jsonl(REVIEWS[1:3]), "short/2025/12/0.parquet": _parquet(REVIEWS[3:]),
+    }},
     "acme-corp/private-tickets": {"private": True, "files": {
         "README.md": _card("private tickets"),
         "data/train-00000-of-00001.parquet": _parquet([("My invoice is wrong, please fix it.", "NEGATIVE"),
@@ -695,7 +718,7 @@ DATASETS: dict[str, dict[str, Any]] = {
 def dataset_files(repo_id: str, revision: str) -> dict[str, bytes] | None:
     """The files of a dataset at a revision (main, its commit, or the Parquet conversion); None: no such revision."""
     meta = DATASETS[repo_id]
-    if revision == PARQUET_REVISION:
+    if revision in (PARQUET_REVISION, dataset_commit(repo_id, PARQUET_REVISION)):
         return meta.get("converted")
     if revision in ("main", "refs/heads/main", dataset_commit(repo_id, "main")):
         return meta["files"]
@@ -706,6 +729,23 @@ def dataset_commit(repo_id: str, revision: str) -> str:
     import hashlib
 
     return hashlib.sha1(f"{repo_id}@{revision}".encode()).hexdigest()
+
+
+def dataset_info(repo_id: str, revision: str) -> dict[str, Any] | None:
+    """``GET /api/datasets/{id}/revision/{revision}?expand[]=sha&expand[]=cardData``: the commit the revision names
+    and the card's YAML front matter as JSON (``cardData``); None: no such revision."""
+    import yaml
+
+    files = dataset_files(repo_id, revision)
+    if files is None:
+        return None
+    converted = revision in (PARQUET_REVISION, dataset_commit(repo_id, PARQUET_REVISION))
+    info: dict[str, Any] = {"_id": blob_id(repo_id.encode()), "id": repo_id,
+                            "sha": dataset_commit(repo_id, PARQUET_REVISION if converted else "main")}
+    card = files.get("README.md", b"").decode()
+    if card.startswith("---\n"):
+        info["cardData"] = yaml.safe_load(card[4:card.index("\n---", 3)]) or {}
+    return info
 
 
 def blob_id(data: bytes) -> str:

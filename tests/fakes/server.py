@@ -646,13 +646,14 @@ class _Handler(QuietHandler):
         return ok(_expanded(info, query.get("expand[]") or query.get("expand")))
 
     def _dataset(self, url, auth: str) -> None:
-        """A dataset repo (``answers.DATASETS``): ``GET /api/datasets/{id}/tree/{revision}[/{path}]?recursive=``
-        and ``HEAD``/``GET /datasets/{id}/resolve/{revision}/{path}``, the revision URL-quoted
-        (``refs%2Fconvert%2Fparquet``), with the Hub's headers and its errors (X-Error-Code)."""
+        """A dataset repo (``answers.DATASETS``): ``GET /api/datasets/{id}/revision/{revision}`` (its commit and
+        card), ``GET /api/datasets/{id}/tree/{revision}[/{path}]?recursive=`` and ``HEAD``/``GET
+        /datasets/{id}/resolve/{revision}/{path}``, the revision URL-quoted (``refs%2Fconvert%2Fparquet``), with the
+        Hub's headers and its errors (X-Error-Code)."""
         parts = url.path.split("/")  # still quoted: a revision's "/" is %2F
         api = parts[1] == "api"
         parts = parts[3:] if api else parts[2:]  # owner, name, "tree" | "resolve", revision, path...
-        if len(parts) < 4 or parts[2] not in ("tree", "resolve") or parts[2] == "tree" and not api:
+        if len(parts) < 4 or parts[2] not in ("tree", "resolve", "revision") or parts[2] != "resolve" and not api:
             return self._error(404, "Not found")
         repo_id, what, revision, path = f"{parts[0]}/{parts[1]}", parts[2], unquote(parts[3]), unquote("/".join(parts[4:]))
         meta = answers.DATASETS.get(repo_id)
@@ -663,6 +664,11 @@ class _Handler(QuietHandler):
         if meta is None or (meta.get("private") and not token):
             return code(401 if not token else 404, "RepoNotFound",
                         "Invalid username or password." if not token else "Repository not found")
+        if what == "revision":  # the dataset's info (a gated one's too: only its files are gated)
+            info = answers.dataset_info(repo_id, revision)
+            if info is None:
+                return code(404, "RevisionNotFound", f"Invalid rev id: {revision}")
+            return self._send(200, {"content-type": "application/json"}, json.dumps(info).encode())
         if meta.get("gated") and (not token or token.startswith("hf_nogate")):
             message = (f"Access to dataset {repo_id} is restricted. You must have access to it and be authenticated "
                        f"to access it. Please log in." if not token else
@@ -672,7 +678,8 @@ class _Handler(QuietHandler):
         files = answers.dataset_files(repo_id, revision)
         if files is None:
             return code(404, "RevisionNotFound", f"Invalid rev id: {revision}")
-        commit = answers.dataset_commit(repo_id, revision if revision == answers.PARQUET_REVISION else "main")
+        converted = revision in (answers.PARQUET_REVISION, answers.dataset_commit(repo_id, answers.PARQUET_REVISION))
+        commit = answers.dataset_commit(repo_id, answers.PARQUET_REVISION if converted else "main")
         if what == "tree":
             query = parse_qs(url.query)
             recursive = (query.get("recursive") or ["False"])[0].lower() == "true"
