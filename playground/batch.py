@@ -22,7 +22,8 @@ latency, a note that it was bundled); a gate's place is one request, whatever it
 Concurrency is adaptive (``Gate``, one per provider and token, like ``reliability.HEALTH``): it starts at the
 batch's concurrency; a row that met a 429 halves it and makes new rows wait out the cooldown that the
 reliability layer started from the answer's Retry-After; every row without one adds 1/limit (one more place
-per window of successes), up to where it started. The rows themselves retry as every run does
+per window of successes), up to where it started. A halving is checked by a probe: refusals that do not fall
+when fewer rows are sent are not a limit, and the halving is undone (``Gate``'s docstring). The rows themselves retry as every run does
 (``reliability.Failover``); a row that still failed on a transient error goes back in the queue (up to
 ``REQUEUE`` times).
 
@@ -918,10 +919,24 @@ def plan(spec: Spec, data: Dataset, owner: ledger.Owner, done: int = 0,
 
 
 class Gate:
-    """Adaptive concurrency for one provider and token (AIMD): at most ``limit`` rows in flight; a row that met
-    a 429 halves the limit (at most once per round of rows in flight) and new rows wait while the reliability
-    layer's cooldown of that provider for that token lasts (it comes from Retry-After); each row without one
-    adds ``1 / limit``, up to ``ceiling``."""
+    """Adaptive concurrency for one provider and token (AIMD, checked): at most ``limit`` rows in flight; each row
+    without a 429 adds ``1 / limit`` (one place per round of rows), up to ``ceiling``; a row that met a 429 halves
+    the limit, and new rows wait while the reliability layer's cooldown of that provider for that token lasts
+    (it comes from Retry-After).
+
+    A halving is checked before it is believed. Against a provider's rate limit, more rows at once do not finish
+    more rows a second, they only draw more 429s. Against a provider that refuses a share of calls whatever the load
+    (overloaded, or a flaky proxy), they do, and halving on each 429 would sink the batch to one row at a time
+    without one refusal fewer. So a halving starts a probe of two windows of ``WINDOW`` rows: the rate at which rows
+    finish at the halved limit, then at the limit before (new rows are not held back for Retry-After while it
+    measures; each row still waits out its own in its retries). When the higher limit is not ``GAIN`` times faster,
+    it was a limit: back to half (``limited``). When it is, the halving is undone and the share of rows refused
+    becomes the gate's ``noise``: new rows stop waiting out each other's Retry-After, and only a share of refusals
+    clearly above the noise halves again.
+    """
+
+    WINDOW = 32  # rows: what a share of refusals, or a rate, is measured over
+    GAIN = 1.3  # twice the limit must finish rows at least this much faster to be kept
 
     def __init__(self, key: str, start: int, ceiling: int | None = None,
                  health: reliability.ProviderHealth = reliability.HEALTH, adaptive: bool = True):
@@ -933,7 +948,13 @@ class Gate:
         self.health = health
         self.in_flight = 0
         self.decreases = 0
+        self.undone = 0  # halvings undone by their probe: the refusals did not come from the load
         self.lowest = self.limit  # the lowest limit it came down to (tests, benchmarks)
+        self.noise = 0.0  # the share of rows refused whatever the load, since a probe found it so
+        self._counted = [0, 0]  # rows refused, rows: since then
+        self.limited = False  # a probe found a real limit: every 429 halves at once from then on
+        self._recent: deque[bool] = deque(maxlen=self.WINDOW)  # the last rows: refused (429) or not
+        self._probe: _Probe | None = None
         self._cooling: set[str] = set()
         self._cond = threading.Condition()
         self._calm_after = 0  # rows started before this count do not halve the limit again
@@ -949,6 +970,7 @@ class Gate:
         with self._cond:
             if not self._users:
                 self.limit = self.lowest = float(start)
+                self._probe = None
             self._users[user] = start
 
     def detach(self, user: str) -> None:
@@ -958,7 +980,9 @@ class Gate:
             self._cond.notify_all()
 
     def cooldown_left(self) -> float:
-        """Seconds until every provider that answered 429 may be called again (reliability's cooldowns)."""
+        """Seconds until every provider that answered 429 may be called again (reliability's cooldowns). None while
+        a probe measures (held back, the rows would not show how many the provider refuses at the limit) and once a
+        probe found the refusals to be noise: each row still waits out its own Retry-After in its retries."""
         left = 0.0
         for provider in list(self._cooling):
             cooldown = self.health.cooldown(provider, self.key)
@@ -966,7 +990,7 @@ class Gate:
                 self._cooling.discard(provider)
             else:
                 left = max(left, cooldown.left(self.health.clock()))
-        return left
+        return 0.0 if self.noise or self._probe is not None else left
 
     def acquire(self, stop: threading.Event, poll_s: float = 0.05) -> int | None:
         """Wait for a place (and for the cooldowns to end); its ticket, or None when ``stop`` is set first."""
@@ -984,16 +1008,78 @@ class Gate:
         """A row ended; ``limited_by``: the providers that answered it 429 (empty: none did)."""
         with self._cond:
             self.in_flight -= 1
-            if self.adaptive and limited_by:
+            refused = bool(limited_by)
+            self._recent.append(refused)
+            if self.noise and self._probe is None:  # the noise, measured over every row since a probe found it
+                self._counted[0] += refused
+                self._counted[1] += 1
+                self.noise = max(self._counted[0] / self._counted[1], 1 / self._counted[1])
+            if not self.adaptive:
+                return self._cond.notify_all()
+            if refused:
                 self._cooling.update(limited_by)
-                if ticket > self._calm_after:  # one halving per round: the rows already in flight met the same limit
-                    self.limit = max(1.0, self.limit / 2)
-                    self.lowest = min(self.lowest, self.limit)
-                    self.decreases += 1
-                    self._calm_after = self._started
-            elif self.adaptive:
+            if self._probe is not None:
+                self._probe_row(ticket, refused)
+            elif refused and ticket > self._calm_after and self._over_noise():
+                self._halve()
+                if not self.limited:  # is it a limit? measure the refusals at half, then at the limit before
+                    self._probe = _Probe(self.limit * 2, after=self._started)
+            elif not refused:
                 self.limit = min(float(self.ceiling), self.limit + 1 / max(1.0, self.limit))
             self._cond.notify_all()
+
+    def _halve(self) -> None:
+        self.limit = max(1.0, self.limit / 2)
+        self.lowest = min(self.lowest, self.limit)
+        self.decreases += 1
+        self._calm_after = self._started  # one halving per round: the rows in flight met the same limit
+
+    def _over_noise(self) -> bool:
+        """Whether the recent share of refused rows is clearly above the noise (any refusal, while there is none)."""
+        if not self.noise:
+            return True
+        share = sum(self._recent) / len(self._recent)
+        return share > self.noise + 3 * math.sqrt(self.noise * (1 - self.noise) / self.WINDOW) + 0.05
+
+    def _probe_row(self, ticket: int, refused: bool) -> None:
+        probe = self._probe
+        if ticket <= probe.after:  # started before this phase: at another limit
+            return
+        probe.rows.append(refused)
+        if len(probe.rows) < self.WINDOW:
+            return
+        now = time.monotonic()
+        share, rate = sum(probe.rows) / len(probe.rows), len(probe.rows) / max(now - probe.began, 1e-6)
+        if probe.low is None:  # the halved limit measured: now the limit before
+            probe.low, probe.low_rate = share, rate
+            probe.rows, probe.after, probe.began = [], self._started, now
+            self.limit = min(float(self.ceiling), probe.restore)
+            return
+        self._probe = None
+        if rate < probe.low_rate * self.GAIN:
+            # twice as many at once did not finish rows (nearly) twice as fast: the provider's limit (or this
+            # machine's) holds them back, and more at once only draws more 429s. Back to half.
+            self.limited = True
+            self._halve()
+        else:  # more at once, more done: the refusals are not a limit that the load reaches; the halving is undone
+            self.limited = False
+            self._counted = [sum(probe.rows) + round(probe.low * self.WINDOW), 2 * self.WINDOW]
+            self.noise, self.undone = self._counted[0] / self._counted[1], self.undone + 1
+            self._calm_after = self._started
+
+
+@dataclass
+class _Probe:
+    """A halving being checked (``Gate``): ``WINDOW`` rows at the halved limit (their share refused ``low``, their
+    rate ``low_rate``), then as many at the limit before (``restore``). ``after``: rows started before the phase
+    do not count; ``began``: when the phase began."""
+
+    restore: float
+    after: int
+    began: float = field(default_factory=time.monotonic)
+    low: float | None = None
+    low_rate: float = 0.0
+    rows: list[bool] = field(default_factory=list)
 
 
 _GATES: dict[tuple[str, str], Gate] = {}

@@ -15,7 +15,10 @@ Faults on demand:
 - ``refuse_gated_info()``: a gated model's info is refused (401/403 ``X-Error-Code: GatedRepo``) to whoever has no
   access, as its auth check always is;
 - ``chaos(latency_s, fault_rate, fault)``: every router call waits ``latency_s``, and a seeded ``fault_rate``
-  share of them answers ``fault`` instead (benchmarks).
+  share of them answers ``fault`` instead (benchmarks);
+- ``rate_limit(per_s, retry_after_s)``: a provider's rate limit, per token: a router call beyond ``per_s`` calls
+  of that token in the last second answers 429 with Retry-After (so the more are sent at once, the more are
+  refused; ``chaos`` refuses the same share whatever the load).
 
 Concurrency: ``peak_in_flight`` is the most router calls it was answering at once; with ``sign_callers`` every
 answer names the token it came with in ``x-fake-caller`` (``caller_mark(token)``, a hash: never the token), so
@@ -486,6 +489,9 @@ class FakeState:
     peak_in_flight: int = 0  # the most at once since the last reset
     sign_callers: bool = False
     gated_info: bool = False  # ``refuse_gated_info``: a gated model's info is refused to whoever has no access
+    rate_per_s: int = 0  # ``rate_limit``: router calls a token may make in any second (0: no limit)
+    rate_retry_after: float = 1.0
+    rate_calls: dict[str, deque] = field(default_factory=dict)  # each token's accepted calls in the last second
 
 
 def caller_mark(token: str) -> str:
@@ -566,6 +572,8 @@ class _Handler(QuietHandler):
             router = host not in HUB_HOSTS and not url.path.startswith("/api/")
             if scripted is None and router and state.fault and state.rng.random() < state.fault_rate:
                 scripted = state.fault
+            if scripted is None and router and state.rate_per_s:
+                scripted = self._over_rate(auth)
         if not router:
             return self._answer(url, raw, auth, host, scripted)
         with state.lock:  # a router call in flight (Hub lookups are not counted: they never wait)
@@ -578,6 +586,18 @@ class _Handler(QuietHandler):
         finally:
             with state.lock:
                 state.in_flight -= 1
+
+    def _over_rate(self, auth: str) -> tuple | None:
+        """``rate_limit``'s answer for a call of this token now (under ``state.lock``): None when within the rate."""
+        state, now = self.state, time.monotonic()
+        calls = state.rate_calls.setdefault(auth, deque())
+        while calls and calls[0] <= now - 1.0:
+            calls.popleft()
+        if len(calls) < state.rate_per_s:
+            calls.append(now)
+            return None
+        return (429, {"content-type": "application/json", "retry-after": f"{state.rate_retry_after:g}"},
+                {"error": "Rate limit reached. Please retry later."})
 
     def _answer(self, url, raw: bytes, auth: str, host: str, scripted: tuple | None) -> None:
         if scripted is not None:
@@ -801,8 +821,16 @@ class FakeHF:
             self.state.latency_s, self.state.fault_rate, self.state.fault = latency_s, fault_rate, fault
             self.state.rng = random.Random(seed)
 
+    def rate_limit(self, per_s: int, retry_after_s: float = 1.0) -> None:
+        """Refuse a token's router calls beyond ``per_s`` in any second, with 429 and Retry-After (0: no limit)."""
+        with self.state.lock:
+            self.state.rate_per_s, self.state.rate_retry_after = per_s, retry_after_s
+            self.state.rate_calls.clear()
+
     def reset(self) -> None:
         with self.state.lock:
+            self.state.rate_per_s = 0
+            self.state.rate_calls.clear()
             self.state.received.clear()
             self.state.scripts.clear()
             self.state.latency_s, self.state.fault_rate, self.state.fault = 0.0, 0.0, None
