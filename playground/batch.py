@@ -1000,6 +1000,8 @@ class Gate:
                 if wait <= 0 and self.in_flight < max(1, int(self.limit)):
                     self.in_flight += 1
                     self._started += 1
+                    if self._probe is not None and self._probe.began is None:  # the phase's first row: its clock
+                        self._probe.began = time.monotonic()
                     return self._started
                 self._cond.wait(min(poll_s, wait) if wait > 0 else poll_s)
         return None
@@ -1049,10 +1051,10 @@ class Gate:
         if len(probe.rows) < self.WINDOW:
             return
         now = time.monotonic()
-        share, rate = sum(probe.rows) / len(probe.rows), len(probe.rows) / max(now - probe.began, 1e-6)
+        share, rate = sum(probe.rows) / len(probe.rows), len(probe.rows) / max(now - (probe.began or now), 1e-6)
         if probe.low is None:  # the halved limit measured: now the limit before
             probe.low, probe.low_rate = share, rate
-            probe.rows, probe.after, probe.began = [], self._started, now
+            probe.rows, probe.after, probe.began = [], self._started, None
             self.limit = min(float(self.ceiling), probe.restore)
             return
         self._probe = None
@@ -1072,11 +1074,12 @@ class Gate:
 class _Probe:
     """A halving being checked (``Gate``): ``WINDOW`` rows at the halved limit (their share refused ``low``, their
     rate ``low_rate``), then as many at the limit before (``restore``). ``after``: rows started before the phase
-    do not count; ``began``: when the phase began."""
+    do not count; ``began``: when the phase's first row started (the rows of the phase before may hold the places
+    a while: the phase's rate is counted from then)."""
 
     restore: float
     after: int
-    began: float = field(default_factory=time.monotonic)
+    began: float | None = None
     low: float | None = None
     low_rate: float = 0.0
     rows: list[bool] = field(default_factory=list)
