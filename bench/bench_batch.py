@@ -5,12 +5,15 @@ Prints, for adaptive concurrency (AIMD) and for a fixed concurrency of 8:
 - the wall time against the ideal given the honoured waits (as bench_reliability: each row needs 1/0.7 calls on
   average, and every retry costs 100 ms of waiting plus a 50 ms call; ideal = rows x that / 8);
 - rows lost (no successful record in the ledger) and duplicated (more than one successful record);
-- the lowest and final adaptive limit, and the RSS growth over the batch.
+- the lowest and final adaptive limit, its halvings and how many its probes undid (``batch.Gate``), the share of
+  rows it counts as refused whatever the load (its noise), and the RSS growth over the batch.
+Then a real rate limit (``--limited-rows`` rows, the fake refusing a token's calls beyond 100 a second, Retry-After
+0.2 s), fixed against adaptive: the wall time, the calls refused, and whether the gate found the limit.
 Then the ceiling of one machine: a batch against a fake router that answers at once, in rows per second.
 Then bundling: feature extraction (the task that bundles) over --bundle-rows rows at concurrency 8, 50 ms a call, one
 row per request against 8 rows per request, interleaved (--rounds each): rows per second, router calls, the gain.
-Run: .venv/bin/python bench/bench_batch.py [--rows 10000] [--concurrency 8] [--bundle-rows 2000] [--rounds 3]
-     [--only-bundling]
+Run: .venv/bin/python bench/bench_batch.py [--rows 10000] [--concurrency 8] [--limited-rows 2000]
+     [--bundle-rows 2000] [--rounds 3] [--only-bundling]
 """
 
 from __future__ import annotations
@@ -47,10 +50,13 @@ def rss_mb() -> float:
 
 
 def one(fake: FakeHF, rows: int, concurrency: int, adaptive: bool, latency: float, fault_rate: float,
-        task: str = "text-classification", model: str = SST2, bundle: int = 1) -> dict:
+        task: str = "text-classification", model: str = SST2, bundle: int = 1, keep_limit: bool = False) -> dict:
     HEALTH.clear()
     batch._GATES.clear()
+    limit = (fake.state.rate_per_s, fake.state.rate_retry_after)
     fake.reset()
+    if keep_limit:
+        fake.rate_limit(*limit)
     fault = (429, {"content-type": "application/json", "retry-after": str(RETRY_AFTER)}, {"error": "Too many requests"})
     fake.chaos(latency_s=latency, fault_rate=fault_rate, fault=fault if fault_rate else None, seed=42)
     raw = ("text\n" + "".join(f"review number {i}\n" for i in range(rows))).encode()
@@ -78,7 +84,24 @@ def one(fake: FakeHF, rows: int, concurrency: int, adaptive: bool, latency: floa
     gate = job.gates[0]
     return dict(wall=wall, ok=job.ok, errors=job.errors, lost=rows - len(counts),
                 duplicated=sum(n - 1 for n in counts.values() if n > 1), calls=calls,
-                limit=gate.limit, lowest=gate.lowest, decreases=gate.decreases, rss=grown, owner=owner)
+                limit=gate.limit, lowest=gate.lowest, decreases=gate.decreases, undone=gate.undone, noise=gate.noise,
+                limited=gate.limited, rss=grown, owner=owner)
+
+
+def limited(fake: FakeHF, rows: int, concurrency: int, per_s: int = 100) -> None:
+    """A provider's real rate limit (``per_s`` calls a second per token; 8 at once for 50 ms would be 160): fixed
+    against adaptive concurrency."""
+    print(f"a real rate limit: {rows:,} rows, concurrency {concurrency}, {LATENCY * 1000:.0f} ms a call, the fake "
+          f"refusing a token's calls beyond {per_s} a second (Retry-After 0.2 s)")
+    for adaptive in (False, True):
+        fake.rate_limit(per_s, 0.2)
+        r = one(fake, rows, concurrency, adaptive, LATENCY, 0.0, keep_limit=True)
+        refused = r["calls"] - rows
+        print(f"  {'adaptive (AIMD)' if adaptive else 'fixed':16} {r['wall']:7.1f} s ({rows / r['wall']:.0f} rows/s) · "
+              f"{refused:,} of {r['calls']:,} calls refused ({refused / r['calls']:.0%}) · lost {r['lost']}, "
+              f"duplicated {r['duplicated']}" + (f" · limit {r['lowest']:.1f}..{r['limit']:.1f} ({r['decreases']} "
+              f"halvings; {'found the limit' if r['limited'] else 'took it for noise'})" if adaptive else ""))
+    fake.rate_limit(0)
 
 
 def bundling(fake: FakeHF, rows: int, concurrency: int, rounds: int, size: int = 8) -> None:
@@ -104,6 +127,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--bundle-rows", type=int, default=2_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--limited-rows", type=int, default=2_000)
     parser.add_argument("--only-bundling", action="store_true")
     args = parser.parse_args()
     ledger.configure()
@@ -122,8 +146,9 @@ def main() -> None:
         r = one(fake, rows, n, adaptive, LATENCY, FAULT_RATE)
         print(f"  {'adaptive (AIMD)' if adaptive else 'fixed':16} {r['wall']:7.1f} s = {r['wall'] / ideal:4.2f}x ideal · "
               f"{r['ok']:,} ok, {r['errors']} errors · lost {r['lost']}, duplicated {r['duplicated']} · "
-              f"{r['calls']:,} calls · limit {r['lowest']:.1f}..{r['limit']:.1f} ({r['decreases']} halvings) · "
-              f"RSS +{r['rss']:.0f} MB")
+              f"{r['calls']:,} calls · limit {r['lowest']:.1f}..{r['limit']:.1f} ({r['decreases']} halvings, "
+              f"{r['undone']} undone; noise {r['noise']:.0%}) · RSS +{r['rss']:.0f} MB")
+    limited(fake, args.limited_rows, n)
     r = one(fake, rows, 64, False, 0.0, 0.0)
     print(f"ceiling of one machine (fake answers at once, fixed concurrency 64): {rows / r['wall']:.0f} rows/s "
           f"({r['wall']:.1f} s, lost {r['lost']}, duplicated {r['duplicated']})")

@@ -496,6 +496,14 @@ def _blind_caption(task: Task, step: dict[str, Any], where: str, ballot: bool = 
     return f"**{task.label}** · blind comparison of {n} targets{names} · {where}{keys}"
 
 
+def _caption_blind(shown: Shown, icon: str, task: Task, step: dict[str, Any], where: str,
+                   readonly: bool = False) -> None:
+    """A blind step's caption with its ballot: the names hidden and the vote keys said until the vote; the caption
+    the vote puts in its place (``vote``) kept in the ballot. A shared deck's reader does not vote: names shown."""
+    shown.caption = icon + _blind_caption(task, step, where, not readonly, not readonly)
+    shown.ballot["caption_after_vote"] = icon + _blind_caption(task, step, where, ballot=False, hidden=False)
+
+
 def _blind_ready(task: Task, card: dict[str, Any], step: dict[str, Any]) -> Shown:
     shown = Shown(task.id, notes=step.get("notes") or "", blind=True)
     _stage_inputs(task, card, shown)
@@ -530,7 +538,7 @@ def _blind_recorded(store: ledger.Ledger, owner: ledger.Owner, step: dict[str, A
     shown.ballot = blind_ballot(task, [r.target for r in runs.values()], runs, readonly)
     shown.mode = "fallback" if why else "recorded"
     where = recorded_on(cards[0][1]) + (f"; {what}: {why}" if why else "")
-    shown.caption = ("⚠️ " if why else "⏺️ ") + _blind_caption(task, step, where, not readonly, not readonly)
+    _caption_blind(shown, ("⚠️ " if why else "⏺️ "), task, step, where, readonly)
     return shown
 
 
@@ -562,7 +570,7 @@ def _blind_live(store: ledger.Ledger, owner_state: Any, step: dict[str, Any], to
     shown.ballot = blind_ballot(task, targets, runs)
     slowest = max((r.result.latency_s for r in runs.values() if r.result is not None), default=0.0)
     failed = f" · ⚠️ {len(bad)} of {len(runs)} panes failed (which: revealed after the vote)" if bad else ""
-    shown.caption = "🟢 " + _blind_caption(task, step, f"**live, just now** ({slowest * 1000:.0f} ms){failed}")
+    _caption_blind(shown, "🟢 ", task, step, f"**live, just now** ({slowest * 1000:.0f} ms){failed}")
     shown.run_ids = [] if bad else [runs[i].result.run_id for i in range(len(targets)) if runs[i].result.run_id]
     return shown
 
@@ -643,7 +651,8 @@ def pane_titles(ballot: dict[str, Any]) -> list[str]:
 
 def vote(owner_state: Any, share_id: str | None, ballot: dict[str, Any] | None, choice: str) -> list[Any]:
     """A vote key on a blind step: stored as Compare stores a blind vote (``compare.record_vote``: the ledger's votes,
-    counted in Compare's leaderboard), then the names revealed. Returns (ballot, vote row, reveal)."""
+    counted in Compare's leaderboard), then the names revealed. Returns (ballot, vote row, reveal, caption: no longer
+    "names hidden")."""
     if share_id:
         raise gr.Error("Read-only link: readers cannot vote (votes are cast on the presenter's stage).")
     if not ballot or ballot.get("readonly"):
@@ -651,7 +660,8 @@ def vote(owner_state: Any, share_id: str | None, ballot: dict[str, Any] | None, 
     comparison = json.loads(json.dumps(ballot["comparison"]))
     reveal = compare.record_vote(owner_state, ballot["task"], choice, comparison)
     gr.Info("Vote recorded (it counts in Compare's leaderboard). The names are revealed.")
-    return [{**ballot, "comparison": comparison, "revealed": True}, gr.update(visible=False), reveal]
+    return [{**ballot, "comparison": comparison, "revealed": True}, gr.update(visible=False), reveal,
+            ballot.get("caption_after_vote") or gr.skip()]
 
 
 def _quote(text: str) -> str:

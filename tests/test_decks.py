@@ -317,8 +317,10 @@ def test_a_blind_step_from_a_comparison_is_voted_on_and_counts_in_compares_leade
     assert shown.ballot["outputs"][0] == {"POSITIVE": 0.75, "NEGATIVE": 0.25}  # A: roberta's recorded answer
     assert shown.ballot["outputs"][1]["POSITIVE"] > 0.99
 
-    ballot, row, reveal = decks.vote(me, "", shown.ballot, "A")
+    assert "(names hidden until the vote)" in shown.caption
+    ballot, row, reveal, caption = decks.vote(me, "", shown.ballot, "A")
     assert f"**A** = `{ROBERTA} · hf-inference` 🏆" in reveal and row["visible"] is False
+    assert "names hidden" not in caption and "recorded on " in caption and "(that one is better)" not in caption
     name = "## {} = <span class='present-blind-name'>{} · hf-inference</span>"
     assert decks.pane_titles(ballot) == [name.format("A", ROBERTA), name.format("B", SST2)]
     (vote,) = store.list_votes(owner, task="text-classification")

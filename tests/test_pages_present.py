@@ -214,8 +214,9 @@ def test_a_blind_step_from_a_comparison_is_played_voted_on_shared_and_exported(s
     assert "live, just now" in shown[-2] and made.SST2 not in shown[-2] and made.ROBERTA not in shown[-2]
     assert row["visible"] is True and [b["visible"] for b in letters] == [True, True, False, False] and reveal == ""
     assert ballot["outputs"][0] == {"POSITIVE": 0.75, "NEGATIVE": 0.25}
-    ballot, row, reveal = decks.vote(me, "", ballot, "bad")
+    ballot, row, reveal, caption = decks.vote(me, "", ballot, "bad")
     assert "**Your vote: all bad.**" in reveal and made.ROBERTA in reveal and row["visible"] is False
+    assert "live, just now" in caption and "names hidden" not in caption  # the stage's caption, after the vote
     assert compare.leaderboard(me, "text-classification")["Ties / all bad"].tolist() == [1, 1]
     position, *shown = decks.show_recording(me, deck_id, "", 0)
     assert "recorded on" in shown[-2] and blind_slots(shown)[0]["outputs"][1]["POSITIVE"] > 0.99

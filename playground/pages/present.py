@@ -275,8 +275,9 @@ def build(demo: gr.Blocks) -> None:
                           trigger_mode="always_last", **PRIVATE)
     buttons["recorded"].click(decks.show_recording, [*where, position], stage_out, **PRIVATE)
     ballot, vote_row, *_, reveal = shown[-5 - compare.MAX_PANES:-2]  # decks.blind_view's
+    caption = shown[-2]
     for choice in decks.VOTE_KEYS:
         buttons[f"vote-{choice}"].click(lambda o, s, b, c=choice: decks.vote(o, s, b, c), [owner, share_id, ballot],
-                                        [ballot, vote_row, reveal], **PRIVATE)
+                                        [ballot, vote_row, reveal, caption], **PRIVATE)
     buttons["live"].click(decks.run_live, [*where, position, session_token, budget, guard], stage_out,
                           show_progress="minimal", **PRIVATE)
