@@ -13,7 +13,10 @@ fake router each run in a process of their own, as they would on their own machi
      names person NN came with person NN's token, and each token came only on that person's calls.
 Figures are printed as ratios to the single person's time. Goals: 8 people within 1.5 s of wall time, 50 people
 within 2.5 s, each of 50 streams reaching its first token within 1.5 s; 0 errors and 0 leaks.
-Run: .venv/bin/python bench/bench_concurrency.py
+With ``--pin`` (on a machine of 2 CPUs or more), the people and the fake router share CPU 1 and the app has CPU 0, as
+if they were other machines; without it (the goals' figures) all three share every CPU, so the 50 people's own
+gradio_client work (about 0.6 s of CPU a round) competes with the app's.
+Run: .venv/bin/python bench/bench_concurrency.py [--pin]
 """
 
 from __future__ import annotations
@@ -178,9 +181,15 @@ def spread(values: list[float], unit: float) -> str:
             f"{high / unit:4.2f}x)")
 
 
-def people(conn, url: str) -> None:
+def _pin(cpu: int | None) -> None:
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
+
+
+def people(conn, url: str, cpu: int | None = None) -> None:
     """The people, in a process of their own (their gradio_client CPU is not the app's): one session each,
     opened, then rounds run on request (``("classify" | "chat", how many)``) until ``None``."""
+    _pin(cpu)
     with ThreadPoolExecutor(PEOPLE) as pool:
         # ssl_verify=False: the app is plain HTTP on loopback, and otherwise gradio_client builds a TLS context
         # for every request (ten times its own CPU per call).
@@ -198,9 +207,10 @@ def people(conn, url: str) -> None:
         client.close()
 
 
-def router(conn) -> None:
+def router(conn, cpu: int | None = None) -> None:
     """The fake Hub and router, in a process of their own (a real router's CPU is not the app's): it answers
     ``(method, args)`` orders (``chaos``, ``reset``, ``sign_callers``, ``received``) until ``None``."""
+    _pin(cpu)
     fake = FakeHF()
     conn.send(fake.url)
     while (order := conn.recv()) is not None:
@@ -215,19 +225,21 @@ def main() -> int:
     from playground import capture, concurrency
     from playground.ui import build_app
 
+    pin = "--pin" in sys.argv[1:] and len(os.sched_getaffinity(0)) >= 2
     spawn = multiprocessing.get_context("spawn")
     fake, theirs = multiprocessing.Pipe()
-    spawn.Process(target=router, args=(theirs,)).start()
+    spawn.Process(target=router, args=(theirs, 1 if pin else None)).start()
     capture.install(RoutingTransport(fake.recv()))
 
     def tell_fake(name: str, *args):
         fake.send((name, args))
         return fake.recv()
 
+    _pin(0 if pin else None)
     demo = build_app()
     demo.launch(prevent_thread_lock=True, quiet=True)
     conn, theirs = multiprocessing.Pipe()
-    child = spawn.Process(target=people, args=(theirs, demo.local_url))
+    child = spawn.Process(target=people, args=(theirs, demo.local_url, 1 if pin else None))
     child.start()
     assert conn.recv() == "ready"
 
@@ -260,6 +272,8 @@ def main() -> int:
     one = rows[1][0]
     print(f"fake router answers every call in {LATENCY_S:.1f} s; the app serves {concurrency.max_concurrency()} "
           f"events at once; each person has their own session and token")
+    print("CPUs: " + ("the people and the fake router on CPU 1, the app on CPU 0 (--pin)" if pin else
+                      f"all {len(os.sched_getaffinity(0))} shared by the people, the fake router and the app"))
     print("text classification      wall time           each person's wait (min / median / max)")
     for how_many, (wall, their_runs) in rows.items():
         waits = [r.wait_s for r in their_runs if not r.error] or [0.0]
