@@ -43,27 +43,29 @@ STREAM_UPDATE_S = 0.05
 CONTINUE_PROMPT = "Continue exactly where your last reply stopped, without repeating anything."
 
 
-def token_kept(check, provider_follows: bool = False):
+def token_kept(check):
     """The handler of the token box's events, around ``check`` (the token line's report on the token; given the
     ``gr.Request`` too when it takes a ``request``: ``signin.token_typed``).
 
     The page never sends the box's value as the box's own: ``ui`` sends it in a carrier that this handler empties
     in the same event, and keeps the token in the tab's session state (a ``gr.State``, held on the server). So the
     value is in no component that Gradio keeps or serves again (the session's deep-link state, the run history and
-    its replays). With ``provider_follows``, the event also takes the provider picker's value and whether the person
-    picked it, and moves it as ``pickers.provider_after_token`` says (the line says so). Returns (session token,
-    emptied carrier, *check's outputs[, the provider picker])."""
+    its replays). Returns (session token, emptied carrier, *check's outputs)."""
     takes_request = "request" in inspect.signature(check).parameters
 
-    def kept(_box, token, provider=None, picked=None, request: gr.Request = None):
+    def kept(_box, token, request: gr.Request = None):
         token = (token or "").strip() or None
-        line, *rest = check(token, request=request) if takes_request else check(token)
-        if not provider_follows:
-            return token, "", line, *rest
-        note, provider = pickers.provider_after_token(token, provider, picked)
-        return token, "", f"{line}\n\n{note}" if note else line, *rest, provider
+        return token, "", *(check(token, request=request) if takes_request else check(token))
 
     return kept
+
+
+def provider_follows_token(token: str | None, provider: str | None, picked: bool | None, line: str | None) -> tuple:
+    """The step after a token check (``ui._build_token``): the provider picker as ``pickers.provider_after_token``
+    says, read as it is once the check has landed, so a provider picked while the Hub was asked is never moved;
+    the token line with the sentence saying so. Returns (token line, provider picker)."""
+    note, moved = pickers.provider_after_token(token, provider, picked)
+    return (f"{line or ''}\n\n{note}" if note else gr.skip()), moved
 
 
 def request_token(token: str | None, session_token: str | None = None, request: Any = None) -> str | None:

@@ -30,6 +30,7 @@ __all__ = [
     "revision_note",
     "token_status",
     "token_typed",
+    "token_on_load",
     "provider_after_token",
     "SWITCHED_TO_AUTO",
     "providers_markdown",
@@ -301,6 +302,15 @@ def token_typed(token: str | None):
     if _FULL_TOKEN.match(token):
         return token_status(token)
     return gr.skip(), gr.skip()
+
+
+def token_on_load(token: str | None):
+    """The token line as the page loads: the machine's token checked (or the session's, had it one then). With none
+    to check it writes nothing: the page was built saying so (``ui._token_note``), and this step, read as the page
+    loads, could land after a token pasted meanwhile was checked and put "No token" back over it."""
+    if not (token or "").strip() and not public_mode.host_token():
+        return gr.skip(), gr.skip()
+    return token_status(token)
 
 
 def provider_after_token(token: str | None, provider: str | None, picked: bool | None) -> tuple[str, Any]:

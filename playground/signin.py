@@ -6,7 +6,6 @@ or logged.
     token_of(request)      -> str | None     the signed-in visitor's token (for ``handlers.request_token``)
     user_of(request)       -> str | None     their Hub user name (the ledger's ``hub_user`` for their runs)
     token_line(...)        -> (line, bill-to) the header's token line on load, saying who is signed in
-    token_typed(token, request) -> (line, bill-to) the same line as the token box changes (and as the page loads)
 
 Gradio keeps the OAuth answer in its signed session cookie (``request.session["oauth_info"]``); nothing here copies
 it anywhere. On a Space, the scopes are the Space's ``hf_oauth_scopes``: the playground asks for ``inference-api``
@@ -24,7 +23,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-from types import SimpleNamespace
 from typing import Any
 
 import gradio as gr
@@ -33,7 +31,7 @@ from gradio.utils import get_space
 from . import pickers
 
 __all__ = ["ENV", "INFERENCE_SCOPE", "MOCK_TOKEN", "enabled", "stand_in", "button", "token_of", "user_of",
-           "token_line", "token_typed"]
+           "token_line"]
 
 ENV = "PLAYGROUND_SIGNIN"
 INFERENCE_SCOPE = "inference-api"  # the OAuth scope that lets a token call Inference Providers
@@ -118,17 +116,3 @@ def token_line(token: str | None, profile: gr.OAuthProfile | None = None, oauth:
                 f"add `hf_oauth_scopes: [{INFERENCE_SCOPE}]` to the Space's README, then sign out and in again")
     return f"{who}: runs use your sign-in (never shown or stored).\n\n{line}", bill_to
 
-
-def token_typed(token: str | None, request: Any = None):
-    """The token line as the token box changes, and as the page loads (the same step: ``ui._build_token``): a token
-    in the box as ``pickers.token_typed`` checks it; an empty box, the signed-in visitor's line (``token_line``, given
-    what it reads of Gradio's ``gr.OAuthProfile`` and ``gr.OAuthToken``: the user name, the token and its scopes,
-    from the session's sign-in), else the machine's."""
-    if (token or "").strip():
-        return pickers.token_typed(token)
-    user = user_of(request)
-    if user is None:
-        return token_line(None)
-    info = _info(request) or {}
-    return token_line(None, SimpleNamespace(username=user),
-                      SimpleNamespace(token=info.get("access_token") or "", scope=info.get("scope") or ""))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -22,12 +23,18 @@ TOKEN = f"hf_as_{USER}_" + "l" * 24
 QUESTION = "What is the capital of France?"
 
 
-def _ledger_today() -> list[ledger.RunSummary]:
-    """The user's runs recorded today (UTC), read from the ledger itself."""
+def _ledger_today(expect: int = 0) -> list[ledger.RunSummary]:
+    """The user's runs recorded today (UTC), read from the ledger itself, once there are ``expect`` (a run is
+    recorded off the request path, when its stream has ended: the page may show its status line a moment before)."""
     store = ledger.current()
-    assert store.flush(30)
     midnight = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-    return store.list_runs(ledger.Owner("", USER), since=midnight, limit=100).runs
+    end = time.monotonic() + 30
+    while True:
+        assert store.flush(30)
+        runs = store.list_runs(ledger.Owner("", USER), since=midnight, limit=100).runs
+        if len(runs) >= expect or time.monotonic() > end:
+            return runs
+        time.sleep(0.2)
 
 
 def test_three_tasks_history_reopen_card_in_a_fresh_profile_and_the_days_cost(app, fake, tmp_path):
@@ -92,7 +99,7 @@ def test_three_tasks_history_reopen_card_in_a_fresh_profile_and_the_days_cost(ap
             chat_status(chat, "together", before)
 
             # the day's cost on the dashboard: the sum of the ledger's estimates for the four runs
-            runs = _ledger_today()
+            runs = _ledger_today(expect=4)
             assert sorted(r.task for r in runs) == ["chat-completion", "chat-completion", "text-classification",
                                                     "text-to-image"], runs
             priced = [r.cost_usd for r in runs if r.cost_usd is not None]

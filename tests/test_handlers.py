@@ -64,7 +64,8 @@ def test_a_streamed_reply_never_asks_gradio_to_rebuild_an_output(fake):
 
 def test_a_checked_token_moves_the_no_token_default_provider_to_auto(fake):
     """With no token on the machine the page starts on Local; a pasted token the Hub accepts moves the picker to
-    auto, and the token line says so, unless the person picked the provider themselves."""
+    auto, and the token line says so, unless the person picked the provider themselves (read by the step after the
+    check, once it has landed)."""
     import gradio as gr
 
     from playground import hub, pickers
@@ -73,23 +74,25 @@ def test_a_checked_token_moves_the_no_token_default_provider_to_auto(fake):
 
     hub.clear_cache()
     skip = gr.skip()
+    follow = handlers.provider_follows_token
     try:
         for check in (pickers.token_typed, pickers.token_status):  # pasted (change), then blur or Enter
-            kept = handlers.token_kept(check, provider_follows=True)
-            session, carrier, line, _, provider = kept("", TOKEN, LOCAL, False)
-            assert (session, carrier, provider) == (TOKEN, "", "auto")
-            assert "✅ Token of **tester**" in line and TOKEN not in line
+            session, carrier, line, _ = handlers.token_kept(check)("", TOKEN)
+            assert (session, carrier) == (TOKEN, "") and "✅ Token of **tester**" in line and TOKEN not in line
+            moved, provider = follow(session, LOCAL, False, line)
+            assert provider == "auto" and moved.startswith(line) and TOKEN not in moved
             assert ("runs now go to Inference Providers (auto); pick Local to keep running on this machine"
-                    in line)
-            *_, line, _, provider = kept("", TOKEN, LOCAL, True)  # Local picked by hand: it stays
-            assert provider == skip and "Provider switched" not in line and "Token of **tester**" in line
-            assert kept("", TOKEN, "together", False)[-1] == skip  # another provider is left alone
+                    in moved)
+            assert follow(session, LOCAL, True, line) == (skip, skip)  # Local picked by hand: it stays
+            assert follow(session, "together", False, line) == (skip, skip)  # another provider is left alone
             for refused in ("hf_invalid" + "z" * 27, "hf_noinfer" + "a" * 27):  # refused, or may not call them
-                *_, line, _, provider = kept("", refused, LOCAL, False)
-                assert provider == skip and "Provider switched" not in line
-            *_, line, _, provider = kept("", "", LOCAL, False)  # no token
-            assert provider == skip and line == pickers.NO_TOKEN
+                _, _, line, _ = handlers.token_kept(pickers.token_status)("", refused)
+                assert follow(refused, LOCAL, False, line) == (skip, skip)
+            assert follow(None, LOCAL, False, pickers.NO_TOKEN) == (skip, skip)  # no token
         # a token still being typed is not checked, and moves nothing
-        assert handlers.token_kept(pickers.token_typed, True)("", "hf_abc", LOCAL, False)[2:] == (skip, skip, skip)
+        assert handlers.token_kept(pickers.token_typed)("", "hf_abc")[2:] == (skip, skip)
+        assert follow("hf_abc", LOCAL, False, "") == (skip, skip)
     finally:
         hub.clear_cache()
+
+

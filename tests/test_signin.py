@@ -89,20 +89,6 @@ def test_token_line_names_the_signed_in_user_never_the_token(fake):
     assert "sign in with Hugging Face" in line
 
 
-def test_the_token_box_step_says_who_is_signed_in_when_the_box_is_empty(fake):
-    """The page writes its token line on load with the token box's own change step (``ui._build_token``): an empty
-    box is the signed-in visitor's line, as the load's was; a token in the box is checked as typed."""
-    hub.clear_cache()
-    line, _ = signin.token_typed("", request_with(oauth_info(USER_TOKEN)))
-    assert f"Signed in as **{FAKE_USER}**" in line and "may call Inference Providers" in line and USER_TOKEN not in line
-    line, _ = signin.token_typed(None, request_with(oauth_info(USER_TOKEN, scope="openid profile")))
-    assert "did not grant `inference-api`" in line
-    line, _ = signin.token_typed("", request_with(None))
-    assert "sign in with Hugging Face" in line
-    line, _ = signin.token_typed(TOKEN, request_with(oauth_info(USER_TOKEN)))  # a pasted token comes first
-    assert "Token of **tester**" in line and "Signed in" not in line
-
-
 # ------------------------------------------------------------------------------------------ launched: the stand-in
 
 

@@ -155,39 +155,48 @@ def test_the_token_box_never_sends_its_value_as_its_own(app):
             assert carrier in fn.outputs and not carrier.visible and fn.fn(TOKEN, TOKEN)[:2] == (TOKEN, "")
 
 
-def test_the_page_load_never_puts_back_a_token_line_that_a_check_wrote(app):
-    """As a step of its own, the page's load read the session's token before a token pasted meanwhile was kept,
-    and on a busy machine its "No token" line could land after that token's check. So on every page the line is
-    written on load only by the token box's own change step, which Gradio's page runs one call at a time, the last
-    trigger kept for after the one running (``always_last``), reading the box then."""
-    from playground import handlers, pickers
+def test_the_page_load_never_puts_back_a_token_line_that_a_check_wrote(app, monkeypatch):
+    """The page's load step is read as the page loads; on a busy machine it can land after a token pasted meanwhile
+    was checked. So it never writes the session's token, and with no token to check (none on the machine, none
+    signed in) it writes nothing at all: no "No token" line over the pasted token's."""
+    import gradio as gr
+
+    from playground import pickers, public_mode
 
     for box in _token_boxes(app):
         steps = [fn for fn in app.fns.values() if box in fn.inputs]
-        line_and_choices = {c._id for fn in steps for c in fn.outputs[2:4]}  # after the session token and carrier
+        session = steps[0].outputs[0]
+        line_and_choices = {c._id for c in steps[0].outputs[2:4]}  # after the session token and carrier
         loads = [fn for fn in app.fns.values() if fn.page == steps[0].page and any(e == "load" for _, e in fn.targets)
                  and line_and_choices & {c._id for c in fn.outputs}]
         assert loads, "nothing writes the token line as the page loads"
         for fn in loads:
-            assert fn in steps and (box._id, "change") in fn.targets and fn.trigger_mode == "always_last", fn.name
-    # loaded with an empty box, the step writes what the load wrote: no token (on this test machine)
-    session, carrier, line, _ = handlers.token_kept(pickers.token_typed)("", "")
-    assert (session, carrier, line) == (None, "", pickers.NO_TOKEN)
+            assert session not in fn.outputs and fn.fn is pickers.token_on_load, fn.name
+    monkeypatch.setattr(public_mode, "host_token", lambda: None)
+    assert pickers.token_on_load(None) == (gr.skip(), gr.skip())
 
 
 def test_a_checked_token_can_move_the_playground_provider_picker(app):
-    """The playground page's token steps take the provider picker and whether the person picked it (set by the
-    picker's own input event, never by the page), and may move it (``pickers.provider_after_token``)."""
+    """On the playground page, a step after each token step (pasted; blur or Enter) takes the provider picker and
+    whether the person picked it (set by the picker's own input event, never by the page), read once the check has
+    landed, and may move it (``handlers.provider_follows_token``)."""
     import gradio as gr
+
+    from playground import handlers
 
     (box,) = [b for b in _token_boxes(app) if next(fn for fn in app.fns.values() if b in fn.inputs).page == ""]
     provider = next(b for b in app.blocks.values() if isinstance(b, gr.Dropdown) and b.label == "Provider"
                     and b.page == "")
-    for fn in (fn for fn in app.fns.values() if box in fn.inputs):
-        picker, picked = fn.inputs[2:]
-        assert picker is provider and isinstance(picked, gr.State) and fn.outputs[-1] is provider
-        (by_hand,) = [f for f in app.fns.values() if (provider._id, "input") in f.targets]
-        assert by_hand.outputs == [picked] and by_hand.fn() is True
+    token_steps = [fn for fn in app.fns.values() if box in fn.inputs]
+    assert len(token_steps) == 2 and all(provider not in fn.inputs + fn.outputs for fn in token_steps)
+    follows = [fn for fn in app.fns.values() if fn.fn is handlers.provider_follows_token]
+    assert sorted(fn.trigger_after for fn in follows) == sorted(fn._id for fn in token_steps)
+    (by_hand,) = [f for f in app.fns.values() if (provider._id, "input") in f.targets]
+    for fn in follows:
+        session, picker, picked, line = fn.inputs
+        assert picker is provider and picked is by_hand.outputs[0] and isinstance(picked, gr.State)
+        assert fn.outputs == [line, provider] and session is token_steps[0].outputs[0]
+    assert by_hand.fn() is True
 
 
 def test_the_environment_token_is_in_no_page_or_api_description(monkeypatch):
