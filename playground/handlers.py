@@ -60,12 +60,17 @@ def token_kept(check):
     return kept
 
 
-def provider_follows_token(token: str | None, provider: str | None, picked: bool | None, line: str | None) -> tuple:
+def provider_follows_token(token: str | None, provider: str | None, picked: bool | None) -> tuple:
     """The step after a token check (``ui._build_token``): the provider picker as ``pickers.provider_after_token``
     says, read as it is once the check has landed, so a provider picked while the Hub was asked is never moved;
-    the token line with the sentence saying so. Returns (token line, provider picker)."""
+    and, when it moves, the token line written again from the check's cached answer with the sentence saying so
+    (never from the line as the page showed it: another token step's answer may still be on its way). Returns
+    (token line, provider picker)."""
     note, moved = pickers.provider_after_token(token, provider, picked)
-    return (f"{line or ''}\n\n{note}" if note else gr.skip()), moved
+    if not note:
+        return gr.skip(), gr.skip()
+    line, _ = pickers.token_status(token)
+    return f"{line}\n\n{note}", moved
 
 
 def request_token(token: str | None, session_token: str | None = None, request: Any = None) -> str | None:

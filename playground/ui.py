@@ -520,8 +520,8 @@ def _build_token(demo: gr.Blocks, token: gr.Textbox, status: list[gr.components.
         picked = gr.State(False)  # the person chose the provider themselves (the picker's own input event)
         provider.input(lambda: True, None, picked, queue=False, show_progress="hidden", api_visibility="private")
         for step in (pasted, checked):
-            step.then(handlers.provider_follows_token, [session_token, provider, picked, status[0]],
-                      [status[0], provider], show_progress="hidden", api_visibility="private")
+            step.then(handlers.provider_follows_token, [session_token, provider, picked], [status[0], provider],
+                      show_progress="hidden", api_visibility="private")
     if owner is not None:  # a checked token links this browser to its Hub user: History shows their runs too
         checked.then(owners.link_checked, [session_token, owner], None, show_progress="hidden",
                      api_visibility="private")

@@ -79,19 +79,19 @@ def test_a_checked_token_moves_the_no_token_default_provider_to_auto(fake):
         for check in (pickers.token_typed, pickers.token_status):  # pasted (change), then blur or Enter
             session, carrier, line, _ = handlers.token_kept(check)("", TOKEN)
             assert (session, carrier) == (TOKEN, "") and "✅ Token of **tester**" in line and TOKEN not in line
-            moved, provider = follow(session, LOCAL, False, line)
+            moved, provider = follow(session, LOCAL, False)
             assert provider == "auto" and moved.startswith(line) and TOKEN not in moved
             assert ("runs now go to Inference Providers (auto); pick Local to keep running on this machine"
                     in moved)
-            assert follow(session, LOCAL, True, line) == (skip, skip)  # Local picked by hand: it stays
-            assert follow(session, "together", False, line) == (skip, skip)  # another provider is left alone
+            assert follow(session, LOCAL, True) == (skip, skip)  # Local picked by hand: it stays
+            assert follow(session, "together", False) == (skip, skip)  # another provider is left alone
             for refused in ("hf_invalid" + "z" * 27, "hf_noinfer" + "a" * 27):  # refused, or may not call them
-                _, _, line, _ = handlers.token_kept(pickers.token_status)("", refused)
-                assert follow(refused, LOCAL, False, line) == (skip, skip)
-            assert follow(None, LOCAL, False, pickers.NO_TOKEN) == (skip, skip)  # no token
+                handlers.token_kept(pickers.token_status)("", refused)
+                assert follow(refused, LOCAL, False) == (skip, skip)
+            assert follow(None, LOCAL, False) == (skip, skip)  # no token
         # a token still being typed is not checked, and moves nothing
         assert handlers.token_kept(pickers.token_typed)("", "hf_abc")[2:] == (skip, skip)
-        assert follow("hf_abc", LOCAL, False, "") == (skip, skip)
+        assert follow("hf_abc", LOCAL, False) == (skip, skip)
     finally:
         hub.clear_cache()
 
