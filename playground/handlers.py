@@ -60,12 +60,14 @@ def token_kept(check):
     return kept
 
 
-def provider_follows_token(token: str | None, provider: str | None, picked: bool | None) -> tuple:
-    """The step after a token check (``ui._build_token``): the provider picker as ``pickers.provider_after_token``
-    says, read as it is once the check has landed, so a provider picked while the Hub was asked is never moved;
-    and, when it moves, the token line written again from the check's cached answer with the sentence saying so
-    (never from the line as the page showed it: another token step's answer may still be on its way). Returns
-    (token line, provider picker)."""
+def token_checked(token: str | None, owner_state: Any, provider: str | None, picked: bool | None) -> tuple:
+    """The playground page's step after a token check (blur or Enter; ``ui._build_token``): the browser linked to
+    the token's Hub user (``owners.link_checked``), and the provider picker as ``pickers.provider_after_token`` says,
+    read as it is once the check has landed, so a provider picked while the Hub was asked is never moved; when it
+    moves, the token line written again from the check's cached answer with the sentence saying so (never from the
+    line as the page showed it: another token step's answer may still be on its way). Returns (token line, provider
+    picker)."""
+    owners.link_checked(token, owner_state)
     note, moved = pickers.provider_after_token(token, provider, picked)
     if not note:
         return gr.skip(), gr.skip()

@@ -74,7 +74,8 @@ def test_a_checked_token_moves_the_no_token_default_provider_to_auto(fake):
 
     hub.clear_cache()
     skip = gr.skip()
-    follow = handlers.provider_follows_token
+    def follow(token, provider, picked):
+        return handlers.token_checked(token, None, provider, picked)  # (no browser to link: owners.link_checked)
     try:
         for check in (pickers.token_typed, pickers.token_status):  # pasted (change), then blur or Enter
             session, carrier, line, _ = handlers.token_kept(check)("", TOKEN)
