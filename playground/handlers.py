@@ -61,7 +61,7 @@ def token_kept(check):
 
 
 def token_checked(token: str | None, owner_state: Any, provider: str | None, picked: bool | None) -> tuple:
-    """The playground page's step after a token check (blur or Enter; ``ui._build_token``): the browser linked to
+    """The playground page's step after each token step (``ui._build_token``): the browser linked to
     the token's Hub user (``owners.link_checked``), and the provider picker as ``pickers.provider_after_token`` says,
     read as it is once the check has landed, so a provider picked while the Hub was asked is never moved; when it
     moves, the token line written again from the check's cached answer with the sentence saying so (never from the

@@ -502,7 +502,7 @@ def _build_token(demo: gr.Blocks, token: gr.Textbox, status: list[gr.components.
     value in the place of a hidden carrier (``token_arg``) that the same event empties. The carrier is also the
     Run endpoints' ``token`` argument, for API callers; from the page it is always empty. ``status`` is the token
     line and the bill-to choices. ``provider``: the page's provider picker, moved from Local (the no-token default)
-    to auto once a pasted token is checked (blur or Enter), unless the person picked it themselves
+    to auto once a pasted token is checked, unless the person picked it themselves
     (``pickers.provider_after_token``) before the step after the check reads it (``handlers.token_checked``).
     Returns (session token, token argument).
 
@@ -512,7 +512,7 @@ def _build_token(demo: gr.Blocks, token: gr.Textbox, status: list[gr.components.
     token_arg = gr.Textbox(visible=False, label=TOKEN_ARG_LABEL)
     take = dict(inputs=[token, token_arg], outputs=[session_token, token_arg, *status], js=_SEND_TOKEN_AS_ARGUMENT,
                 show_progress="hidden", api_visibility="private")
-    token.change(handlers.token_kept(pickers.token_typed), **take)
+    pasted = token.change(handlers.token_kept(pickers.token_typed), **take)
     checked = gr.on([token.blur, token.submit], handlers.token_kept(pickers.token_status), **take)
     demo.load(signin.token_line if signin.enabled() else pickers.token_on_load, session_token, status,
               show_progress="hidden", api_visibility="private")
@@ -520,7 +520,8 @@ def _build_token(demo: gr.Blocks, token: gr.Textbox, status: list[gr.components.
     if provider is not None:  # the playground page: after a check, the browser linked and the provider moved
         picked = gr.State(False)  # the person chose the provider themselves (the picker's own input event)
         provider.input(lambda: True, None, picked, queue=False, **after)
-        checked.then(handlers.token_checked, [session_token, owner, provider, picked], [status[0], provider], **after)
+        for step in (pasted, checked):  # a whole token pasted is checked at once; any other on blur or Enter
+            step.then(handlers.token_checked, [session_token, owner, provider, picked], [status[0], provider], **after)
     elif owner is not None:  # a checked token links this browser to its Hub user: History shows their runs too
         checked.then(owners.link_checked, [session_token, owner], None, **after)
     return session_token, token_arg
