@@ -44,18 +44,15 @@ CONTINUE_PROMPT = "Continue exactly where your last reply stopped, without repea
 
 
 def token_kept(check):
-    """The handler of the token box's events, around ``check`` (the token line's report on the token; given the
-    ``gr.Request`` too when it takes a ``request``: ``signin.token_typed``).
+    """The handler of the token box's events, around ``check`` (the token line's report on the token).
 
     The page never sends the box's value as the box's own: ``ui`` sends it in a carrier that this handler empties
     in the same event, and keeps the token in the tab's session state (a ``gr.State``, held on the server). So the
     value is in no component that Gradio keeps or serves again (the session's deep-link state, the run history and
     its replays). Returns (session token, emptied carrier, *check's outputs)."""
-    takes_request = "request" in inspect.signature(check).parameters
-
-    def kept(_box, token, request: gr.Request = None):
+    def kept(_box, token):
         token = (token or "").strip() or None
-        return token, "", *(check(token, request=request) if takes_request else check(token))
+        return token, "", *check(token)
 
     return kept
 

@@ -488,9 +488,8 @@ def _build_code_tabs(task: Task) -> list[gr.Code]:
     return codes
 
 
-# The token box's events send its value in the carrier's place and an empty box (``handlers.token_kept``), and
-# their other inputs as they are.
-_SEND_TOKEN_AS_ARGUMENT = "(box, carrier, ...rest) => ['', box, ...rest]"
+# The token box's events send its value in the carrier's place and an empty box (``handlers.token_kept``).
+_SEND_TOKEN_AS_ARGUMENT = "(box, carrier) => ['', box]"
 
 
 def _build_token(demo: gr.Blocks, token: gr.Textbox, status: list[gr.components.Component],
