@@ -415,7 +415,12 @@ def _build_lazy_tab(demo: gr.Blocks, task: Task, tab: gr.Tab, opened: gr.Checkbo
     ``sink``: where its events' hidden progress goes (``_progress_to_sink``). ``context``: ``_build_tab``'s header,
     session token, advanced, cooldowns and owner."""
 
-    @gr.render(inputs=[opened], triggers=[opened.change], show_progress="hidden")
+    # One build at a time (all tabs, all sessions): two at once in one session's copy of the page race in Gradio
+    # (one iterates the session's blocks while the other adds to them), and the tab whose build failed stayed blank.
+    # The builds share Gradio's ``Renderable`` objects across sessions too. A build is CPU work under one
+    # interpreter lock, so running them in turn costs no throughput.
+    @gr.render(inputs=[opened], triggers=[opened.change], show_progress="hidden", concurrency_limit=1,
+               concurrency_id="lazy-tab-builds")
     def build_task_tab(is_open: bool) -> None:
         if not is_open:
             return

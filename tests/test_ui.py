@@ -327,3 +327,38 @@ def test_a_chat_s_inputs_reach_it_preprocessed_in_one_step(client, fake, app):
                for p in first["content"])  # the file of the first turn, read from its path again
     assert "I see 1 image" in json.dumps(reply) and second["content"] == "And its colours?"
     assert sent["max_tokens"] == 64 and isinstance(sent["max_tokens"], int)
+
+
+def _queue_results(url: str, session: str, events: list[dict], timeout: float = 120) -> list[dict]:
+    """Send ``events`` (queue/join bodies) in one session at once; their ``process_completed`` messages."""
+    import httpx
+
+    with httpx.Client(base_url=url, timeout=timeout) as http:
+        for event in events:  # (the session's stream opens once it has an event: Gradio's client does the same)
+            http.post("gradio_api/queue/join", json={**event, "session_hash": session}).raise_for_status()
+        with http.stream("GET", "gradio_api/queue/data", params={"session_hash": session}) as stream:
+            done = []
+            for line in stream.iter_lines():
+                message = json.loads(line[5:]) if line.startswith("data:") else {}
+                if message.get("msg") == "process_completed":
+                    done.append(message)
+                if len(done) == len(events) or message.get("msg") == "close_stream":
+                    return done
+    return done
+
+
+def test_every_tab_builds_when_many_are_asked_at_once(app):
+    """A person clicking through tabs quickly asks for several tabs' builds (each a ``gr.render``) at once. Two builds
+    running at once in one session's copy of the page raced: Gradio's render step iterates the session's blocks
+    while the other adds to them ("dictionary changed size during iteration"), and the tab whose build failed stayed
+    blank. Every build asked at once in one session must succeed."""
+    import uuid
+
+    builds = [fn for fn in app.fns.values() if fn.renderable is not None and fn.page == ""]
+    assert len(builds) == len(TASKS) - 1  # every task's tab but the first
+    events = [{"data": [True], "event_data": None, "fn_index": fn._id, "trigger_id": fn.targets[0][0]}
+              for fn in builds]
+    for _ in range(2):
+        done = _queue_results(app.local_url, uuid.uuid4().hex[:11], events)
+        failed = [m.get("output", {}).get("error") for m in done if not m.get("success")]
+        assert len(done) == len(events) and not failed, failed
