@@ -419,18 +419,22 @@ def _build_lazy_tab(demo: gr.Blocks, task: Task, tab: gr.Tab, opened: gr.Checkbo
     # (one iterates the session's blocks while the other adds to them), and the tab whose build failed stayed blank.
     # The builds share Gradio's ``Renderable`` objects across sessions too. A build is CPU work under one
     # interpreter lock, so running them in turn costs no throughput.
-    @gr.render(inputs=[opened], triggers=[opened.change], show_progress="hidden", concurrency_limit=1,
+    @gr.render(inputs=[opened, pending], triggers=[opened.change], show_progress="hidden", concurrency_limit=1,
                concurrency_id="lazy-tab-builds")
-    def build_task_tab(is_open: bool) -> None:
+    def build_task_tab(is_open: bool, run: dict[str, Any] | None) -> None:
         if not is_open:
             return
         fields, summarise = _build_tab(task, tab=tab, rendered=True, **context)
         fill = partial(_pending_values, len(fields))
-        # a run reopened into the tab: read once the tab is built (not when the build was asked: a ``?run=`` link
-        # sets the run and opens the tab in one step, and the run must not be missed whichever lands first)
-        shown = demo.load(fill, pending, fields, api_visibility="private", show_progress="hidden")
-        # the tab just shown: its model summarised (the filled one, for a reopened run)
-        shown.then(**summarise)
+        # A run reopened into the tab before it was built (a ``?run=`` link, a run card: the step that sets the run
+        # also opens the tab, and a state is read when the build runs, so the build sees it): filled once built, then
+        # its model summarised. Otherwise only the tab's model is summarised. (Every event run leaves its inputs in
+        # the page's loading statuses, which Gradio's frontend walks on each status change of any event: a fill step
+        # per tab, with its own state as input, made each later tab slower to open.)
+        if run:
+            demo.load(fill, pending, fields, api_visibility="private", show_progress="hidden").then(**summarise)
+        else:
+            demo.load(**summarise)
         # a run reopened into the tab once built
         pending.change(fill, pending, fields, api_visibility="private", show_progress="hidden")
 

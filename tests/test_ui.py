@@ -356,7 +356,7 @@ def test_every_tab_builds_when_many_are_asked_at_once(app):
 
     builds = [fn for fn in app.fns.values() if fn.renderable is not None and fn.page == ""]
     assert len(builds) == len(TASKS) - 1  # every task's tab but the first
-    events = [{"data": [True], "event_data": None, "fn_index": fn._id, "trigger_id": fn.targets[0][0]}
+    events = [{"data": [True] + [None] * (len(fn.inputs) - 1), "event_data": None, "fn_index": fn._id, "trigger_id": fn.targets[0][0]}
               for fn in builds]
     for _ in range(2):
         done = _queue_results(app.local_url, uuid.uuid4().hex[:11], events)
