@@ -140,7 +140,9 @@ def run_fields(state: Any, source: str, token: str | None = None) -> dict[str, A
 def link_checked(token: str | None, state: Any, hub_user: str | None = None) -> None:
     """After the token line checked the token: link this browser's owner key to the token's Hub user (or to a
     signed-in user's name, ``hub_user``), so that it sees that user's runs. Nothing when the token was not checked
-    (``hub.checked_user``: no request to the Hub) or the browser has no key; a ledger fault is logged, never raised."""
+    (``hub.checked_user``: no request to the Hub) or the browser has no key, and nothing written when the browser
+    was linked to that user a moment ago (``Ledger.link``: the token line checks a token when pasted, then again on
+    blur); a ledger fault is logged, never raised."""
     from . import hub
 
     user = (hub_user or "").strip() or (hub.checked_user(token) if (token or "").strip() else None)

@@ -32,6 +32,7 @@ __all__ = [
     "token_typed",
     "token_on_load",
     "provider_after_token",
+    "provider_picked",
     "SWITCHED_TO_AUTO",
     "providers_markdown",
     "revision_options",
@@ -329,6 +330,20 @@ def provider_after_token(token: str | None, provider: str | None, picked: bool |
     if status is None or status.can_infer is False:  # Inference Providers would refuse it: Local still runs
         return "", gr.skip()
     return SWITCHED_TO_AUTO, "auto"
+
+
+def provider_picked(token: str | None) -> tuple[bool, Any]:
+    """The person picked the provider themselves (the picker's own input event): it counts as chosen, so
+    ``provider_after_token`` leaves it, and the token line no longer says the provider was switched (``SWITCHED_TO_AUTO``):
+    it is written again as the token steps write it, from the check's cached answer (never from the line the page
+    showed). A token without a cached answer (none, one still being typed, refused, or checked too long ago) leaves
+    the line as it is: asking the Hub here would hold back "picked", which the step after a token check reads.
+    Returns (picked, token line)."""
+    token = (token or "").strip()
+    if not token or hub.checked_user(token) is None:
+        return True, gr.skip()
+    line, _ = token_status(token)
+    return True, line
 
 
 # ------------------------------------------------------------------------------------------ per tab

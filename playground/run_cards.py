@@ -437,15 +437,16 @@ Layout = list[tuple[str, "int | None"]]
 
 def fill_outputs(card: dict[str, Any], layout: Layout) -> list[Any]:
     """The playground page's outputs for a card: the group and task tabs opened, the header's provider, endpoint
-    and bill-to, then each task's in ``ui``'s order (``layout``): a tab built with the page, ``(task id, number of
-    fields)``, gets the card's task's fields; a tab built when first shown, ``(task id, None)``, gets its "opened"
-    flag and the run it is to be filled with (``{"values", "nonce"}``: ``ui`` fills the fields once built). Other
-    tasks are left alone."""
+    and bill-to, the provider marked as chosen (``ui``'s ``picked``: a token checked after it leaves it, as it leaves
+    a provider picked by hand), then each task's in ``ui``'s order (``layout``): a tab built with the page, ``(task
+    id, number of fields)``, gets the card's task's fields; a tab built when first shown, ``(task id, None)``, gets its
+    "opened" flag and the run it is to be filled with (``{"values", "nonce"}``: ``ui`` fills the fields once built).
+    Other tasks are left alone."""
     from .tasks import GROUPS
 
     task = TASKS[card["task"]]
     tabs = [gr.Tabs(selected=task.group), *(gr.Tabs(selected=task.id) if g == task.group else gr.skip() for g in GROUPS)]
-    out = [*tabs, *header_values(card)]
+    out = [*tabs, *header_values(card), True]
     for task_id, n in layout:
         if task_id != task.id:
             out += [gr.skip()] * (2 if n is None else n)
@@ -459,7 +460,7 @@ def fill_outputs(card: dict[str, Any], layout: Layout) -> list[Any]:
 def _nothing(layout: Layout) -> list[Any]:
     from .tasks import GROUPS
 
-    return [gr.skip()] * (1 + len(GROUPS) + 3 + sum(2 if n is None else n for _, n in layout))
+    return [gr.skip()] * (1 + len(GROUPS) + 4 + sum(2 if n is None else n for _, n in layout))
 
 
 def linked_run_handler(layout: Layout):

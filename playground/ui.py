@@ -502,7 +502,8 @@ _SEND_TOKEN_AS_ARGUMENT = "(box, carrier) => ['', box]"
 
 
 def _build_token(demo: gr.Blocks, token: gr.Textbox, status: list[gr.components.Component],
-                 owner: gr.State | None = None, provider: gr.Dropdown | None = None) -> tuple[gr.State, gr.Textbox]:
+                 owner: gr.State | None = None, provider: gr.Dropdown | None = None,
+                 picked: gr.State | None = None) -> tuple[gr.State, gr.Textbox]:
     """Where a pasted token goes: into the tab's session state (on the server), never into a component's value.
 
     Gradio keeps the value of every component an event takes (for the session's deep-link state, and the
@@ -510,8 +511,9 @@ def _build_token(demo: gr.Blocks, token: gr.Textbox, status: list[gr.components.
     value in the place of a hidden carrier (``token_arg``) that the same event empties. The carrier is also the
     Run endpoints' ``token`` argument, for API callers; from the page it is always empty. ``status`` is the token
     line and the bill-to choices. ``provider``: the page's provider picker, moved from Local (the no-token default)
-    to auto once a pasted token is checked, unless the person picked it themselves
-    (``pickers.provider_after_token``) before the step after the check reads it (``handlers.token_checked``).
+    to auto once a pasted token is checked, unless it was chosen (``picked``: the person picked it themselves, which
+    also takes back the line's "switched" sentence, ``pickers.provider_picked``; or a reopened run set it) before the
+    step after the check reads it (``pickers.provider_after_token``, ``handlers.token_checked``).
     Returns (session token, token argument).
 
     The load's step writes the line only when there is a token to check (the machine's, or a sign-in's): read as the
@@ -525,9 +527,8 @@ def _build_token(demo: gr.Blocks, token: gr.Textbox, status: list[gr.components.
     demo.load(signin.token_line if signin.enabled() else pickers.token_on_load, session_token, status,
               show_progress="hidden", api_visibility="private")
     after = dict(show_progress="hidden", api_visibility="private")
-    if provider is not None:  # the playground page: after a check, the browser linked and the provider moved
-        picked = gr.State(False)  # the person chose the provider themselves (the picker's own input event)
-        provider.input(lambda: True, None, picked, queue=False, **after)
+    if provider is not None and picked is not None:  # the playground page: the browser linked, the provider moved
+        provider.input(pickers.provider_picked, session_token, [picked, status[0]], queue=False, **after)
         for step in (pasted, checked):  # a whole token pasted is checked at once; any other on blur or Enter
             step.then(handlers.token_checked, [session_token, owner, provider, picked], [status[0], provider], **after)
     elif owner is not None:  # a checked token links this browser to its Hub user: History shows their runs too
@@ -550,7 +551,8 @@ def build_app(max_concurrency: int | None = None, mcp: bool = False) -> gr.Block
                 signin.button()
         token_line = gr.Markdown(_token_note(), elem_classes=["token-status"])
         owner_browser, owner = owners.browser_state(), gr.State()  # whose runs these are (owners, History)
-        session_token, token_arg = _build_token(demo, token, [token_line, bill_to], owner, provider)
+        picked = gr.State(False)  # the provider was chosen: picked by hand, or set by a reopened run
+        session_token, token_arg = _build_token(demo, token, [token_line, bill_to], owner, provider, picked)
         # the session's spend guard, made when the page opens (a private step: a State made by a function would be
         # a public load endpoint on every route, /new_session)
         guard = gr.State()
@@ -601,8 +603,9 @@ def build_app(max_concurrency: int | None = None, mcp: bool = False) -> gr.Block
                                      queue=False, show_progress="hidden")
         demo.load(_linked_task_handler(list(lazy)), None, [groups, *task_tabs, *(o for o, _ in lazy.values())],
                   api_visibility="private", show_progress="hidden")
-        # ?run=<id> (History's "Open in its tab") and a run card dropped on the page fill the run's tab
-        reopened = [groups, *task_tabs, provider, endpoint_url, bill_to, *reopened]
+        # ?run=<id> (History's "Open in its tab") and a run card dropped on the page fill the run's tab, and set the
+        # provider as chosen (a token checked after it does not move it)
+        reopened = [groups, *task_tabs, provider, endpoint_url, bill_to, picked, *reopened]
         demo.load(owners.load, owner_browser, [owner_browser, owner], api_visibility="private",
                   show_progress="hidden").then(run_cards.linked_run_handler(layout), owner, reopened,
                                                api_visibility="private", show_progress="hidden")

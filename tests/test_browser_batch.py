@@ -50,6 +50,10 @@ def test_a_csv_through_text_classification_to_accuracy_confusion_and_download(ap
     fake.chaos(latency_s=0.15)
     with browser_page(height=1400) as page:
         open_batch_page(page, app)
+        wait_for_text(page.locator(".batch-checks"), "appear here once it runs")
+        # before a file and a batch: no empty table headed "1 2 3", no empty chart
+        assert page.locator(".batch-preview, .batch-results, .batch-confusion").filter(visible=True).count() == 0
+        page.screenshot(path=shot("batch-empty.png"), full_page=True)
         page.get_by_text("Reviews → sentiment (accuracy)").click()
         page.locator(".batch-preview").get_by_text("I loved this film, the acting was superb.").wait_for(timeout=90_000)
         plan = wait_for_text(page.locator(".batch-plan"), "8 requests")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 import httpx
 
@@ -116,3 +117,66 @@ def test_the_pasted_token_is_kept_nowhere(app, fake, capfd):
         root.setLevel(level)
     out, err = capfd.readouterr()
     assert TOKEN not in "\n".join([*log.lines, out, err]), "the token is in the server's log"
+
+
+SWITCHED = "Provider switched from Local to auto"
+
+
+def _filled_without_focus(page, token: str) -> None:
+    """The token put in the box as a password manager fills it: its value and an input event, the box never focused
+    (so no blur follows, whose check would write the line again). Filled again if the page was not yet listening."""
+    box = page.get_by_label("Hugging Face token")
+    for _ in range(3):
+        box.evaluate("(el, t) => { el.value = t; el.dispatchEvent(new Event('input', {bubbles: true})); }", token)
+        try:
+            page.get_by_text("Token of tester").first.wait_for(timeout=20_000)
+            return
+        except Exception:  # noqa: BLE001 - Playwright's timeout: fill again
+            box.evaluate("el => { el.value = ''; el.dispatchEvent(new Event('input', {bubbles: true})); }")
+    raise AssertionError("the token line never checked the token")
+
+
+def test_a_provider_picked_by_hand_after_the_switch_is_no_longer_said_to_be_switched(app, fake):
+    """The checked token moved the provider from Local to auto, and the token line said so; the person picks Local
+    again: the line still names the token's user, and no longer says the provider was switched."""
+    with browser_page(height=1100) as page:
+        page.goto(app.local_url)
+        page.get_by_text("No token found").first.wait_for(timeout=90_000)
+        _filled_without_focus(page, TOKEN)
+        page.get_by_text(SWITCHED).first.wait_for(timeout=90_000)
+        assert page.get_by_label("Provider", exact=True).first.input_value().startswith("Auto")
+        pick_dropdown(page, "Provider", "Local (this machine, no token needed)")
+        page.get_by_text(SWITCHED).first.wait_for(state="detached", timeout=90_000)
+        line = page.locator(".token-status").first.inner_text()
+        assert "Token of tester" in line and "may call Inference Providers" in line
+        assert page.get_by_label("Provider", exact=True).first.input_value().startswith("Local")
+
+
+def test_a_run_reopened_on_the_local_backend_stays_there_when_a_token_is_checked(app, fake, tmp_path):
+    """A run card of a run made on this machine, dropped on the page, sets the provider to Local as chosen, as a pick
+    by hand: a token pasted and checked after it does not move it to auto."""
+    from playground import owners, run_cards
+    from playground.service import LOCAL
+    from playground.tasks import TASKS
+    from tests.browser import check_token
+    from tests.test_run_cards import card_of_run, send
+
+    me = owners.load(None)[1]
+    send("text-classification", me, provider="hf-inference", model=TASKS["text-classification"].default_model,
+         text="made on this machine")
+    card = card_of_run(me)
+    card["provider"]["asked"] = LOCAL
+    path = tmp_path / "run-local.json"
+    path.write_text(run_cards.dumps(card), encoding="utf-8")
+    with browser_page(height=1100) as page:
+        page.goto(app.local_url)
+        page.get_by_text("No token found").first.wait_for(timeout=90_000)
+        with page.expect_file_chooser() as chooser:
+            page.get_by_role("button", name="Open a run card").click()
+        chooser.value.set_files(str(path))
+        page.get_by_text("Reopened").first.wait_for(timeout=90_000)
+        assert page.get_by_label("Provider", exact=True).first.input_value().startswith("Local")
+        check_token(page, TOKEN, "tester")  # pasted and checked: the step after it has linked this browser...
+        time.sleep(1.0)  # ...and answered (the provider's move comes with that answer)
+        assert page.get_by_text(SWITCHED).count() == 0
+        assert page.get_by_label("Provider", exact=True).first.input_value().startswith("Local")

@@ -171,6 +171,52 @@ def test_a_browser_that_showed_a_checked_token_sees_that_users_runs_and_no_one_e
     assert store.list_runs(owners.owner_of(laptop)).total == 1  # its own run, by its key
 
 
+def test_a_token_checked_when_pasted_and_again_on_blur_links_its_browser_once(fake, data_dir):
+    """The step after each token check links the browser to the token's user (``handlers.token_checked``): when the
+    token is pasted, then on blur or Enter. The second finds the link just written and writes nothing (no write
+    transaction, no statement changing the ledger). A link older than LINK_AGAIN_S is written again: it lasts
+    LINK_DAYS from the token's last showing."""
+    import threading
+
+    import sqlalchemy as sa
+
+    from playground import hub
+    from playground.ledger.schema import owner_users
+    from playground.ledger.store import LINK_AGAIN_S, owner_hash
+
+    store = ledger.current()
+    me, token = owners.load(None)[1], as_user("paula")
+    hub.check_token(token)  # the token line's check (cached whoami)
+    handlers.token_checked(token, me, "hf-inference", False)  # pasted
+    assert store.linked_users(owners.owner_of(me)) == ["paula"]
+    store.flush()
+    mine = owner_users.c.owner == owner_hash(owners.owner_of(me).key)
+
+    def linked_ms() -> int:
+        with store._connect() as conn:
+            return conn.execute(sa.select(owner_users.c.linked_ms).where(mine)).scalar()
+
+    written: list[str] = []  # what this thread sends the database that could change it
+
+    def watch(_conn, _cursor, statement, *_):
+        if threading.current_thread() is here and statement.lstrip().upper().startswith(
+                ("INSERT", "UPDATE", "DELETE", "BEGIN IMMEDIATE")):
+            written.append(statement)
+
+    here, first = threading.current_thread(), linked_ms()
+    sa.event.listen(store._engine, "before_cursor_execute", watch)
+    try:
+        handlers.token_checked(token, me, "hf-inference", False)  # blur: the same browser, the same user
+        assert written == [] and linked_ms() == first
+        with store._connect() as conn, conn.begin():  # the token was last shown an hour ago
+            conn.execute(owner_users.update().where(mine).values(linked_ms=first - LINK_AGAIN_S * 1000))
+        written.clear()
+        handlers.token_checked(token, me, "hf-inference", False)
+        assert written and linked_ms() >= first  # written again, from now
+    finally:
+        sa.event.remove(store._engine, "before_cursor_execute", watch)
+
+
 def test_50_concurrent_api_sessions_each_record_under_their_own_user(fake, client):
     """50 gradio_client sessions at once, each with its own checked token: each run is its user's alone."""
     from concurrent.futures import ThreadPoolExecutor

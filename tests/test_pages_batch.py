@@ -32,10 +32,36 @@ def fields(task="text-classification", model=SST2, provider="hf-inference", slot
     return [task, model, provider, "main", more, *slots, expected, fixed, params, concurrency, adaptive, bundle]
 
 
+def shown_table(table) -> pd.DataFrame:
+    """A table the page shows (the preview, the results: a Dataframe update, visible) as a frame."""
+    assert table.visible is True, "the table is hidden"
+    return pd.DataFrame(table.value["data"], columns=table.value["headers"])
+
+
+def test_no_table_is_shown_until_it_has_rows_to_show():
+    """Before a file is chosen and a batch ran, the preview and the results are hidden, not empty tables headed
+    "1 2 3" (what Gradio shows for a table without columns); so is the confusion chart, empty until then."""
+    import gradio as gr
+
+    with gr.Blocks() as demo:
+        page.build(demo)
+    tables = {tuple(b.elem_classes): b for b in demo.blocks.values() if isinstance(b, gr.Dataframe)}
+    for name in ("batch-preview", "batch-results"):
+        assert tables[(name,)].visible is False, name
+    (confusion,) = [b for b in demo.blocks.values() if isinstance(b, gr.BarPlot)]
+    assert confusion.visible is False
+    checks = next(b for b in demo.blocks.values() if isinstance(b, gr.Markdown) and "batch-checks" in b.elem_classes)
+    assert "appear here once it runs" in checks.value
+    # a file removed (or unreadable) hides the preview again, an unknown batch's results too
+    assert page.load_file(None, "text-classification")[0].visible is False
+    assert page._results_outputs(ledger.Owner("", None), "no-such-batch")[0].visible is False
+
+
 def test_a_file_is_previewed_and_its_columns_mapped_from_the_registry():
     preview, info, columns, *rest = page.load_file(REVIEWS, "text-classification")
     slots, expected = rest[:page.SLOTS], rest[page.SLOTS]
-    assert isinstance(preview, pd.DataFrame) and list(preview.columns) == ["text", "expected"] and len(preview) == 8
+    preview = shown_table(preview)
+    assert list(preview.columns) == ["text", "expected"] and len(preview) == 8
     assert "8 rows" in info and columns == ["text", "expected"]
     assert slots[0].value == "text" and slots[0].visible and "Text" in slots[0].label
     assert all(not s.visible for s in slots[1:])  # text classification has one input
@@ -62,8 +88,8 @@ def test_rows_per_request_bundle_a_task_that_bundles_and_the_page_says_which(me)
 def test_a_bad_file_says_why_and_the_page_goes_on(tmp_path):
     bad = tmp_path / "reviews.csv"
     bad.write_bytes("text\ncaf\u00e9\n".encode("latin-1"))
-    _, info, columns, *_ = page.load_file(str(bad), "text-classification")
-    assert info.startswith("❌") and "not UTF-8" in info and columns == []
+    preview, info, columns, *_ = page.load_file(str(bad), "text-classification")
+    assert info.startswith("❌") and "not UTF-8" in info and columns == [] and preview.visible is False
     plan = page.check_plan(None, None, None, str(bad), *fields())
     assert plan.startswith("❌") and "not UTF-8" in plan
 
@@ -90,6 +116,7 @@ def test_start_tick_until_done_then_results_and_download(fake, me):
     assert seen == 8
     assert "8 / 8" in progress and 'aria-valuenow="8"' in bar and timer.active is False
     assert start.interactive and not pause.interactive
+    table = shown_table(table)
     assert len(table) == 8 and table["run"].str.startswith("[open](./?run=").all()
     assert "accuracy | 50.0% (4/8)" in checks  # the fake says POSITIVE to all
     assert confusion.visible is not False
@@ -178,7 +205,7 @@ def test_a_hub_dataset_loads_like_an_upload_with_the_tabs_token(fake, me):
     assert f"at `main` (commit `{sha[:7]}`)" in note  # the commit read, short
     preview, info, columns, *rest = page.load_file(file, "text-classification")  # what the file's change does
     assert columns == ["text", "label"] and "2 rows" in info
-    assert preview["text"].tolist()[0] == "My invoice is wrong, please fix it."
+    assert shown_table(preview)["text"].tolist()[0] == "My invoice is wrong, please fix it."
     assert rest[page.SLOTS].value == "label"  # the expected column, guessed by name
     assert "2 requests" in page.check_plan(me, None, None, file, *fields(expected="label"))
     assert TOKEN not in note + info

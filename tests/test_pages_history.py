@@ -147,9 +147,9 @@ def test_the_page_opens_a_linked_run_for_its_owner_only(three_runs):
     out = run_cards.linked_run_handler(layout)(three_runs, request)
     groups, *tabs = out[: 1 + len(GROUPS)]
     assert groups.constructor_args["selected"] == TASKS["text-classification"].group
-    provider, endpoint, bill_to = out[1 + len(GROUPS): 4 + len(GROUPS)]
-    assert provider == "hf-inference"
-    flat = out[4 + len(GROUPS):]
+    provider, endpoint, bill_to, picked = out[1 + len(GROUPS): 5 + len(GROUPS)]
+    assert provider == "hf-inference" and picked is True  # the run's provider counts as chosen
+    flat = out[5 + len(GROUPS):]
     start = sum(n for t, n in layout[: list(TASKS).index("text-classification")])
     assert flat[start: start + 3] == [SST2, "main", "I like this playground"]
     other = owners.load(None)[1]
@@ -205,13 +205,13 @@ def test_a_linked_run_for_a_tab_not_built_yet_opens_it_with_the_run_pending(thre
     request = SimpleNamespace(query_params={"run": ids[0]})
     handler = run_cards.linked_run_handler(layout)
     out, again = handler(three_runs, request), handler(three_runs, request)
-    flat = out[4 + len(GROUPS):]
+    flat = out[5 + len(GROUPS):]
     assert len(out) == len(run_cards._nothing(layout)) and len(flat) == 20 + 2 * (len(TASKS) - 1)
     start = 20 + 2 * (list(TASKS).index("text-classification") - 1)
     opened, pending = flat[start: start + 2]
     assert opened is True
     assert pending["values"][:3] == [SST2, "main", "I like this playground"]
-    assert pending["nonce"] != again[4 + len(GROUPS) + start + 1]["nonce"]
+    assert pending["nonce"] != again[5 + len(GROUPS) + start + 1]["nonce"]
     others = flat[:start] + flat[start + 2:]
     assert all(isinstance(v, dict) and v.get("__type__") == "update" and len(v) == 1 for v in others)
 

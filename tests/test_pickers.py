@@ -111,6 +111,23 @@ def test_token_is_checked_while_typing_only_once_whole(fake):
     assert pickers.token_typed("")[0] == pickers.NO_TOKEN
 
 
+def test_a_provider_picked_by_hand_counts_as_chosen_and_takes_back_the_switched_sentence(fake):
+    """After a check moved the provider from Local to auto (and the line said so), the person picks a provider
+    themselves, Local again say: it counts as chosen, and the token line is written again from the check's answer,
+    without the sentence. A token with no checked answer leaves the line alone (and the Hub is not asked)."""
+    from playground.service import LOCAL
+
+    checked, _ = pickers.token_typed(TOKEN)  # pasted: the token step checks it
+    assert pickers.provider_after_token(TOKEN, LOCAL, False) == (pickers.SWITCHED_TO_AUTO, "auto")
+    asked = len(fake.received)
+    picked, line = pickers.provider_picked(TOKEN)  # the picker's own input event, Local picked again
+    assert picked is True and line == checked and pickers.SWITCHED_TO_AUTO not in line and TOKEN not in line
+    assert pickers.provider_after_token(TOKEN, LOCAL, picked) == ("", pickers.gr.skip())  # it stays on Local
+    for unchecked in (None, "", "hf_abc", "hf_invalid" + "z" * 27):  # none, being typed, never checked
+        assert pickers.provider_picked(unchecked) == (True, pickers.gr.skip())
+    assert len(fake.received) == asked  # all from the check's cached answer
+
+
 def test_every_picker_works_offline_with_typed_values(fake_hf):
     capture.install(_Offline())
     try:

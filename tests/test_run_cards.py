@@ -111,3 +111,28 @@ def test_the_tab_downloads_the_card_of_its_last_run_and_of_no_other_browser(fake
         run_cards.tab_card("", me)  # no run yet
     with pytest.raises(run_cards.gr.Error, match="run the task first"):
         run_cards.tab_card(json.dumps({"exchanges": []}), me)  # a run the ledger did not record
+
+
+def test_a_reopened_run_s_provider_counts_as_chosen(fake, tmp_path):
+    """A run reopened on the playground page (a run card dropped on it; ``?run=`` goes through the same outputs) sets
+    the header's provider and marks it chosen in the same step, as a provider picked by hand: a token checked after
+    it does not move a run made on the local backend to auto."""
+    from playground import pickers
+    from playground.service import LOCAL
+    from playground.tasks import GROUPS
+
+    me = owners.load(None)[1]
+    task = TASKS["text-classification"]
+    send("text-classification", me, provider="hf-inference", model=task.default_model, text="run here")
+    card = card_of_run(me)
+    card["provider"]["asked"] = LOCAL  # a run made on this machine
+    path = tmp_path / "run-local.json"
+    path.write_text(run_cards.dumps(card), encoding="utf-8")
+    layout = [(t, None) for t in TASKS]
+    out = run_cards.upload_handler(layout)(str(path))
+    provider, endpoint, bill_to, picked = out[1 + len(GROUPS): 5 + len(GROUPS)]
+    assert provider == LOCAL and picked is True
+    pickers.token_status(TOKEN)  # a token pasted after it, checked
+    assert pickers.provider_after_token(TOKEN, provider, picked) == ("", pickers.gr.skip())
+    nothing = run_cards._nothing(layout)  # a file that is no run card: nothing set, nothing marked chosen
+    assert len(out) == len(nothing) and nothing[4 + len(GROUPS)] == pickers.gr.skip()

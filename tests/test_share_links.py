@@ -50,7 +50,7 @@ def opened(query: str, owner_state=None) -> tuple[list, str]:
     """The page's load step for a link: (the run's task tab's values, the provider shown)."""
     params = {k: v[0] for k, v in parse_qs(urlsplit(query).query).items()}
     out = run_cards.linked_run_handler(LAYOUT)(owner_state or owners.load(None)[1], SimpleNamespace(query_params=params))
-    flat, provider = out[4 + len(GROUPS):], out[1 + len(GROUPS)]
+    flat, provider = out[5 + len(GROUPS):], out[1 + len(GROUPS)]  # (after it: endpoint, bill-to, chosen)
     return flat, provider
 
 

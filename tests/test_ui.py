@@ -182,7 +182,7 @@ def test_a_checked_token_can_move_the_playground_provider_picker(app):
     once the check has landed, and may move it (``handlers.token_checked``)."""
     import gradio as gr
 
-    from playground import handlers
+    from playground import handlers, pickers
 
     (box,) = [b for b in _token_boxes(app) if next(fn for fn in app.fns.values() if b in fn.inputs).page == ""]
     provider = next(b for b in app.blocks.values() if isinstance(b, gr.Dropdown) and b.label == "Provider"
@@ -192,11 +192,21 @@ def test_a_checked_token_can_move_the_playground_provider_picker(app):
     afters = [fn for fn in app.fns.values() if fn.fn is handlers.token_checked]
     (by_hand,) = [f for f in app.fns.values() if (provider._id, "input") in f.targets]
     assert sorted(fn.trigger_after for fn in afters) == sorted(fn._id for fn in token_steps)
+    line = token_steps[0].outputs[2]
     for after in afters:
         session, owner, picker, picked = after.inputs  # never the token line: written again from the check's answer
         assert picker is provider and picked is by_hand.outputs[0] and isinstance(picked, gr.State)
-        assert after.outputs == [token_steps[0].outputs[2], provider] and session is token_steps[0].outputs[0]
-    assert by_hand.fn() is True
+        assert after.outputs == [line, provider] and session is token_steps[0].outputs[0]
+    # picked by hand: it counts as chosen, and the token line is written again from the session's token (its check's
+    # answer: never the line as shown), so it no longer says the check switched the provider
+    assert by_hand.inputs == [session] and by_hand.outputs == [picked, line]
+    assert by_hand.fn is pickers.provider_picked and not by_hand.queue
+    # a run reopened (?run=, a dropped run card) sets the provider as chosen in the same step: a token checked after
+    # it does not move it
+    reopening = [fn for fn in app.fns.values() if provider in fn.outputs and picked in fn.outputs]
+    assert sorted(fn.fn.__name__ for fn in reopening) == ["open_card", "open_linked_run"]
+    for fn in reopening:
+        assert fn.outputs.index(picked) == fn.outputs.index(provider) + 3  # after the endpoint URL and bill-to
 
 
 def test_the_environment_token_is_in_no_page_or_api_description(monkeypatch):

@@ -49,6 +49,9 @@ _MAX_PAGE = 500
 _PROBE_SHA = "0" * 64
 _ALEMBIC = threading.Lock()
 LINK_DAYS = 7  # a browser sees a Hub user's runs for a week after it last showed a checked token of theirs
+# A link written less than this ago is not written again: the token line checks a token when it is pasted and again
+# on blur or Enter, one write is enough (a link then lasts LINK_DAYS from the token's last showing, to the hour).
+LINK_AGAIN_S = 3600
 
 
 class LedgerError(Exception):
@@ -735,12 +738,19 @@ class Ledger:
     def link(self, owner: Owner, hub_user: str | None) -> bool:
         """The owner's browser showed a checked token of ``hub_user`` (the token line, or a run sending it): it
         sees that user's runs for ``LINK_DAYS`` from now. The caller has verified the user (``hub.checked_user``).
-        False when there is nothing to link."""
+        A link written less than ``LINK_AGAIN_S`` ago is only read, not written again. False when there is nothing
+        to link."""
         user = (hub_user or "").strip()
         if not owner.key or not user:
             return False
+        mine, now = owner_hash(owner.key), _ms(time.time())
+        with self._reading() as conn:
+            last = conn.execute(sa.select(owner_users.c.linked_ms).where(owner_users.c.owner == mine,
+                                                                         owner_users.c.hub_user == user)).scalar()
+        if last is not None and now - last < LINK_AGAIN_S * 1000:
+            return True  # linked a moment ago (the same token checked when pasted, then on blur): nothing to write
         with self._reading() as conn, _writing(conn).begin():
-            _link(conn, [{"owner": owner_hash(owner.key), "hub_user": user, "linked_ms": _ms(time.time())}])
+            _link(conn, [{"owner": mine, "hub_user": user, "linked_ms": now}])
         return True
 
     def publish(self, owner: Owner, run_id: str) -> str | None:

@@ -87,21 +87,27 @@ def _slot_updates(task_id: str, columns: list[str], mapping: dict[str, str]) -> 
     return updates
 
 
+def _table(frame: Any = None) -> gr.Dataframe:
+    """The preview's or the results' table, shown only when there is a frame with columns to show: until then it is
+    hidden, not an empty table (Gradio heads a table without columns "1 2 3")."""
+    return gr.Dataframe(value=frame, visible=frame is not None and len(frame.columns) > 0)
+
+
 def load_file(file: Any, task_id: str) -> tuple:
-    """A file chosen: (preview, its summary, its columns, the column pickers auto-mapped, the expected column)."""
+    """A file chosen: (preview (hidden without a file), its summary, its columns, the column pickers auto-mapped, the expected column)."""
     import pandas as pd
 
     try:
         data, _ = _read(file)
     except InputError as err:
-        return (pd.DataFrame(), _error(err), [], *_slot_updates(task_id, [], {}), gr.Dropdown(choices=[NONE], value=""))
+        return (_table(), _error(err), [], *_slot_updates(task_id, [], {}), gr.Dropdown(choices=[NONE], value=""))
     task = TASKS.get(task_id)
     mapping = batch.auto_map(task, data.columns) if task else {}
     expected = batch.guess_expected(data.columns, mapping)
     files = f" · {len(data.files)} files in the zip" if data.files else ""
     info = f"**{data.name}**: {len(data.rows):,} rows · columns {', '.join(f'`{c}`' for c in data.columns)}{files}"
     preview = pd.DataFrame(data.preview(), columns=data.columns)
-    return (preview, info, data.columns, *_slot_updates(task_id, data.columns, mapping),
+    return (_table(preview), info, data.columns, *_slot_updates(task_id, data.columns, mapping),
             gr.Dropdown(choices=[NONE, *((c, c) for c in data.columns)], value=expected))
 
 
@@ -258,14 +264,14 @@ def _results_outputs(owner: ledger.Owner, batch_id: str) -> tuple:
     try:
         found = batch.results(owner, batch_id)
     except InputError as err:
-        return pd.DataFrame(), _error(err), pd.DataFrame(columns=["expected", "count", "predicted"])
+        return _table(), _error(err), pd.DataFrame(columns=["expected", "count", "predicted"])
     frame = found.frame().head(SHOWN_ROWS)
     frame["run"] = [f"[open](./?run={r})" if r else "" for r in frame["run"]]
     cells = pd.DataFrame(found.confusion, columns=["target", "expected", "predicted", "count"])
     confusion = gr.BarPlot(value=cells, visible=not cells.empty)  # labels against expected labels only
     more = f"\n\nThe table shows the first {SHOWN_ROWS:,} of {len(found.rows):,} rows; the downloads hold them all." \
         if len(found.rows) > SHOWN_ROWS else ""
-    return frame, found.checks_markdown() + more, confusion
+    return _table(frame), found.checks_markdown() + more, confusion
 
 
 def tick(owner_state: Any, batch_id: str | None, seen: int | None = None, refresh: bool = False) -> tuple:
@@ -500,7 +506,7 @@ def build(demo: gr.Blocks) -> None:
         with gr.Column(scale=2):
             info = gr.Markdown("Upload a file or click an example.", elem_classes=["batch-info"])
             preview = gr.Dataframe(label="Preview (first rows)", interactive=False, max_height=260, wrap=True,
-                                   elem_classes=["batch-preview"])
+                                   visible=False, elem_classes=["batch-preview"])  # shown with a file's rows
     with gr.Row(equal_height=True):
         slots = [gr.Dropdown([NONE], value="", visible=False, label=f"Column {i + 1}", elem_classes=["batch-slot"])
                  for i in range(SLOTS)]
@@ -530,11 +536,12 @@ def build(demo: gr.Blocks) -> None:
     timer = gr.Timer(1.0, active=False)
 
     gr.Markdown("### 4 · Results")
-    checks = gr.Markdown(elem_classes=["batch-checks"])
+    checks = gr.Markdown("A batch's checks and results appear here once it runs (or open one of your batches below).",
+                         elem_classes=["batch-checks"])
     confusion = gr.BarPlot(x="expected", y="count", color="predicted", title="Confusion: predicted label per expected "
-                           "label", y_title="rows", elem_classes=["batch-confusion"])
+                           "label", y_title="rows", visible=False, elem_classes=["batch-confusion"])
     table = gr.Dataframe(label="Results", interactive=False, wrap=True, max_height=500, datatype="markdown",
-                         elem_classes=["batch-results"])
+                         visible=False, elem_classes=["batch-results"])  # shown with a batch's rows
     with gr.Row(equal_height=False):
         fmt = gr.Radio(["CSV", "JSONL", "Parquet"], value="CSV", label="Download format", scale=0)
         download = gr.Button("⬇️ Download the results", size="sm", scale=0)
