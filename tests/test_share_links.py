@@ -35,7 +35,12 @@ def send(task_id: str, owner_state, **values):
 
 @pytest.fixture
 def runs(fake):
-    """A fresh owner's runs: a text, an image and a chat; their ids by task."""
+    """A fresh owner's runs: a text, an image and a chat; their ids by task. (The Hub's answers are forgotten first:
+    a check of TOKEN cached by an earlier test would make these runs its Hub user's too, and link the owner to that
+    user, whose runs from other tests it would then list.)"""
+    from playground import hub
+
+    hub.clear_cache()
     me = owners.load(None)[1]
     send("text-classification", me, provider="hf-inference", model=SST2, text="Share me, please", top_k=2)
     send("image-classification", me, provider="hf-inference", model=VIT, image=str(ASSETS / "street.png"))
