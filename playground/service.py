@@ -723,6 +723,7 @@ def _settle(result: RunResult, rec: capture.Recorder, latency_s: float, fallback
         fallback = failover.attempts[-1].served_by or fallback
     result.provider_served = _served_by(result.exchanges, fallback)
     ledger.record(result)  # every run, once: queued here, written off the request path (playground/ledger)
+    spend_guard.settled(result.request)  # recorded: the guard reads it from the ledger now, not as in flight
     return result
 
 

@@ -13,7 +13,10 @@ is not sent: the page asks first ("Run anyway"), and a batch stops at that row.
                     state (``new_session``) remembers when the session began and one "Run anyway" (``approve``);
                     ``guard_of(budget, state)`` is the Guard of the session's next run
 
-What is spent is read from the ledger (the runs' recorded estimates), never counted on the side. A session's
+What is spent is read from the ledger (the runs' recorded estimates), never counted on the side; what is not yet
+there is the runs in flight: each run the guard lets go is held as its estimate (``in_flight``) until the service
+records it (``settled``), so runs sent at the same moment (a batch's rows, Compare's panes, two tabs) together stay
+within a budget. The check and the hold are one step per owner. A session's
 runs are this browser's runs since the session began (the page was opened). An estimate the playground cannot
 make (most non-chat tasks: "unknown") counts as $0 against the budget, so such a run asks only once the budget
 is already used up; the question says so.
@@ -22,13 +25,14 @@ is already used up; the question says so.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 __all__ = ["Budget", "Guard", "Spent", "estimate", "spent", "verdict", "reason", "question_of", "held_back", "new_session", "approve",
-           "take_approval", "guard_of", "budget_from_browser", "asks", "budget_of", "ASK_MARK", "STORAGE_KEY", "STORAGE_OBSCURER",
+           "take_approval", "guard_of", "budget_from_browser", "asks", "budget_of", "in_flight", "settled", "ASK_MARK", "STORAGE_KEY", "STORAGE_OBSCURER",
            "ASSUMED_COMPLETION_TOKENS", "CHARS_PER_TOKEN"]
 
 ASK_MARK = "⏸️"  # the status line of a run the guard held back starts with it
@@ -198,19 +202,58 @@ def verdict(budget: Budget, spent_now: Spent, cost: tuple[float | None, str]) ->
     return None if why is None else question_of(why)
 
 
+# The runs in flight of each owner (``Owner``: key and Hub user): id(request) -> (request, its estimate in USD,
+# when it was let go, epoch ms). The request is held so that its id is not reused while it is here.
+_FLIGHT: dict[int, tuple[Any, Any, float, int]] = {}
+_FLIGHT_LOCK = threading.Lock()
+_OWNER_LOCKS: dict[Any, threading.Lock] = {}
+
+
+def in_flight(owner: Any, since_ms: int | None = None, now: float | None = None) -> Spent:
+    """The estimates of the owner's runs let go and not yet recorded: since the session began (``since_ms``) and
+    today (UTC)."""
+    now = time.time() if now is None else now
+    day_ms = int(datetime.fromtimestamp(now, timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+                 .timestamp() * 1000)
+    with _FLIGHT_LOCK:
+        held = [(usd, at) for _, who, usd, at in _FLIGHT.values() if who == owner]
+    return Spent(sum(usd for usd, at in held if since_ms is not None and at >= since_ms),
+                 sum(usd for usd, at in held if at >= day_ms))
+
+
+def settled(request: Any) -> None:
+    """The service recorded the run (or ended it): it is no longer held as in flight."""
+    with _FLIGHT_LOCK:
+        _FLIGHT.pop(id(request), None)
+
+
+def _owner_lock(owner: Any) -> threading.Lock:
+    with _FLIGHT_LOCK:
+        return _OWNER_LOCKS.setdefault(owner, threading.Lock())
+
+
 def held_back(request: Any):
     """The service path's guard step, before anything is sent: None to send ``request`` (no guard, no budget, within
-    it, or approved), else the HeldBackError that says why (its ``display()`` is the page's question)."""
+    it, or approved), else the HeldBackError that says why (its ``display()`` is the page's question). A request let
+    go with a budget is held as in flight until ``settled``."""
     from .errors import HeldBackError
     from .ledger import Owner
 
     guard = getattr(request, "guard", None)
-    if guard is None or not guard.budget.any or guard.approved:
+    if guard is None or not guard.budget.any:
         return None
     owner = Owner(request.owner or "", request.hub_user)
-    why = reason(guard.budget, spent(owner, guard.since_ms), estimate(request))
-    if why is None:
-        return None
+    cost = estimate(request)
+    with _owner_lock(owner):
+        why = None
+        if not guard.approved:
+            recorded, flying = spent(owner, guard.since_ms), in_flight(owner, guard.since_ms)
+            why = reason(guard.budget, Spent(recorded.session_usd + flying.session_usd,
+                                             recorded.day_usd + flying.day_usd), cost)
+        if why is None:
+            with _FLIGHT_LOCK:
+                _FLIGHT[id(request)] = (request, owner, cost[0] or 0.0, int(time.time() * 1000))
+            return None
     return HeldBackError(QUESTION_TITLE, why, QUESTION_FIX.replace("**", ""), question=question_of(why))
 
 

@@ -124,6 +124,33 @@ def test_the_service_path_holds_back_a_request_past_its_budget(priced, fake):
     assert service.run(row).ok
 
 
+def test_runs_sent_at_once_together_stay_within_the_budget(priced, fake):
+    """Runs in flight count against the budget until they are recorded: eight rows sent at the same moment (a
+    batch, Compare's panes) with a budget for three and a half of them send three; the others ask first. (Each
+    read only the ledger, where none of the others was yet, and all eight went.)"""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from playground import service
+
+    owner = owners.owner_of(owners.load(None)[1])
+    guard = spend_guard.Guard(Budget(session_usd=3.5 * 27 * 0.18 / 1e6), int(time.time() * 1000) - 1)
+    rows = []
+    for _ in range(8):
+        row = request(max_tokens=20)
+        row.owner, row.source, row.guard = owner.key, "batch", guard
+        rows.append(row)
+    fake.chaos(latency_s=0.5)  # every run is still in flight when the last one is checked
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(service.run, rows))
+    assert sum(r.ok for r in results) == 3 and sum(r.held_back for r in results) == 5
+    assert len([r for r in fake.received if "chat/completions" in r.path]) == 3
+    fake.chaos()
+    assert priced.flush(10) and priced.list_runs(owner).total == 3
+    assert spend_guard.in_flight(owner) == Spent(0, 0)  # each run's reservation ends with it, held back or not
+    # recorded now at their real cost ($0.0000034 each): a fourth run fits, a fifth does not
+    assert service.run(rows[3]).ok and service.run(rows[4]).held_back
+
+
 def test_unknown_costs_ask_only_once_the_budget_is_used_up():
     unknown = (None, "unknown: the cost of text-classification is not known before it runs")
     assert spend_guard.verdict(Budget(day_usd=1.0), Spent(0.0, 0.99), unknown) is None
