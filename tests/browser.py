@@ -61,14 +61,19 @@ def run_example(page, panel, provider: str, example: int = 0) -> None:
     panel.get_by_text(f"served by {provider}").first.wait_for(timeout=PAGE_TIMEOUT_MS)
 
 
-def chat_status(panel, provider: str, previous: str = "", timeout: float = PAGE_TIMEOUT_MS / 1000) -> str:
+def chat_status(panel, provider: str, previous: str = "", timeout: float = PAGE_TIMEOUT_MS / 1000,
+                replies: int | None = None) -> str:
     """The status line of the chat turn just sent, once it has finished (served by ``provider``, with its token
-    counts; it replaces the previous turn's line, ``previous``)."""
+    counts). ``replies``: the turn is done once the chat shows that many replies; otherwise once the line is no
+    longer the previous turn's, ``previous`` (two turns can end with the same line: the fake router's token counts
+    are fixed, and two runs can take the same milliseconds)."""
     status = panel.locator(".status-line").first
+    bot = panel.locator(".message.bot")  # one per reply (the placeholder "…" of one in flight too)
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         line = status.inner_text()
-        if f"served by {provider}" in line and "tokens" in line and line != previous:
+        new = bot.count() >= replies if replies is not None else line != previous
+        if f"served by {provider}" in line and "tokens" in line and new:
             return line
         time.sleep(0.2)
     raise AssertionError(f"no new status line: {status.inner_text()!r}")

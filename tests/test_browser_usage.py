@@ -30,16 +30,15 @@ def test_two_chat_turns_then_the_days_cost_on_the_usage_page(app, fake):
         pick_dropdown(page, "Provider", "together")
         chat.get_by_role("button", name="Parameters").click()  # shown, blank parameter boxes must still send nothing
         chat.get_by_placeholder("(server default)").first.wait_for(timeout=90_000)
-        spent, tokens, previous = 0.0, 0, ""
-        for text in ("What is the capital of France?", "And of Italy?"):
+        spent, tokens = 0.0, 0
+        for turn, text in enumerate(("What is the capital of France?", "And of Italy?"), start=1):
             chat.get_by_placeholder("Ask anything").first.fill(text)
             chat.get_by_role("button", name="Send", exact=True).click()
-            line = chat_status(chat, "together", previous)
+            line = chat_status(chat, "together", replies=turn)  # (the two turns' lines can be the same)
             chat.locator(".message").filter(has_text=text).first.wait_for(timeout=90_000)  # the turn is in the chat
             prompt, completion = map(int, re.search(r"(\d+) in / (\d+) out tokens", line).groups())
             spent += (prompt + completion) * 0.06 / 1e6
             tokens += prompt + completion
-            previous = line
         sent = [json.loads(r.body) for r in fake.received if r.path.endswith("/chat/completions") and r.body]
         assert sent and not {"temperature", "top_p", "seed"} & set(sent[-1]), sent[-1]  # blank boxes send nothing
         assert ledger.current().flush(10)  # written off the request path: wait for it before reading
