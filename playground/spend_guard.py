@@ -206,7 +206,9 @@ def verdict(budget: Budget, spent_now: Spent, cost: tuple[float | None, str]) ->
 # when it was let go, epoch ms). The request is held so that its id is not reused while it is here.
 _FLIGHT: dict[int, tuple[Any, Any, float, int]] = {}
 _FLIGHT_LOCK = threading.Lock()
-_OWNER_LOCKS: dict[Any, threading.Lock] = {}
+# The check and the hold of one owner's runs are one step: a lock per owner, from a fixed set (owners whose hashes
+# meet share one and are checked in turn), so that a server seeing many owners keeps no lock per owner.
+_OWNER_LOCKS = tuple(threading.Lock() for _ in range(64))
 
 
 def in_flight(owner: Any, since_ms: int | None = None, now: float | None = None) -> Spent:
@@ -228,8 +230,7 @@ def settled(request: Any) -> None:
 
 
 def _owner_lock(owner: Any) -> threading.Lock:
-    with _FLIGHT_LOCK:
-        return _OWNER_LOCKS.setdefault(owner, threading.Lock())
+    return _OWNER_LOCKS[hash(owner) % len(_OWNER_LOCKS)]
 
 
 def held_back(request: Any):
