@@ -152,6 +152,19 @@ def test_a_provider_picked_by_hand_after_the_switch_is_no_longer_said_to_be_swit
         assert page.get_by_label("Provider", exact=True).first.input_value().startswith("Local")
 
 
+def test_a_checked_token_moves_the_batch_page_provider_from_local_to_auto(app, fake):
+    """The Batch page starts on Local with no token, as the playground does; a token checked there moves its provider
+    to auto and says so (before, it stayed on Local and a batch started after pasting a token ran on this machine)."""
+    with browser_page(height=1100) as page:
+        page.goto(app.local_url.rstrip("/") + "/batch")
+        provider = page.get_by_label("Provider", exact=True).first
+        provider.wait_for(timeout=90_000)
+        assert provider.input_value().startswith("Local")
+        _filled_without_focus(page, TOKEN)
+        page.get_by_text(SWITCHED).first.wait_for(timeout=90_000)
+        assert provider.input_value().startswith("Auto")
+
+
 def test_a_run_reopened_on_the_local_backend_stays_there_when_a_token_is_checked(app, fake, tmp_path):
     """A run card of a run made on this machine, dropped on the page, sets the provider to Local as chosen, as a pick
     by hand: a token pasted and checked after it does not move it to auto."""

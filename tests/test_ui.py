@@ -176,20 +176,21 @@ def test_the_page_load_never_puts_back_a_token_line_that_a_check_wrote(app, monk
     assert pickers.token_on_load(None) == (gr.skip(), gr.skip())
 
 
-def test_a_checked_token_can_move_the_playground_provider_picker(app):
-    """On the playground page, the step after each token step (pasted; blur or Enter) links the browser and takes the
-    provider picker and whether the person picked it (set by the picker's own input event, never by the page), read
-    once the check has landed, and may move it (``handlers.token_checked``)."""
+@pytest.mark.parametrize("page", ["", "batch"])
+def test_a_checked_token_can_move_the_provider_picker(app, page):
+    """On the playground and Batch pages, the step after each token step (pasted; blur or Enter) links the browser
+    and takes the provider picker and whether the person picked it (set by the picker's own input event, never by the
+    page), read once the check has landed, and may move it (``handlers.token_checked``)."""
     import gradio as gr
 
     from playground import handlers, pickers
 
-    (box,) = [b for b in _token_boxes(app) if next(fn for fn in app.fns.values() if b in fn.inputs).page == ""]
+    (box,) = [b for b in _token_boxes(app) if next(fn for fn in app.fns.values() if b in fn.inputs).page == page]
     provider = next(b for b in app.blocks.values() if isinstance(b, gr.Dropdown) and b.label == "Provider"
-                    and b.page == "")
+                    and b.page == page)
     token_steps = [fn for fn in app.fns.values() if box in fn.inputs]
     assert len(token_steps) == 2 and all(provider not in fn.inputs + fn.outputs for fn in token_steps)
-    afters = [fn for fn in app.fns.values() if fn.fn is handlers.token_checked]
+    afters = [fn for fn in app.fns.values() if fn.fn is handlers.token_checked and fn.page == page]
     (by_hand,) = [f for f in app.fns.values() if (provider._id, "input") in f.targets]
     assert sorted(fn.trigger_after for fn in afters) == sorted(fn._id for fn in token_steps)
     line = token_steps[0].outputs[2]
@@ -201,6 +202,8 @@ def test_a_checked_token_can_move_the_playground_provider_picker(app):
     # answer: never the line as shown), so it no longer says the check switched the provider
     assert by_hand.inputs == [session] and by_hand.outputs == [picked, line]
     assert by_hand.fn is pickers.provider_picked and not by_hand.queue
+    if page:
+        return
     # a run reopened (?run=, a dropped run card) sets the provider as chosen in the same step: a token checked after
     # it does not move it
     reopening = [fn for fn in app.fns.values() if provider in fn.outputs and picked in fn.outputs]

@@ -468,7 +468,6 @@ def build(demo: gr.Blocks) -> None:
                            info="Kept on the server for this browser tab (and by a running batch until it ends).")
         token_line = gr.Markdown(elem_classes=["token-status"])
         bill_to = gr.Dropdown(visible=False, allow_custom_value=True)
-    session_token, _ = _build_token(demo, token, [token_line, bill_to])
     budget, guard = session_guard(demo)  # the spend guard: this browser's budgets, this session's start
 
     gr.Markdown("### 1 · Task and model")
@@ -477,6 +476,10 @@ def build(demo: gr.Blocks) -> None:
         model = gr.Textbox(TASKS["text-classification"].default_model, label="Model", scale=2)
         provider = gr.Dropdown(provider_choices(), value=default_provider(), label="Provider", scale=1)
         revision = gr.Textbox("main", label="Revision", scale=1)
+    # As on the playground page: a checked token links this browser to its Hub user, and moves the provider from Local
+    # (the no-token default) to auto unless the person chose it (``picked``: by hand; an example sets it to auto)
+    picked = gr.State(False)
+    session_token, _ = _build_token(demo, token, [token_line, bill_to], owner, provider, picked)
     with gr.Accordion("More models: a matrix of rows × models (up to 4 in all)", open=False):
         more = gr.Textbox(label="One more model per line: model, provider, revision", lines=3,
                           placeholder="Qwen/Qwen2.5-7B-Instruct, together\nmeta-llama/Llama-3.1-8B-Instruct")
