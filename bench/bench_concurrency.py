@@ -5,7 +5,10 @@ Each person has their own gradio_client session (their page is open: one untimed
 token (50 distinct tokens), and starts at the same moment as the others (a barrier). The people, the app and the
 fake router each run in a process of their own, as they would on their own machines:
   1. text classification, 1, 8 and 50 people at once: the wall time, and each person's wait;
-  2. chat, 1 person then 50 streams at once: each one's time to its first token;
+  2. chat, 1 person then 50 streams at once: each one's time to its first token; then the same 50 chats as the
+     page's browsers send them (``browser_like``: each its own session, opened by an untimed chat; the queue join,
+     then the session's event stream read as it arrives, all on one event loop), without gradio_client's thread per
+     job and its 50 ms sleep whenever a job has no message waiting (``gradio_client.utils.stream_sse_v1plus``);
   3. leaks, over every run of 1 and 2: what each person was shown (status line, raw exchange) names only their
      own request (their "person NN" input) and carries no token at all, only the redacted marker; the fake
      router signs each answer with a hash of the token it came with (``x-fake-caller``), and each person's
@@ -21,10 +24,12 @@ Run: .venv/bin/python bench/bench_concurrency.py [--pin]
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
+import secrets
 import statistics
 import sys
 import tempfile
@@ -42,6 +47,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ["PLAYGROUND_DATA_DIR"] = tempfile.mkdtemp(prefix="bench-concurrency-")  # the ledger on, out of the way
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
+import httpx  # noqa: E402
 from gradio_client import Client  # noqa: E402
 
 from tests.fakes.server import FakeHF, Received, RoutingTransport, caller_mark  # noqa: E402
@@ -127,6 +133,104 @@ def watch(runs: list[Run], every_s: float = 0.005) -> None:
         time.sleep(every_s)
 
 
+class JoinsSeen:
+    """The queue joins gradio_client sends (``httpx.post`` to ``…/queue/join``), kept per person: what that person's
+    browser sends for the same message (the same inputs and token; ``browser_like`` gives each a session of its own)."""
+
+    def __init__(self) -> None:
+        self.bodies: dict[int, tuple[str, dict]] = {}
+        self._post = httpx.post
+
+    def __enter__(self) -> "JoinsSeen":
+        def post(url, *args, json=None, **kwargs):
+            if str(url).endswith("/queue/join") and json is not None:
+                found = PERSON.search(_dumps(json).encode())
+                if found:
+                    self.bodies[int(found.group(1))] = (str(url), json)
+            return self._post(url, *args, json=json, **kwargs)
+
+        httpx.post = post
+        return self
+
+    def __exit__(self, *exc) -> None:
+        httpx.post = self._post
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=str)
+
+
+async def _browser_stream(http: "httpx.AsyncClient", join: tuple[str, dict], go: "asyncio.Event", run: Run) -> None:
+    """One person's chat as their browser sends it: the queue join, then the session's event stream read as it
+    comes (Gradio's protocol: the first ``process_generating`` carries the outputs, later ones their diffs); the
+    first token is when the reply shows more than the "…" placeholder."""
+    from gradio_client.utils import apply_diff
+
+    url, body = join
+    await go.wait()
+    run.began = time.perf_counter()
+    try:
+        joined = await http.post(url, json=body)
+        joined.raise_for_status()
+        event = joined.json()["event_id"]
+        outputs: list | None = None
+        async with http.stream("GET", url.removesuffix("join") + "data",
+                               params={"session_hash": body["session_hash"]}) as stream:
+            async for line in stream.aiter_lines():
+                if not line.startswith("data:"):
+                    continue
+                message = json.loads(line[5:])
+                if message.get("event_id") != event:
+                    continue
+                if message["msg"] == "process_generating":
+                    data = message["output"]["data"]
+                    outputs = list(data) if outputs is None else [apply_diff(o, d) for o, d in zip(outputs, data)]
+                    history = outputs[0] or []
+                    reply = _text(history[-1]["content"]) if history and history[-1]["role"] == "assistant" else ""
+                    if not run.wait_s and reply and reply != "…":
+                        run.wait_s = time.perf_counter() - run.began
+                elif message["msg"] == "process_completed":
+                    if not message.get("success", True):
+                        run.error = str(message.get("output"))
+                        return
+                    history, _, status, raw = message["output"]["data"]
+                    run.shown, run.raw = [json.dumps(history), status, raw], json.loads(raw)
+                    if not status.startswith("✅"):
+                        run.error = status
+                    elif not run.wait_s:
+                        run.wait_s = time.perf_counter() - run.began
+                    return
+    except Exception as exc:  # noqa: BLE001 - counted as an error
+        run.error = f"{type(exc).__name__}: {exc}"
+
+
+def browser_like(joins: dict[int, tuple[str, dict]], people: int) -> tuple[float, list[Run]]:
+    """``people`` chats started at the same moment as browsers send them (one event loop, no client library's own
+    threads and polling), from the joins gradio_client sent for the same people: returns the wall time and runs."""
+    import asyncio
+
+    # Each browser has its own session (gradio_client's stays with gradio_client), opened by an untimed first chat
+    sessions = {person: (url, {**body, "session_hash": secrets.token_hex(6)}) for person, (url, body) in joins.items()}
+
+    async def round_(http: httpx.AsyncClient) -> tuple[float, list[Run]]:
+        runs = [Run(person) for person in range(people)]
+        go = asyncio.Event()
+        tasks = [asyncio.create_task(_browser_stream(http, sessions[r.person], go, r)) for r in runs]
+        await asyncio.sleep(0.05)  # every task waits at the start line
+        began = time.perf_counter()
+        go.set()
+        await asyncio.gather(*tasks)
+        return time.perf_counter() - began, runs
+
+    async def main() -> tuple[float, list[Run]]:
+        limits = httpx.Limits(max_connections=4 * people, max_keepalive_connections=2 * people)
+        async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+            await round_(http)  # the pages open
+            return await round_(http)
+
+    return asyncio.run(main())
+
+
 def at_once(pool: ThreadPoolExecutor, clients: list[Client], people: int, step) -> tuple[float, list[Run]]:
     """``people`` people start ``step`` at the same moment; returns the wall time and their runs."""
     start = threading.Barrier(people + 1)
@@ -197,9 +301,15 @@ def people(conn, url: str, cpu: int | None = None) -> None:
             clients = list(few.map(lambda _: Client(url, verbose=False, ssl_verify=False,
                                                     httpx_kwargs={"timeout": 60}), range(PEOPLE)))
         conn.send("ready")
+        seen = JoinsSeen()
         while (order := conn.recv()) is not None:
             kind, how_many = order
-            wall, runs = at_once(pool, clients, how_many, classify if kind == "classify" else chat)
+            if kind == "browser":
+                wall, runs = browser_like(seen.bodies, how_many)
+                conn.send((wall, runs))
+                continue
+            with seen if kind == "chat" else contextlib.nullcontext():
+                wall, runs = at_once(pool, clients, how_many, classify if kind == "classify" else chat)
             for run in runs:
                 run.job = None
             conn.send((wall, runs))
@@ -260,7 +370,8 @@ def main() -> int:
         runs += rows[how_many][1]
     chat_one = at_the_same_moment("chat", 1)[1]
     chat_all = at_the_same_moment("chat", PEOPLE)[1]
-    runs += chat_one + chat_all
+    browser_all = at_the_same_moment("browser", PEOPLE)[1]
+    runs += chat_one + chat_all + browser_all
     conn.send(None)
     child.join()
     received = tell_fake("received")
@@ -284,6 +395,8 @@ def main() -> int:
     print(f"  {'1 person':22s} {first:5.2f} s (1.00x)")
     ttft = [r.wait_s for r in chat_all if not r.error and r.wait_s] or [0.0]
     print(f"  {f'{PEOPLE} streams at once':22s} {'':17s}  {spread(ttft, first)}")
+    ttft_browser = [r.wait_s for r in browser_all if not r.error and r.wait_s] or [0.0]
+    print(f"  {f'{PEOPLE} streams, as browsers':22s} {'':17s}  {spread(ttft_browser, first)}")
     print(f"errors: {len(errors)}   leaks: {len(found)} ({PEOPLE} tokens, {len(runs)} runs and {router_calls} "
           f"router calls checked)   attempts retried: {len(again)}")
     for problem in [r.error for r in errors][:5] + found[:5] + again[:5]:
