@@ -764,11 +764,19 @@ def _close(clients: list[InferenceClient], failover: reliability.Failover | None
         ticket.leave()
 
 
+def _guarded(request: RunRequest) -> RunResult:
+    """The service path's first step: a new result for ``request`` after the spend guard's check
+    (``spend_guard.held_back``). Its ``error`` says why the run is held back (nothing sent, billed or recorded);
+    a run let go is held as in flight until ``_settle`` records it."""
+    result = _new_result(request)
+    result.error = spend_guard.held_back(request)
+    return result
+
+
 def run(request: RunRequest, on_wait: Callable[[int], None] | None = None) -> RunResult:
     """Run one request through the service path. Never raises: failures are in ``result.error``. A local run
     waiting for its turn calls ``on_wait`` with the number ahead of it (then 0)."""
-    result = _new_result(request)
-    result.error = spend_guard.held_back(request)
+    result = _guarded(request)
     if result.error is not None:
         return result  # held back: nothing sent, billed or recorded
     capture.install_default()
@@ -819,8 +827,8 @@ def run_bundle(requests: list[RunRequest]) -> list[RunResult]:
     answer (with the leading axis of one, as a one-text call answers), its latency its share of the request's, its
     exchange the bundle's request, and a note says it was bundled and with how many.
 
-    A request the guard holds back, or whose inputs are bad, ends alone (through ``run``: held back, or refused
-    before anything is sent); the others go. A call that fails fails each of them with the same error. Never raises
+    A request the guard holds back ends alone, as ``run`` ends it; one whose inputs are bad ends through ``run``
+    (refused before anything is sent, and recorded); the others go. A call that fails fails each of them with the same error. Never raises
     (but ValueError for requests that cannot share one call: a caller's bug)."""
     if not requests:
         return []
@@ -838,8 +846,9 @@ def run_bundle(requests: list[RunRequest]) -> list[RunResult]:
         except PlaygroundError:
             results[i] = run(request)  # refused before anything is sent, and recorded, as a run alone is
     for i, _ in going:
-        if spend_guard.held_back(requests[i]) is not None:
-            results[i] = run(requests[i])  # held back: nothing sent, billed or recorded
+        guarded = _guarded(requests[i])  # (one check each: a row let go is held as in flight until recorded)
+        if guarded.error is not None:
+            results[i] = guarded  # held back: nothing sent, billed or recorded
     going = [(i, inputs) for i, inputs in going if results[i] is None]
     if going:
         for i, result in zip([i for i, _ in going], _run_together([requests[i] for i, _ in going],
@@ -904,8 +913,7 @@ def _run_together(requests: list[RunRequest], inputs: list[dict[str, Any]]) -> l
 def run_stream(request: RunRequest) -> Iterator[StreamDelta | InLine | RunResult]:
     """Stream a chat reply: yields StreamDelta pieces, then the final RunResult (always). A local run waiting for
     its turn yields InLine first. A run the spend guard holds back yields only its RunResult."""
-    result = _new_result(request)
-    result.error = spend_guard.held_back(request)
+    result = _guarded(request)
     if result.error is not None:
         yield result  # held back: nothing sent, billed or recorded
         return

@@ -93,6 +93,9 @@ class Spent:
     session_usd: float
     day_usd: float
 
+    def __add__(self, other: "Spent") -> "Spent":
+        return Spent(self.session_usd + other.session_usd, self.day_usd + other.day_usd)
+
 
 def money(value: float) -> str:
     from .pages.usage import money as shown
@@ -159,8 +162,7 @@ def spent(owner: Any, since_ms: int | None, now: float | None = None) -> Spent:
     if store is None or owner is None or not (owner.key or owner.hub_user):
         return Spent(0.0, 0.0)
     store.flush(2.0)
-    now = time.time() if now is None else now
-    day = datetime.fromtimestamp(now, timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    day = _day_start(now)
     session_start = datetime.fromtimestamp(since_ms / 1000, timezone.utc) if since_ms else None
     first = min(day, session_start) if session_start else day
     totals = {"session": 0.0, "day": 0.0}
@@ -172,6 +174,12 @@ def spent(owner: Any, since_ms: int | None, now: float | None = None) -> Spent:
     except ledger.LedgerError:
         pass  # an unreadable ledger: nothing known spent (the run itself will say "not recorded")
     return Spent(totals["session"], totals["day"])
+
+
+def _day_start(now: float | None = None) -> datetime:
+    """The start of today (UTC), as the budgets count a day."""
+    now = time.time() if now is None else now
+    return datetime.fromtimestamp(now, timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def reason(budget: Budget, spent_now: Spent, cost: tuple[float | None, str]) -> str | None:
@@ -214,9 +222,7 @@ _OWNER_LOCKS = tuple(threading.Lock() for _ in range(64))
 def in_flight(owner: Any, since_ms: int | None = None, now: float | None = None) -> Spent:
     """The estimates of the owner's runs let go and not yet recorded: since the session began (``since_ms``) and
     today (UTC)."""
-    now = time.time() if now is None else now
-    day_ms = int(datetime.fromtimestamp(now, timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-                 .timestamp() * 1000)
+    day_ms = int(_day_start(now).timestamp() * 1000)
     with _FLIGHT_LOCK:
         held = [(usd, at) for _, who, usd, at in _FLIGHT.values() if who == owner]
     return Spent(sum(usd for usd, at in held if since_ms is not None and at >= since_ms),
@@ -248,9 +254,7 @@ def held_back(request: Any):
     with _owner_lock(owner):
         why = None
         if not guard.approved:
-            recorded, flying = spent(owner, guard.since_ms), in_flight(owner, guard.since_ms)
-            why = reason(guard.budget, Spent(recorded.session_usd + flying.session_usd,
-                                             recorded.day_usd + flying.day_usd), cost)
+            why = reason(guard.budget, spent(owner, guard.since_ms) + in_flight(owner, guard.since_ms), cost)
         if why is None:
             with _FLIGHT_LOCK:
                 _FLIGHT[id(request)] = (request, owner, cost[0] or 0.0, int(time.time() * 1000))

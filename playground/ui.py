@@ -435,19 +435,12 @@ def _build_lazy_tab(demo: gr.Blocks, task: Task, tab: gr.Tab, opened: gr.Checkbo
             demo.load(fill, pending, fields, api_visibility="private", show_progress="hidden").then(**summarise)
         else:  # the model it was built with, given to the step rather than read back as an input (for that reason)
             token, provider, model = summarise["inputs"]
-            demo.load(**{**summarise, "fn": partial(_summarise_built, summarise["fn"], model.value),
-                         "inputs": [token, provider]})
+            demo.load(**{**summarise, "fn": partial(summarise["fn"], model=model.value), "inputs": [token, provider]})
         # a run reopened into the tab once built
         pending.change(fill, pending, fields, api_visibility="private", show_progress="hidden")
 
         # its events' (hidden) progress goes to the page's sink, as the page's own do (``_progress_to_sink``)
         _progress_to_sink(sink, _rendered_now())
-
-
-def _summarise_built(summarise: Callable, model: str | None, token: Any, provider: str | None) -> Any:
-    """A tab's model summarised once built: ``summarise`` (``pickers.picked_handler``) given the model it was
-    built with."""
-    return summarise(token, provider, model)
 
 
 def _rendered_now() -> list[Any]:

@@ -151,6 +151,28 @@ def test_runs_sent_at_once_together_stay_within_the_budget(priced, fake):
     assert service.run(rows[3]).ok and service.run(rows[4]).held_back
 
 
+def test_a_bundle_past_the_budget_holds_back_each_row_and_sends_nothing(priced, fake):
+    """A bundle's rows take the guard step once each (``service.run_bundle``): past the budget (a run approved with
+    "Run anyway" used it up), rows of unknown cost are held back, nothing is sent or recorded for them."""
+    from playground import service
+
+    owner = owners.owner_of(owners.load(None)[1])
+    guard = spend_guard.Guard(Budget(session_usd=1e-6), int(time.time() * 1000) - 1)
+    first = request(max_tokens=20)
+    first.owner, first.guard = owner.key, spend_guard.Guard(guard.budget, guard.since_ms, approved=True)
+    assert service.run(first).ok and priced.flush(10)  # $0.0000034 recorded: the budget is used up
+    rows = [RunRequest("feature-extraction", "sentence-transformers/all-MiniLM-L6-v2", {"text": f"row {i}"},
+                       target=Target("hf-inference", token=TOKEN)) for i in range(3)]
+    for row in rows:
+        row.owner, row.source, row.guard = owner.key, "batch", guard
+    results = service.run_bundle(rows)
+    assert [r.held_back for r in results] == [True] * 3 and all(r.exchanges == [] for r in results)
+    assert "reaches your session budget" in results[0].error.display()
+    assert not [r for r in fake.received if "feature-extraction" in r.path or "all-MiniLM" in r.path]
+    assert priced.flush(10) and priced.list_runs(owner).total == 1
+    assert spend_guard.in_flight(owner) == Spent(0, 0)
+
+
 def test_unknown_costs_ask_only_once_the_budget_is_used_up():
     unknown = (None, "unknown: the cost of text-classification is not known before it runs")
     assert spend_guard.verdict(Budget(day_usd=1.0), Spent(0.0, 0.99), unknown) is None
